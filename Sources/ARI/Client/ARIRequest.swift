@@ -1,0 +1,92 @@
+import Foundation
+
+public enum ARIMethod: String, Sendable {
+    case GET, POST, PUT, DELETE
+}
+
+/// One REST request to ARI: a spec path template, its parameters and an optional JSON body.
+/// Keeping the template lets the conformance test match every request against the swagger files.
+public struct ARIRequest: Sendable, Equatable {
+    public var method: ARIMethod
+    /// The path as written in Asterisk's swagger files, e.g. `/channels/{channelId}/play`.
+    public var template: String
+    public var pathParameters: [String: String]
+    public var query: [(name: String, value: String)]
+    /// JSON body; ARI takes `variables` and similar containers this way.
+    public var body: Data?
+
+    public init(_ method: ARIMethod, _ template: String, path: [String: String] = [:], query: [(String, String?)] = [], body: Data? = nil) {
+        self.method = method
+        self.template = template
+        self.pathParameters = path
+        self.query = query.compactMap { name, value in value.map { (name, $0) } }
+        self.body = body
+    }
+
+    /// The path with its parameters filled in and percent-encoded, plus the query string.
+    public var pathAndQuery: String {
+        var path = template
+        for (name, value) in pathParameters {
+            path = path.replacingOccurrences(of: "{\(name)}", with: Self.encodePathSegment(value))
+        }
+        guard !query.isEmpty else { return path }
+        let items = query.map { "\(Self.encodeQuery($0.name))=\(Self.encodeQuery($0.value))" }
+        return path + "?" + items.joined(separator: "&")
+    }
+
+    static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+    static func encodePathSegment(_ value: String) -> String {
+        value.addingPercentEncoding(withAllowedCharacters: unreserved) ?? value
+    }
+
+    static func encodeQuery(_ value: String) -> String {
+        // ':' and ',' stay readable (`sound:hello`, `media=a,b`); Asterisk decodes either way.
+        value.addingPercentEncoding(withAllowedCharacters: unreserved.union(CharacterSet(charactersIn: ":,"))) ?? value
+    }
+
+    public static func == (lhs: ARIRequest, rhs: ARIRequest) -> Bool {
+        lhs.method == rhs.method && lhs.pathAndQuery == rhs.pathAndQuery && lhs.body == rhs.body
+    }
+}
+
+/// A complete (buffered) ARI answer.
+public struct ARIResponse: Sendable {
+    public var status: Int
+    public var contentType: String?
+    public var body: Data
+    public init(status: Int, contentType: String? = nil, body: Data = Data()) {
+        self.status = status
+        self.contentType = contentType
+        self.body = body
+    }
+}
+
+/// An ARI answer whose body is read piece by piece (stored recording files).
+public struct ARIStreamedResponse: Sendable {
+    public var contentType: String?
+    public var contentLength: Int?
+    public var body: any AsyncSequence<Data, any Error> & Sendable
+    public init(contentType: String?, contentLength: Int?, body: any AsyncSequence<Data, any Error> & Sendable) {
+        self.contentType = contentType
+        self.contentLength = contentLength
+        self.body = body
+    }
+
+    /// Reads the whole body, refusing more than `limit` bytes.
+    public func collect(upTo limit: Int) async throws -> Data {
+        var data = Data()
+        for try await chunk in body {
+            data.append(chunk)
+            if data.count > limit { throw ARIError.decoding("body larger than \(limit) bytes") }
+        }
+        return data
+    }
+}
+
+/// How requests reach Asterisk. The HTTP implementation is `HTTPARITransport`; tests may record requests instead.
+public protocol ARITransport: Sendable {
+    func send(_ request: ARIRequest) async throws -> ARIResponse
+    /// Sends a GET whose successful body is streamed; non-2xx answers throw `ARIError` as `send` does.
+    func stream(_ request: ARIRequest) async throws -> ARIStreamedResponse
+}

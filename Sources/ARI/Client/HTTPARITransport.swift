@@ -1,0 +1,119 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Where one Asterisk's ARI is and how to log in.
+public struct ARIServerConfiguration: Sendable, Equatable {
+    /// A short name for logs and the `asterisk_node` column (e.g. `ast1`).
+    public var name: String
+    /// The ARI base URL including `/ari`, e.g. `http://127.0.0.1:8088/ari`.
+    public var baseURL: String
+    public var username: String
+    public var password: String
+    /// The Stasis application name the dialplan uses.
+    public var application: String
+    public var requestTimeout: Duration
+
+    public init(name: String = "ast1", baseURL: String, username: String, password: String,
+                application: String = "murojaat", requestTimeout: Duration = .seconds(10)) {
+        var base = baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        self.name = name
+        self.baseURL = base
+        self.username = username
+        self.password = password
+        self.application = application
+        self.requestTimeout = requestTimeout
+    }
+
+    public var basicAuthorization: String {
+        "Basic " + Data("\(username):\(password)".utf8).base64EncodedString()
+    }
+
+    /// `ws://…/ari/events?app=…` — credentials travel in the Authorization header, never in the URL.
+    public var eventsURL: String {
+        let ws = baseURL.hasPrefix("https://") ? "wss://" + baseURL.dropFirst(8)
+            : baseURL.hasPrefix("http://") ? "ws://" + baseURL.dropFirst(7) : baseURL
+        return ws + "/events?app=" + ARIRequest.encodeQuery(application) + "&subscribeAll=false"
+    }
+}
+
+/// ARI over HTTP with AsyncHTTPClient: Basic auth, a timeout on every request, status checked before decoding.
+public struct HTTPARITransport: ARITransport {
+    public let configuration: ARIServerConfiguration
+    let httpClient: HTTPClient
+    /// Largest JSON answer accepted; a listing of 300 channels is well under 1 MiB.
+    let maxBodySize: Int
+
+    public init(configuration: ARIServerConfiguration, httpClient: HTTPClient = .shared, maxBodySize: Int = 16 << 20) {
+        self.configuration = configuration
+        self.httpClient = httpClient
+        self.maxBodySize = maxBodySize
+    }
+
+    public func send(_ request: ARIRequest) async throws -> ARIResponse {
+        let response = try await execute(request)
+        let buffer = try await mapErrors { try await response.body.collect(upTo: maxBodySize) }
+        let data = Data(buffer.readableBytesView)
+        let status = Int(response.status.code)
+        guard (200..<300).contains(status) else {
+            throw ARIError(status: status, message: Self.message(from: data))
+        }
+        return ARIResponse(status: status, contentType: response.headers.first(name: "Content-Type"), body: data)
+    }
+
+    public func stream(_ request: ARIRequest) async throws -> ARIStreamedResponse {
+        let response = try await execute(request)
+        let status = Int(response.status.code)
+        guard (200..<300).contains(status) else {
+            let buffer = try await mapErrors { try await response.body.collect(upTo: 64 << 10) }
+            throw ARIError(status: status, message: Self.message(from: Data(buffer.readableBytesView)))
+        }
+        let length = response.headers.first(name: "Content-Length").flatMap { Int($0) }
+        return ARIStreamedResponse(
+            contentType: response.headers.first(name: "Content-Type"),
+            contentLength: length,
+            body: response.body.map { Data($0.readableBytesView) }
+        )
+    }
+
+    func execute(_ request: ARIRequest) async throws -> HTTPClientResponse {
+        var http = HTTPClientRequest(url: configuration.baseURL + request.pathAndQuery)
+        http.method = HTTPMethod(rawValue: request.method.rawValue)
+        http.headers.add(name: "Authorization", value: configuration.basicAuthorization)
+        if let body = request.body {
+            http.headers.add(name: "Content-Type", value: "application/json")
+            http.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let timeout = TimeAmount.nanoseconds(Int64(configuration.requestTimeout.components.seconds) * 1_000_000_000
+            + configuration.requestTimeout.components.attoseconds / 1_000_000_000)
+        return try await mapErrors { try await httpClient.execute(http, timeout: timeout) }
+    }
+
+    func mapErrors<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as ARIError {
+            throw error
+        } catch let error as HTTPClientError {
+            if error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+                throw ARIError.timeout
+            }
+            throw ARIError.transport(String(describing: error))
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw ARIError.transport(String(describing: error))
+        }
+    }
+
+    /// ARI puts its reason in `message`, except for a few answers that use `error`; else the text itself.
+    static func message(from data: Data) -> String {
+        if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+            if let message = object["message"] as? String { return message }
+            if let message = object["error"] as? String { return message }
+        }
+        return String(decoding: data.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}

@@ -1,0 +1,106 @@
+import ARI
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+
+/// The simulator's HTTP face: `/ari/...` (REST and the events WebSocket, with Asterisk's auth rules)
+/// and `/_sim/...`, the control API for tests and the demo (no auth: bind it to loopback).
+public enum SimulatorServer {
+    public static func buildApplication(
+        simulator: AsteriskSimulator, host: String = "127.0.0.1", port: Int = 8088,
+        logger: Logger = Logger(label: "murojaat.simulator.http")
+    ) -> some ApplicationProtocol {
+        let router = Router()
+        addARIRoutes(to: router, simulator: simulator)
+        SimulatorControlAPI.addRoutes(to: router, simulator: simulator)
+        let credentials = (simulator.configuration.username, simulator.configuration.password)
+        return Application(
+            router: router,
+            server: .http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: 1 << 16))) { request, _, _ in
+                let (path, query) = splitTarget(request.path ?? "/")
+                guard path == "/ari/events" else { return .dontUpgrade }
+                guard authorized(request.headerFields[.authorization], query: query, credentials: credentials),
+                      let app = query["app"], !app.isEmpty
+                else { return .dontUpgrade } // the HTTP route answers 401 or 400 as Asterisk does
+                return .upgrade([:]) { inbound, outbound, _ in
+                    let sink = await simulator.connect(app: app)
+                    try? await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask { for try await _ in inbound {} }
+                        group.addTask {
+                            for await text in sink.stream { try await outbound.write(.text(text)) }
+                        }
+                        _ = try await group.next()
+                        group.cancelAll()
+                    }
+                    await simulator.disconnect(sink)
+                }
+            },
+            configuration: .init(address: .hostname(host, port: port), serverName: "Asterisk/22.10.1"),
+            logger: logger
+        )
+    }
+
+    static func addARIRoutes(to router: Router<BasicRequestContext>, simulator: AsteriskSimulator) {
+        let credentials = (simulator.configuration.username, simulator.configuration.password)
+        // Reached only when the WebSocket upgrade was refused.
+        router.get("/ari/events") { request, _ -> Response in
+            let (_, query) = splitTarget(request.uri.description)
+            guard authorized(request.headers[.authorization], query: query, credentials: credentials) else {
+                return ariResponse(.error(401, "Authentication required"))
+            }
+            guard let app = query["app"], !app.isEmpty else {
+                return Response(status: .badRequest, headers: [.contentType: "text/html"],
+                                body: .init(byteBuffer: ByteBuffer(string: "400 Bad Request | HTTP request is missing param: [app]")))
+            }
+            return ariResponse(.error(400, "Expected a WebSocket upgrade"))
+        }
+        for method in [HTTPRequest.Method.get, .post, .put, .delete] {
+            router.on("/ari/**", method: method) { request, _ -> Response in
+                var request = request
+                let (path, query) = splitTarget(request.uri.description)
+                guard authorized(request.headers[.authorization], query: query, credentials: credentials) else {
+                    return ariResponse(.error(401, "Authentication required"))
+                }
+                let body = try await request.collectBody(upTo: 1 << 20)
+                var parameters = query
+                parameters["api_key"] = nil
+                let response = await simulator.handle(method: method.rawValue, path: String(path.dropFirst(4)),
+                                                      query: parameters, body: body.readableBytes > 0 ? Data(body.readableBytesView) : nil)
+                return ariResponse(response)
+            }
+        }
+    }
+
+    static func ariResponse(_ response: SimulatorResponse) -> Response {
+        guard let body = response.body else { return Response(status: .init(code: response.status)) }
+        return Response(status: .init(code: response.status), headers: [.contentType: response.contentType],
+                        body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// Asterisk accepts HTTP Basic credentials or `api_key=user:password`.
+    static func authorized(_ header: String?, query: [String: String], credentials: (String, String)) -> Bool {
+        let expected = "\(credentials.0):\(credentials.1)"
+        if let key = query["api_key"] { return key == expected }
+        guard let header, header.lowercased().hasPrefix("basic "),
+              let decoded = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces))
+        else { return false }
+        return String(decoding: decoded, as: UTF8.self) == expected
+    }
+
+    /// Splits a request target into its path and decoded query parameters (`+` is a space, as in Asterisk).
+    static func splitTarget(_ target: String) -> (String, [String: String]) {
+        let parts = target.split(separator: "?", maxSplits: 1).map(String.init)
+        var query: [String: String] = [:]
+        if parts.count == 2 {
+            for pair in parts[1].split(separator: "&") {
+                let kv = pair.split(separator: "=", maxSplits: 1).map {
+                    String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
+                }
+                query[kv[0]] = kv.count > 1 ? kv[1] : ""
+            }
+        }
+        return (parts.first ?? "/", query)
+    }
+}
