@@ -62,8 +62,11 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "murojaat", dependencies: ["MurojaatApp"]),
-        .testTarget(name: "ARITests", dependencies: ["ARI", "AsteriskSimulator",
-            .product(name: "HummingbirdTesting", package: "hummingbird")]),
+        .testTarget(
+            name: "ARITests",
+            dependencies: ["ARI", "AsteriskSimulator", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            resources: [.copy("Resources")]
+        ),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "AppTests", dependencies: ["MurojaatApp", "AsteriskSimulator"]),
     ]

@@ -377,7 +377,7 @@ extension AsteriskSimulator {
 
     func copyStored(_ params: SimulatorParameters) throws -> SimulatorResponse {
         let name = try storedRecording(params)
-        let destination = try params.required("destinationRecording", message: "Missing parameter destinationRecording")
+        let destination = try params.required("destinationRecordingName", message: "Missing parameter destinationRecordingName")
         guard !destination.contains("..") else { throw SimulatorFailure(400, "Invalid destination") }
         guard !FileManager.default.fileExists(atPath: storedURL(destination).path) else {
             throw SimulatorFailure(409, "A recording with the same name already exists on the system")

@@ -255,10 +255,10 @@ extension ARIClient {
     }
 
     public func addChannel(bridge id: String, channels: [String], role: String? = nil, absorbDTMF: Bool? = nil,
-                           mute: Bool? = nil, inhibitConnectedLine: Bool? = nil) async throws {
+                           mute: Bool? = nil) async throws {
         try await call(ARIRequest(.POST, "/bridges/{bridgeId}/addChannel", path: ["bridgeId": id], query: [
             ("channel", channels.joined(separator: ",")), ("role", role), ("absorbDTMF", absorbDTMF?.ariQuery),
-            ("mute", mute?.ariQuery), ("inhibitConnectedLine", inhibitConnectedLine?.ariQuery),
+            ("mute", mute?.ariQuery),
         ]))
     }
 
@@ -358,7 +358,7 @@ extension ARIClient {
 
     public func copyStoredRecording(_ name: String, to destination: String) async throws -> StoredRecording {
         try await call(ARIRequest(.POST, "/recordings/stored/{recordingName}/copy", path: ["recordingName": name], query: [
-            ("destinationRecording", destination),
+            ("destinationRecordingName", destination),
         ]))
     }
 }

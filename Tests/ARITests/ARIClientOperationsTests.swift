@@ -1,0 +1,243 @@
+import ARI
+import AsteriskSimulator
+import Foundation
+import Testing
+
+@Suite("ARI client against the simulator over HTTP and WebSocket")
+struct ARIClientOperationsTests {
+    @Test func asteriskInfoPingModulesAndVariables() async throws {
+        try await withSimulator { _, ari in
+            let client = ARIClient(configuration: ari)
+            let info = try await client.asteriskInfo()
+            #expect(info.system?.version == "22.10.1")
+            let only = try await client.asteriskInfo(only: ["system"])
+            #expect(only.build == nil && only.system != nil)
+            #expect(try await client.ping().ping == "pong")
+            #expect(try await client.modules().contains { $0.name == "res_stasis_snoop" })
+            #expect(try await client.module("app_stasis").status == "Running")
+            await #expect(throws: ARIError.notFound("Module could not be found in running modules")) { try await client.module("res_nothing") }
+            try await client.setGlobalVariable("CC_MODE", value: "holiday")
+            #expect(try await client.globalVariable("CC_MODE") == "holiday")
+        }
+    }
+
+    @Test func inboundCallAnswerPlayDTMFAndHangup() async throws {
+        try await withSimulator { sim, ari in
+            let client = ARIClient(configuration: ari)
+            try await withEvents(ari) { events, _ in
+                let id = try await sim.placeCall(from: "+998901234567", to: "1000")
+                try await events.waitFor("StasisStart")
+                guard case .stasisStart(let start) = events.events.first else { Issue.record("no StasisStart"); return }
+                #expect(start.args == ["inbound", "1000"])
+                #expect(start.channel.state == "Ring")
+                #expect(start.channel.caller.number == "+998901234567")
+                #expect(try await client.channels().map(\.id) == [id])
+
+                try await client.answer(id)
+                #expect(try await client.channel(id).state == "Up")
+                try await client.ring(id)
+                try await client.ringStop(id)
+
+                let playback = try await client.play(channel: id, media: ["sound:hello-world", "sound:beep"], lang: "uz", playbackId: "pb-1")
+                #expect(playback.id == "pb-1")
+                #expect(playback.targetUri == "channel:\(id)")
+                try await events.waitFor("PlaybackContinuing")
+                #expect(try await client.playback("pb-1").mediaUri == "sound:beep")
+                try await events.waitFor("PlaybackFinished")
+                await #expect(throws: ARIError.notFound("Playback not found")) { try await client.playback("pb-1") }
+
+                try await sim.pressDigits("12#", on: id)
+                try await events.waitFor("ChannelDtmfReceived", count: 3)
+                let digits = events.events.compactMap { if case .channelDtmfReceived(let d) = $0 { d.digit } else { nil } }
+                #expect(digits == ["1", "2", "#"])
+
+                try await client.sendDTMF(channel: id, dtmf: "5", between: 100, duration: 120)
+                try await client.mute(channel: id, direction: .in)
+                try await client.unmute(channel: id)
+                try await client.hold(channel: id)
+                try await client.unhold(channel: id)
+                try await client.startMusicOnHold(channel: id, mohClass: "default")
+                try await client.stopMusicOnHold(channel: id)
+                try await client.setVariable(channel: id, "MUROJAAT_CALL", value: "c-1")
+                #expect(try await client.variable(channel: id, "MUROJAAT_CALL") == "c-1")
+
+                try await client.hangup(id, reason: "normal")
+                try await events.waitFor("StasisEnd")
+                let tail = events.types.filter { $0 != "ChannelVarset" }.suffix(2)
+                #expect(Array(tail) == ["ChannelHangupRequest", "StasisEnd"])
+                guard case .channelHangupRequest(let request)? = events.events.first(where: { $0.type == "ChannelHangupRequest" }) else { return }
+                #expect(request.cause == 32 && request.soft == true)
+                // An inbound channel hung up over ARI gets no ChannelDestroyed (BEHAVIOUR.md).
+                #expect(!events.types.contains("ChannelDestroyed"))
+                await #expect(throws: ARIError.notFound("Channel not found")) { try await client.channel(id) }
+            }
+        }
+    }
+
+    @Test func bridgeOperatorRecordingAndStoredFile() async throws {
+        try await withSimulator { sim, ari in
+            let client = ARIClient(configuration: ari)
+            try await withEvents(ari) { events, _ in
+                let caller = try await sim.placeCall(from: "+998935550000", to: "1000")
+                try await events.waitFor("StasisStart")
+                try await client.answer(caller)
+                let bridge = try await client.createBridge(types: [.mixing], bridgeId: "call-1", name: "call-1")
+                #expect(bridge.technology == "simple_bridge" && bridge.bridgeType == "mixing")
+                let app = try await client.subscribe(eventSource: "bridge:call-1")
+                #expect(app.bridgeIds == ["call-1"])
+                try await client.addChannel(bridge: "call-1", channels: [caller])
+                try await events.waitFor("ChannelEnteredBridge")
+
+                let op = try await client.originate(OriginateParameters(endpoint: "PJSIP/101", channelId: "op-1", appArgs: "operator,call-1",
+                                                                         callerId: "Fuqaro <+998935550000>", timeout: 15))
+                #expect(op.id == "op-1" && op.state == "Down" && op.caller.number == "+998935550000")
+                try await events.waitFor("StasisStart", count: 2)
+                let dials = events.events.compactMap { if case .dial(let d) = $0 { d.dialstatus } else { nil } }
+                #expect(dials == ["", "RINGING", "ANSWER"])
+                guard case .stasisStart(let opStart)? = events.events.last(where: { $0.type == "StasisStart" }) else { return }
+                #expect(opStart.args == ["operator", "call-1"])
+
+                try await client.addChannel(bridge: "call-1", channels: ["op-1"], role: "participant")
+                try await events.waitFor("ChannelEnteredBridge", count: 2)
+                #expect(try await client.bridge("call-1").channels == [caller, "op-1"])
+                #expect(try await client.bridges().count == 1)
+
+                let recording = try await client.record(bridge: "call-1", name: "call-1", format: "wav", ifExists: .overwrite)
+                #expect(recording.targetUri == "bridge:call-1")
+                try await events.waitFor("RecordingStarted")
+                #expect(try await client.liveRecording("call-1").state == "recording")
+                try await client.pauseRecording("call-1")
+                try await client.unpauseRecording("call-1")
+                try await client.muteRecording("call-1")
+                try await client.unmuteRecording("call-1")
+                try await Task.sleep(for: .milliseconds(30))
+
+                try await sim.remoteHangup(caller)
+                try await events.waitFor("StasisEnd")
+                try await client.hangup("op-1")
+                try await events.waitFor("RecordingFinished")
+                try await events.waitFor("ChannelDestroyed")
+                await #expect(throws: ARIError.notFound("Recording not found")) { try await client.liveRecording("call-1") }
+                try await client.destroyBridge("call-1")
+                try await events.waitFor("BridgeDestroyed")
+
+                #expect(try await client.storedRecordings().map(\.name) == ["call-1"])
+                #expect(try await client.storedRecording("call-1").format == "wav")
+                let file = try await client.storedRecordingFile("call-1")
+                #expect(file.contentType == "audio/wav")
+                let bytes = try await file.collect(upTo: 50 << 20)
+                #expect(bytes.prefix(4) == Data("RIFF".utf8))
+                #expect(bytes.count > 44)
+                let copy = try await client.copyStoredRecording("call-1", to: "call-1-copy")
+                #expect(copy.name == "call-1-copy")
+                await #expect(throws: ARIError.conflict("A recording with the same name already exists on the system")) {
+                    try await client.copyStoredRecording("call-1", to: "call-1-copy")
+                }
+                try await client.deleteStoredRecording("call-1")
+                try await client.deleteStoredRecording("call-1-copy")
+                #expect(try await client.storedRecordings().isEmpty)
+            }
+        }
+    }
+
+    @Test func operatorPhonesThatDoNotAnswerAreBusyOrOffline() async throws {
+        try await withSimulator { _, ari in
+            let client = ARIClient(configuration: ari)
+            try await withEvents(ari) { events, _ in
+                _ = try await client.originate(OriginateParameters(endpoint: "PJSIP/102", channelId: "na-1", timeout: 1))
+                try await events.waitFor("ChannelDestroyed")
+                guard case .channelDestroyed(let destroyed)? = events.events.last else { return }
+                #expect(destroyed.cause == 19 && destroyed.causeTxt == "User alerting, no answer" && destroyed.techCause == 480)
+                #expect(!events.types.contains("StasisStart") && !events.types.contains("ChannelHangupRequest"))
+
+                _ = try await client.originate(OriginateParameters(endpoint: "PJSIP/103", channelId: "busy-1"))
+                try await events.waitFor("ChannelDestroyed", count: 2)
+                guard case .channelDestroyed(let busy)? = events.events.last else { return }
+                #expect(busy.cause == 17)
+
+                await #expect(throws: ARIError.server(status: 500, message: "Allocation failed")) {
+                    try await client.originate(OriginateParameters(endpoint: "PJSIP/104"))
+                }
+                await #expect(throws: ARIError.server(status: 500, message: "Allocation failed")) {
+                    try await client.originate(OriginateParameters(endpoint: "PJSIP/nobody"))
+                }
+                #expect(try await client.endpoint(technology: "PJSIP", resource: "104").state == "offline")
+                #expect(try await client.endpoint(technology: "PJSIP", resource: "101").state == "online")
+                #expect(try await client.endpoints().count >= 4)
+                #expect(try await client.endpoints(technology: "PJSIP").count >= 4)
+                await #expect(throws: ARIError.notFound("Endpoint not found")) { try await client.endpoint(technology: "PJSIP", resource: "999") }
+            }
+        }
+    }
+
+    @Test func snoopWhisperExternalMediaContinueAndChannelRecording() async throws {
+        try await withSimulator { sim, ari in
+            let client = ARIClient(configuration: ari)
+            try await withEvents(ari) { events, _ in
+                let caller = try await sim.placeCall(from: "+998971112233", to: "1000")
+                try await events.waitFor("StasisStart")
+                try await client.answer(caller)
+                let snoop = try await client.snoop(channel: caller, spy: .both, whisper: .out, snoopId: "snoop-1", appArgs: "listen")
+                #expect(snoop.id == "snoop-1")
+                try await events.waitFor("StasisStart", count: 2)
+
+                let live = try await client.record(channel: caller, name: "msg-1", format: "wav", maxDurationSeconds: 60, beep: true, terminateOn: "#")
+                #expect(live.state == "queued")
+                // A play while recording queues behind the recording.
+                _ = try await client.play(channel: caller, media: ["sound:beep"], playbackId: "after-rec")
+                try await events.waitFor("RecordingStarted")
+                #expect(!events.types.contains("PlaybackStarted"))
+                try await client.stopRecording("msg-1")
+                try await events.waitFor("RecordingFinished")
+                try await events.waitFor("PlaybackStarted")
+
+                _ = try await client.record(channel: caller, name: "msg-2", format: "wav")
+                try await events.waitFor("RecordingStarted", count: 2)
+                try await client.cancelRecording("msg-2")
+                await #expect(throws: ARIError.notFound("Recording not found")) { try await client.storedRecording("msg-2") }
+
+                let media = try await client.externalMedia(channelId: "em-1", externalHost: "127.0.0.1:4000", format: "ulaw")
+                #expect(media.id == "em-1")
+                try await client.hangup("em-1")
+
+                try await sim.remoteHangup(caller)
+                try await events.wait(for: "both StasisEnd") { $0.filter { $0.type == "StasisEnd" }.count >= 2 }
+            }
+        }
+    }
+
+    @Test func playbackControlStopAndApplications() async throws {
+        try await withSimulator(.testing(scale: 1)) { sim, ari in
+            let client = ARIClient(configuration: ari)
+            try await withEvents(ari) { events, _ in
+                let caller = try await sim.placeCall(from: "+998901112233", to: "1000")
+                try await events.waitFor("StasisStart")
+                try await client.answer(caller)
+                _ = try await client.play(channel: caller, media: ["sound:demo-congrats"], playbackId: "pb-2")
+                try await events.waitFor("PlaybackStarted")
+                try await client.controlPlayback("pb-2", operation: .pause)
+                try await client.controlPlayback("pb-2", operation: .unpause)
+                try await client.controlPlayback("pb-2", operation: .restart)
+                try await client.stopPlayback("pb-2")
+                try await events.waitFor("PlaybackFinished")
+                guard case .playbackFinished(let finished)? = events.events.last(where: { $0.type == "PlaybackFinished" }) else { return }
+                #expect(finished.playback.state == "done")
+
+                _ = try await client.play(channel: caller, media: ["sound:g-no-such-sound"])
+                try await events.waitFor("PlaybackFinished", count: 2)
+                guard case .playbackFinished(let failed)? = events.events.last else { return }
+                #expect(failed.playback.state == "failed")
+
+                let apps = try await client.applications()
+                #expect(apps.map(\.name) == ["murojaat"])
+                #expect(try await client.applicationDetails().channelIds == [caller])
+                _ = try await client.subscribe(eventSource: "endpoint:PJSIP/101")
+                _ = try await client.unsubscribe(eventSource: "endpoint:PJSIP/101")
+                #expect(try await client.sounds().contains { $0.id == "hello-world" })
+                #expect(try await client.sound("beep").formats.first?.format == "wav")
+                try await client.continueInDialplan(channel: caller, context: "from-trunk", extension: "s", priority: 1)
+                try await events.waitFor("StasisEnd")
+            }
+        }
+    }
+}
