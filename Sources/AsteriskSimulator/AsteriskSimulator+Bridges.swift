@@ -36,7 +36,7 @@ extension AsteriskSimulator {
 
     func destroyBridge(_ params: SimulatorParameters) throws -> SimulatorResponse {
         let sim = try existingBridge(params)
-        for channelId in sim.bridge.channels { leaveBridge(channel: channelId, bridge: sim.bridge.id, announce: true) }
+        for channelId in sim.bridge.channels { leaveBridge(channel: channelId, bridge: sim.bridge.id) }
         if let name = bridges[sim.bridge.id]?.recordingName { finishRecording(name, state: "done") }
         let subscribers = bridgeSubscribers(sim.bridge.id)
         let final = bridges[sim.bridge.id]?.bridge ?? sim.bridge
@@ -54,7 +54,9 @@ extension AsteriskSimulator {
             guard channel.inStasis else { throw SimulatorFailure(422, "Channel not in Stasis application") }
         }
         for id in ids where channels[id]?.bridgeId != sim.bridge.id {
-            if let previous = channels[id]?.bridgeId { leaveBridge(channel: id, bridge: previous, announce: true) }
+            if let previous = channels[id]?.bridgeId, let name = leaveBridge(channel: id, bridge: previous) {
+                finishRecording(name, state: "done")
+            }
             enterBridge(channel: id, bridge: sim.bridge.id)
         }
         return .noContent
@@ -68,7 +70,9 @@ extension AsteriskSimulator {
             guard channel.inStasis else { throw SimulatorFailure(409, "Channel not in Stasis application") }
             guard channel.bridgeId == sim.bridge.id else { throw SimulatorFailure(422, "Channel not in this bridge") }
         }
-        for id in ids { leaveBridge(channel: id, bridge: sim.bridge.id, announce: true) }
+        for id in ids {
+            if let name = leaveBridge(channel: id, bridge: sim.bridge.id) { finishRecording(name, state: "done") }
+        }
         return .noContent
     }
 
@@ -100,8 +104,11 @@ extension AsteriskSimulator {
         }
     }
 
-    func leaveBridge(channel id: String, bridge bridgeId: String, announce: Bool) {
-        guard var bridge = bridges[bridgeId], let channel = channels[id] else { return }
+    /// Takes a channel out of its bridge; returns the bridge recording that must now finish, if any
+    /// (the caller finishes it once the channel's StasisEnd is out, the order Asterisk shows).
+    @discardableResult
+    func leaveBridge(channel id: String, bridge bridgeId: String) -> String? {
+        guard var bridge = bridges[bridgeId], let channel = channels[id] else { return nil }
         bridge.bridge.channels.removeAll { $0 == id }
         bridges[bridgeId] = bridge
         channels[id]?.bridgeId = nil
@@ -113,8 +120,6 @@ extension AsteriskSimulator {
         }
         emit(.channelLeftBridge(ChannelLeftBridge(bridge: reported, channel: channel.channel)), to: apps)
         // A bridge recording ends by itself when the last app channel leaves.
-        if bridge.bridge.channels.isEmpty, let name = bridge.recordingName {
-            after(seconds: 0) { sim in sim.finishRecording(name, state: "done") }
-        }
+        return bridge.bridge.channels.isEmpty ? bridge.recordingName : nil
     }
 }

@@ -83,13 +83,14 @@ extension AsteriskSimulator {
         emit(.channelHangupRequest(ChannelHangupRequest(cause: requested ? 32 : nil, soft: requested ? true : nil,
                                                         channel: sim.channel)), to: apps)
         failMedia(of: id)
-        if let bridgeId = sim.bridgeId { leaveBridge(channel: id, bridge: bridgeId, announce: true) }
+        let finishing = sim.bridgeId.flatMap { leaveBridge(channel: id, bridge: $0) }
         // Snoop channels of this channel end with StasisEnd only.
         for (snoopId, snoop) in channels where snoop.snoopedChannelId == id {
             endStasis(snoopId)
             channels[snoopId] = nil
         }
         endStasis(id)
+        if let finishing { finishRecording(finishing, state: "done") }
         if sim.origin != .inbound {
             let current = channels[id]?.channel ?? sim.channel
             emit(.channelDestroyed(ChannelDestroyed(cause: cause, causeTxt: causeText, channel: current)), to: apps)

@@ -233,10 +233,7 @@ extension AsteriskSimulator {
         guard !name.contains(".."), !name.hasPrefix("/") else { throw SimulatorFailure(400, "Invalid recording name") }
         let ifExists = params.query["ifExists"] ?? "fail"
         guard ["fail", "overwrite", "append"].contains(ifExists) else { throw SimulatorFailure(400, "ifExists invalid") }
-        if liveRecordings[name] != nil {
-            throw SimulatorFailure(409, "Recording '\(name)' already in progress")
-        }
-        if ifExists == "fail" && FileManager.default.fileExists(atPath: storedURL(name).path) {
+        if liveRecordings[name] != nil || (ifExists == "fail" && FileManager.default.fileExists(atPath: storedURL(name).path)) {
             throw SimulatorFailure(409, "Recording '\(name)' already exists and can not be overwritten")
         }
         let terminateOn = params.query["terminateOn"] ?? "none"
@@ -291,8 +288,6 @@ extension AsteriskSimulator {
         sim.live.state = state
         if state == "done" {
             sim.live.duration = Int(simulated.rounded())
-            sim.live.talkingDuration = sim.live.duration
-            sim.live.silenceDuration = 0
             let file = WAVFile.tone(seconds: min(simulated, 3600))
             try? file.write(to: storedURL(name))
         }

@@ -42,7 +42,7 @@ struct ARIClientOperationsTests {
                 #expect(playback.id == "pb-1")
                 #expect(playback.targetUri == "channel:\(id)")
                 try await events.waitFor("PlaybackContinuing")
-                #expect(try await client.playback("pb-1").mediaUri == "sound:beep")
+                #expect(events.events.last { $0.type == "PlaybackContinuing" }?.playback?.mediaUri == "sound:beep")
                 try await events.waitFor("PlaybackFinished")
                 await #expect(throws: ARIError.notFound("Playback not found")) { try await client.playback("pb-1") }
 
