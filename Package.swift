@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         .target(
@@ -52,22 +53,34 @@ let package = Package(
             resources: [.copy("Seed"), .copy("Migrations")]
         ),
         .target(
+            name: "CallCenter",
+            dependencies: [
+                "ARI",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "MurojaatApp",
             dependencies: [
-                "ARI", "AsteriskSimulator", "Storage",
+                "ARI", "AsteriskSimulator", "Storage", "CallCenter",
+                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .executableTarget(name: "murojaat", dependencies: ["MurojaatApp"]),
+        .executableTarget(name: "murojaat", dependencies: ["MurojaatApp", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(
             name: "ARITests",
             dependencies: ["ARI", "AsteriskSimulator", .product(name: "HummingbirdTesting", package: "hummingbird")],
             resources: [.copy("Resources")]
         ),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
-        .testTarget(name: "AppTests", dependencies: ["MurojaatApp", "AsteriskSimulator"]),
+        .testTarget(name: "AppTests", dependencies: [
+            "MurojaatApp", "AsteriskSimulator", "Storage", "CallCenter",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
     ]
 )

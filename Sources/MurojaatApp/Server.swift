@@ -1,0 +1,51 @@
+import ARI
+import AsteriskSimulator
+import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import Storage
+
+/// Builds and runs everything `serve` runs: the database pool, one event socket per Asterisk,
+/// the telephony service, the web server, and whatever `extra` services the caller adds (demo).
+public struct Server {
+    public let configuration: AppConfiguration
+    public let logger: Logger
+
+    public init(configuration: AppConfiguration) {
+        self.configuration = configuration
+        var logger = Logger(label: "murojaat")
+        logger.logLevel = configuration.logLevel
+        self.logger = logger
+    }
+
+    public func run(migrate: Bool, extra: [any Service] = []) async throws {
+        let database = PostgresClient(configuration: configuration.database.clientConfiguration, backgroundLogger: logger)
+        let templates = try await loadTemplates(configuration.templatesDirectory)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await database.run() }
+            defer { group.cancelAll() }
+            try await prepareDatabase(database, migrate: migrate)
+
+            let connections = configuration.ariServers.map { ARIEventConnection(configuration: $0, logger: logger) }
+            let status = TelephonyStatus(servers: configuration.ariServers)
+            let telephony = TelephonyService(connections: connections, status: status, logger: logger) { _ in }
+            let web = buildApplication(WebContext(configuration: configuration, database: database, telephony: status, templates: templates),
+                                       logger: logger)
+            let services: [any Service] = connections + [telephony, web] + extra
+            let serviceGroup = ServiceGroup(configuration: .init(
+                services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            logger.info("Murojaat is listening", metadata: ["url": "http://\(configuration.httpHost):\(configuration.httpPort)/"])
+            try await serviceGroup.run()
+        }
+    }
+
+    /// Refuses an out-of-date schema unless asked to migrate; seeds the reference data when migrating.
+    func prepareDatabase(_ database: PostgresClient, migrate: Bool) async throws {
+        let migrator = Migrator(client: database, migrations: try Migration.bundled(), logger: logger)
+        try await migrator.ensureCurrent(migrateIfNeeded: migrate)
+        if migrate { try await ReferenceData.bundled().seed(database, logger: logger) }
+    }
+}
+
