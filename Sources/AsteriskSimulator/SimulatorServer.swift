@@ -24,8 +24,10 @@ public enum SimulatorServer {
                 guard authorized(request.headerFields[.authorization], query: query, credentials: credentials),
                       let app = query["app"], !app.isEmpty
                 else { return .dontUpgrade } // the HTTP route answers 401 or 400 as Asterisk does
+                // Registered before the 101 goes out, as Asterisk does: events raised right after
+                // the handshake reach this socket.
+                let sink = await simulator.connect(app: app)
                 return .upgrade([:]) { inbound, outbound, _ in
-                    let sink = await simulator.connect(app: app)
                     try? await withThrowingTaskGroup(of: Void.self) { group in
                         group.addTask { for try await _ in inbound {} }
                         group.addTask {
