@@ -71,13 +71,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "TestSupport",
+            dependencies: ["ARI", "AsteriskSimulator", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            path: "Sources/TestSupport"
+        ),
         .executableTarget(name: "murojaat", dependencies: ["MurojaatApp", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(
             name: "ARITests",
-            dependencies: ["ARI", "AsteriskSimulator", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: ["ARI", "AsteriskSimulator", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")],
             resources: [.copy("Resources")]
         ),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
+        .testTarget(name: "CallCenterTests", dependencies: ["CallCenter", "ARI", "AsteriskSimulator", "TestSupport"]),
         .testTarget(name: "AppTests", dependencies: [
             "MurojaatApp", "AsteriskSimulator", "Storage", "CallCenter",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

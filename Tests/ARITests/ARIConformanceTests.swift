@@ -1,4 +1,5 @@
 import ARI
+import TestSupport
 import Foundation
 import Testing
 

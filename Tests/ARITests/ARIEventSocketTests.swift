@@ -1,4 +1,5 @@
 import ARI
+import TestSupport
 import AsteriskSimulator
 import Foundation
 import Testing

@@ -7,7 +7,7 @@ import Synchronization
 import Testing
 
 /// Runs `body` against a simulator served over real HTTP and WebSocket on a free loopback port.
-func withSimulator(
+public func withSimulator(
     _ configuration: SimulatorConfiguration = .testing(),
     _ body: @Sendable (AsteriskSimulator, ARIServerConfiguration) async throws -> Void
 ) async throws {
@@ -24,7 +24,7 @@ func withSimulator(
 }
 
 extension SimulatorConfiguration {
-    static func testing(scale: Double = 0.01) -> SimulatorConfiguration {
+    public static func testing(scale: Double = 0.01) -> SimulatorConfiguration {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sim-\(UUID().uuidString)")
         return SimulatorConfiguration(username: "murojaat", password: "secret", timeScale: scale,
                                       recordingsDirectory: directory,
@@ -36,27 +36,29 @@ extension SimulatorConfiguration {
 }
 
 /// Reads an event connection into a list that tests can wait on.
-final class EventRecorder: Sendable {
-    let items = Mutex<[ARIConnectionEvent]>([])
+public final class EventRecorder: Sendable {
+    public let items = Mutex<[ARIConnectionEvent]>([])
 
-    func consume(_ connection: ARIEventConnection) async {
+    public init() {}
+
+    public func consume(_ connection: ARIEventConnection) async {
         for await item in connection.events { items.withLock { $0.append(item) } }
     }
 
-    var events: [ARIEvent] {
+    public var events: [ARIEvent] {
         items.withLock { list in
             list.compactMap { if case .event(_, let message) = $0 { message.event } else { nil } }
         }
     }
 
-    var types: [String] { events.map(\.type) }
+    public var types: [String] { events.map(\.type) }
 
-    var connects: Int { items.withLock { $0.filter { if case .connected = $0 { true } else { false } }.count } }
-    var disconnects: Int { items.withLock { $0.filter { if case .disconnected = $0 { true } else { false } }.count } }
+    public var connects: Int { items.withLock { $0.filter { if case .connected = $0 { true } else { false } }.count } }
+    public var disconnects: Int { items.withLock { $0.filter { if case .disconnected = $0 { true } else { false } }.count } }
 
     /// Waits until `predicate` holds for the recorded events (up to `timeout`).
     @discardableResult
-    func wait(for description: String, timeout: Duration = .seconds(5),
+    public func wait(for description: String, timeout: Duration = .seconds(5),
               _ predicate: @Sendable ([ARIEvent]) -> Bool) async throws -> [ARIEvent] {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
@@ -69,11 +71,11 @@ final class EventRecorder: Sendable {
         throw CancellationError()
     }
 
-    func waitFor(_ type: String, count: Int = 1, timeout: Duration = .seconds(5)) async throws {
+    public func waitFor(_ type: String, count: Int = 1, timeout: Duration = .seconds(5)) async throws {
         try await wait(for: "\(count)× \(type)", timeout: timeout) { $0.filter { $0.type == type }.count >= count }
     }
 
-    func waitUntilConnected(_ count: Int = 1) async throws {
+    public func waitUntilConnected(_ count: Int = 1) async throws {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .seconds(5))
         while clock.now < deadline {
@@ -86,7 +88,7 @@ final class EventRecorder: Sendable {
 }
 
 /// Runs an event connection for the duration of `body`.
-func withEvents(
+public func withEvents(
     _ ari: ARIServerConfiguration, maxMessageSize: Int = 1 << 20,
     _ body: @Sendable (EventRecorder, ARIEventConnection) async throws -> Void
 ) async throws {

@@ -1,0 +1,167 @@
+import ARI
+import Foundation
+
+extension CallCenter {
+    /// The operator picked up: caller and operator meet in a mixing bridge, recorded as one WAV named by the call id.
+    func operatorAnswered(leg: String, call: UUID?, server: String) {
+        guard let id = call, var session = sessions[id], case .ringing(let operatorId, let ringing) = session.phase, ringing == leg else {
+            // The caller is gone or this leg was given up: release it.
+            clients[server].map { client in Task { try? await client.hangup(leg) } }
+            return
+        }
+        cancelTimer(id)
+        stopPrompts(id)
+        stopQueueMusic(id)
+        session = sessions[id]!
+        if session.record.callbackNumber != nil && session.phase != .queued && session.record.outcome == .callbackRequested {
+            callCitizenBack(id, operatorId: operatorId, leg: leg)
+            return
+        }
+        session.phase = .bridged(operatorId: operatorId, leg: leg)
+        connect(&session, id: id, operatorId: operatorId, legs: [session.callerChannel, leg])
+        sessions[id] = session
+    }
+
+    /// Bridge, subscribe, add both sides, record; stamps the answer.
+    func connect(_ session: inout CallSession, id: UUID, operatorId: Int64, legs: [String]) {
+        let now = Date()
+        queue.removeAll { $0 == id }
+        session.record.answeredAt = now
+        session.record.operatorId = operatorId
+        if let queued = session.record.queuedAt { session.record.waitSeconds = Int(now.timeIntervalSince(queued).rounded()) }
+        let bridgeId = id.uuidString.lowercased()
+        let name = bridgeId
+        session.bridgeId = bridgeId
+        session.recordingName = name
+        let format = settings.recordingFormat
+        session.ops.enqueue("create bridge") { _ = try await $0.createBridge(types: [.mixing], bridgeId: bridgeId, name: "call-\(bridgeId)") }
+        session.ops.enqueue("subscribe bridge") { try await $0.subscribe(eventSource: "bridge:\(bridgeId)") }
+        session.ops.enqueue("add channels") { try await $0.addChannel(bridge: bridgeId, channels: legs) }
+        session.ops.enqueue("record bridge") { _ = try await $0.record(bridge: bridgeId, name: name, format: format, ifExists: .overwrite) }
+        journal.append(.call(session.record))
+        note(id, "answered", ["operator": "\(operatorId)", "wait": "\(session.record.waitSeconds ?? 0)"])
+        setAgent(operatorId, .onCall, reason: nil, call: id)
+        events.publish(.callAnswered(session.record, operatorId: operatorId))
+    }
+
+    // MARK: callbacks
+
+    /// The operator is on the line for a callback: now the citizen is called through the trunk.
+    func callCitizenBack(_ id: UUID, operatorId: Int64, leg: String) {
+        guard var session = sessions[id], let number = session.record.callbackNumber else { return }
+        let citizen = "cb-\(id.uuidString.prefix(8).lowercased())-\(session.ringAttempts)"
+        session.phase = .callingBack(operatorId: operatorId, leg: leg, citizenLeg: citizen)
+        sessions[id] = session
+        channels[Self.key(session.server, citizen)] = id
+        setAgent(operatorId, .onCall, reason: "callback", call: id)
+        let digits = number.filter(\.isNumber)
+        let endpoint = settings.callbackEndpointTemplate.replacingOccurrences(of: "{number}", with: digits)
+        let parameters = OriginateParameters(endpoint: endpoint, channelId: citizen, appArgs: "callback,\(id.uuidString.lowercased())",
+                                             callerId: session.record.dialledNumber, timeout: 40)
+        session.ops.enqueue("originate citizen") { _ = try await $0.originate(parameters) }
+        note(id, "callback_dialing", ["number": number, "operator": "\(operatorId)"])
+    }
+
+    func citizenAnswered(leg: String, call: UUID?, server: String) {
+        guard let id = call, var session = sessions[id], case .callingBack(let operatorId, let operatorLeg, let citizen) = session.phase,
+              citizen == leg
+        else {
+            clients[server].map { client in Task { try? await client.hangup(leg) } }
+            return
+        }
+        session.record.outcome = .callbackDone
+        session.phase = .bridged(operatorId: operatorId, leg: operatorLeg)
+        // From here the citizen's new channel is the caller side of this call.
+        session.record.channelId = leg
+        connect(&session, id: id, operatorId: operatorId, legs: [leg, operatorLeg])
+        sessions[id] = session
+        note(id, "callback_connected", ["operator": "\(operatorId)"])
+    }
+
+    /// The citizen did not pick up: the operator is released and the callback waits for a later try.
+    func callbackUnanswered(_ id: UUID, operatorId: Int64, leg: String) {
+        guard var session = sessions[id] else { return }
+        session.ops.enqueue("hangup operator leg") { try? await $0.hangup(leg) }
+        channels[Self.key(session.server, leg)] = nil
+        session.phase = .callbackWaiting
+        sessions[id] = session
+        note(id, "callback_unanswered", [:])
+        setAgent(operatorId, .ready, reason: nil, call: nil)
+        // Try again after the others in line.
+        queue.removeAll { $0 == id }
+        if session.ringAttempts < 3 {
+            queue.append(id)
+            startTimer(id, seconds: 60) { $0.dispatch() }
+        } else {
+            session.record.hangupSide = .system
+            sessions[id] = session
+            end(id)
+        }
+        dispatch()
+    }
+
+    // MARK: recordings
+
+    func recordingChanged(_ recording: LiveRecording, server: String, state: RecordingRecord.State) {
+        guard let id = UUID(uuidString: recording.name) else { return }
+        let now = Date()
+        switch state {
+        case .recording:
+            journal.append(.recording(RecordingRecord(callId: id, name: recording.name, server: server, format: recording.format,
+                                                      state: .recording, startedAt: now)))
+            note(id, "recording_started", ["name": recording.name])
+        case .done:
+            note(id, "recording_finished", ["name": recording.name, "duration": "\(recording.duration ?? 0)"])
+            fetchRecording(recording, callId: id, server: server)
+        case .failed:
+            recordingFailed(id, name: recording.name, server: server, error: recording.cause ?? "failed")
+        }
+    }
+
+    /// A failed recording never stops the call; supervisors get an alert.
+    func recordingFailed(_ id: UUID, name: String, server: String, error: String) {
+        journal.append(.recording(RecordingRecord(callId: id, name: name, server: server, format: settings.recordingFormat,
+                                                  state: .failed, error: error, startedAt: Date(), finishedAt: Date())))
+        let message = "Recording of call \(id.uuidString.lowercased()) failed: \(error)"
+        journal.append(.alert("recording_failed", message, id, Date()))
+        events.publish(.alert(kind: "recording_failed", message: message))
+    }
+
+    /// Copies the finished file from Asterisk (so Asterisk may run elsewhere) and stores its size.
+    func fetchRecording(_ recording: LiveRecording, callId: UUID, server: String) {
+        guard let client = clients[server] else { return }
+        let directory = recordingsDirectory
+        let journal = journal
+        let format = recording.format
+        let duration = recording.duration
+        Task {
+            var record = RecordingRecord(callId: callId, name: recording.name, server: server, format: format, state: .done,
+                                         durationSeconds: duration, startedAt: Date(), finishedAt: Date())
+            if let directory {
+                do {
+                    let day = ISO8601DateFormatter.string(from: Date(), timeZone: .current, formatOptions: [.withFullDate])
+                    let folder = directory.appendingPathComponent(day)
+                    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                    let file = folder.appendingPathComponent("\(recording.name).\(format)")
+                    let response = try await client.storedRecordingFile(recording.name)
+                    FileManager.default.createFile(atPath: file.path, contents: nil)
+                    let handle = try FileHandle(forWritingTo: file)
+                    var size = 0
+                    for try await chunk in response.body {
+                        try handle.write(contentsOf: chunk)
+                        size += chunk.count
+                    }
+                    try handle.close()
+                    record.sizeBytes = size
+                    record.storagePath = file.path
+                    if record.durationSeconds == nil || record.durationSeconds == 0, size > 44 {
+                        record.durationSeconds = (size - 44) / 16000
+                    }
+                } catch {
+                    record.error = "copy from Asterisk failed: \(error)"
+                }
+            }
+            journal.append(.recording(record))
+        }
+    }
+}

@@ -1,0 +1,141 @@
+import ARI
+import Foundation
+
+extension CallCenter {
+    /// Plays prompts (name, language) one after another; `then` runs when the last one finishes.
+    func play(_ id: UUID, _ prompts: [(String, Language)], extra: [String] = [], then after: CallSession.AfterPrompts) {
+        guard var session = sessions[id] else { return }
+        let channel = session.callerChannel
+        var items: [(String, String)] = prompts.map { ("sound:murojaat/\($0.0)", $0.1.rawValue) }
+        for media in extra { items.append((media, session.language.rawValue)) }
+        for (media, language) in items {
+            let playbackId = "pb-" + UUID().uuidString.lowercased()
+            session.playbacks.append(playbackId)
+            playbacks[playbackId] = id
+            session.ops.enqueue("play") { _ = try await $0.play(channel: channel, media: [media], lang: language, playbackId: playbackId) }
+        }
+        session.after = after
+        sessions[id] = session
+        if items.isEmpty { promptsDone(id) }
+    }
+
+    /// Barge-in: a digit stops whatever is playing.
+    func stopPrompts(_ id: UUID) {
+        guard var session = sessions[id] else { return }
+        for playbackId in session.playbacks {
+            playbacks[playbackId] = nil
+            session.ops.enqueue("stop playback") { try? await $0.stopPlayback(playbackId) }
+        }
+        session.playbacks = []
+        session.after = .nothing
+        sessions[id] = session
+    }
+
+    func playbackFinished(_ playbackId: String) {
+        guard let id = playbacks.removeValue(forKey: playbackId), var session = sessions[id] else { return }
+        session.playbacks.removeAll { $0 == playbackId }
+        sessions[id] = session
+        if session.playbacks.isEmpty { promptsDone(id) }
+    }
+
+    func promptsDone(_ id: UUID) {
+        guard var session = sessions[id] else { return }
+        let after = session.after
+        session.after = .nothing
+        sessions[id] = session
+        switch after {
+        case .waitForDigit:
+            let node = ivr.nodes[session.node]
+            startTimer(id, seconds: node?.timeoutSeconds ?? settings.digitTimeoutSeconds) { $0.noInput(id) }
+        case .returnToMenu:
+            enterNode(id, session.node)
+        case .queueMusic:
+            startQueueMusic(id)
+        case .hangUp:
+            let channel = session.callerChannel
+            session.ops.enqueue("hangup after prompt") { try? await $0.hangup(channel) }
+        case .nothing:
+            break
+        }
+    }
+
+    func enterNode(_ id: UUID, _ code: String) {
+        guard var session = sessions[id], session.phase == .ivr, let node = ivr.nodes[code] else { return }
+        session.node = code
+        sessions[id] = session
+        let prompts: [(String, Language)] = node.prompts.count > 1
+            ? Language.allCases.compactMap { language in node.prompts[language].map { ($0, language) } }
+            : node.prompts.map { ($0.value, session.record.language ?? $0.key) }
+        play(id, prompts, then: .waitForDigit)
+    }
+
+    func digit(_ digit: String, call id: UUID) {
+        guard let session = sessions[id] else { return }
+        switch session.phase {
+        case .ivr:
+            menuChoice(digit, call: id)
+        case .queued:
+            if digit == "1" && session.callbackOffered { requestCallback(id) }
+        default:
+            break // digits during the conversation belong to the people talking
+        }
+    }
+
+    func menuChoice(_ digit: String, call id: UUID) {
+        guard var session = sessions[id], let node = ivr.nodes[session.node] else { return }
+        cancelTimer(id)
+        stopPrompts(id)
+        session = sessions[id]!
+        session.record.ivrPath.append("\(node.code):\(digit)")
+        note(id, "ivr_digit", ["node": node.code, "digit": digit])
+        guard let action = node.actions[digit] else {
+            sessions[id] = session
+            failed(id, prompt: "invalid-choice")
+            return
+        }
+        session.failures = 0
+        sessions[id] = session
+        switch action {
+        case .submenu(let target, let language):
+            if let language {
+                sessions[id]?.record.language = language
+                note(id, "language", ["language": language.rawValue])
+            }
+            save(id)
+            enterNode(id, target)
+        case .info(let prompt):
+            save(id)
+            play(id, [(prompt, session.language)], then: .returnToMenu)
+        case .queue(let skill, let topic):
+            sessions[id]?.record.topic = topic
+            enqueue(id, skill: skill, reason: "menu")
+        case .operatorQueue:
+            enqueue(id, skill: nil, reason: "operator")
+        case .repeatMenu:
+            enterNode(id, node.code)
+        case .back:
+            enterNode(id, node.parent ?? ivr.root)
+        }
+    }
+
+    func noInput(_ id: UUID) {
+        guard sessions[id]?.phase == .ivr else { return }
+        note(id, "ivr_timeout", ["node": sessions[id]!.node])
+        failed(id, prompt: "no-input")
+    }
+
+    /// Wrong digit or silence: say so and repeat; after the last allowed failure, go to an operator.
+    func failed(_ id: UUID, prompt: String) {
+        guard var session = sessions[id] else { return }
+        session.failures += 1
+        sessions[id] = session
+        let limit = ivr.nodes[session.node]?.maxFailures ?? settings.maxFailures
+        if session.failures >= limit {
+            enqueue(id, skill: nil, reason: "ivr_failures")
+            return
+        }
+        let language = session.record.language
+        let prompts: [(String, Language)] = language.map { [(prompt, $0)] } ?? [(prompt, .uz), (prompt, .ru)]
+        play(id, prompts, then: .returnToMenu)
+    }
+}

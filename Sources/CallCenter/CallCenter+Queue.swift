@@ -1,0 +1,185 @@
+import ARI
+import Foundation
+
+extension CallCenter {
+    func enqueue(_ id: UUID, skill: Language?, reason: String) {
+        guard var session = sessions[id], session.phase == .ivr else { return }
+        cancelTimer(id)
+        stopPrompts(id)
+        session = sessions[id]!
+        let now = Date()
+        if session.record.language == nil { session.record.language = skill ?? .uz }
+        session.phase = .queued
+        session.record.ivrEndedAt = now
+        session.record.queuedAt = now
+        sessions[id] = session
+        queue.append(id)
+        save(id)
+        note(id, "queued", ["reason": reason, "language": session.language.rawValue, "topic": session.record.topic ?? ""])
+        events.publish(.callQueued(session.record, position: position(of: id)))
+        dispatch()
+        if case .queued = sessions[id]?.phase {
+            play(id, [("queue-welcome", session.language)], then: .queueMusic)
+        }
+    }
+
+    /// 1-based place among callers waiting for the same language.
+    func position(of id: UUID) -> Int {
+        guard let language = sessions[id]?.language else { return 0 }
+        let same = queue.filter { sessions[$0]?.language == language }
+        return (same.firstIndex(of: id) ?? same.count) + 1
+    }
+
+    /// Expected wait in whole minutes: callers ahead × average handling time ÷ operators with the skill.
+    func expectedWaitMinutes(_ id: UUID) -> Int {
+        guard let language = sessions[id]?.language else { return 1 }
+        let staffed = agents.values.filter { $0.info.skills.contains(language) && $0.state != .offline && $0.state != .paused }.count
+        let handling = handlingTimes.isEmpty ? settings.defaultHandlingSeconds : handlingTimes.reduce(0, +) / Double(handlingTimes.count)
+        let seconds = Double(position(of: id)) * handling / Double(max(1, staffed))
+        return max(1, Int((seconds / 60).rounded(.up)))
+    }
+
+    /// Between announcements the caller hears music on hold, never silence.
+    func startQueueMusic(_ id: UUID) {
+        guard var session = sessions[id], session.phase == .queued else { return }
+        let channel = session.callerChannel
+        if !session.musicOn {
+            session.musicOn = true
+            session.ops.enqueue("moh") { try await $0.startMusicOnHold(channel: channel) }
+        }
+        sessions[id] = session
+        startTimer(id, seconds: settings.announcementIntervalSeconds) { $0.announce(id) }
+    }
+
+    func stopQueueMusic(_ id: UUID) {
+        guard var session = sessions[id], session.musicOn else { return }
+        session.musicOn = false
+        let channel = session.callerChannel
+        session.ops.enqueue("stop moh") { try? await $0.stopMusicOnHold(channel: channel) }
+        sessions[id] = session
+    }
+
+    /// Position, expected wait, useful information and — after the set wait — the callback offer.
+    func announce(_ id: UUID) {
+        guard var session = sessions[id], session.phase == .queued else { return }
+        stopQueueMusic(id)
+        session = sessions[id]!
+        let language = session.language
+        var prompts: [(String, Language)] = [("queue-position", language)]
+        let position = position(of: id)
+        let minutes = expectedWaitMinutes(id)
+        var extra = ["number:\(position)"]
+        let waited = Date().timeIntervalSince(session.record.queuedAt ?? Date())
+        play(id, prompts, extra: extra, then: .nothing)
+        prompts = [("queue-wait-minutes", language)]
+        extra = ["number:\(minutes)"]
+        play(id, prompts, extra: extra, then: .nothing)
+        var closing: [(String, Language)] = [("queue-info", language)]
+        if waited >= settings.callbackOfferAfterSeconds && !session.record.callerNumber.isEmpty {
+            closing.append(("callback-offer", language))
+            sessions[id]?.callbackOffered = true
+        }
+        play(id, closing, then: .queueMusic)
+        note(id, "announced", ["position": "\(position)", "minutes": "\(minutes)"])
+    }
+
+    func requestCallback(_ id: UUID) {
+        guard var session = sessions[id], session.phase == .queued else { return }
+        cancelTimer(id)
+        stopPrompts(id)
+        stopQueueMusic(id)
+        session = sessions[id]!
+        session.phase = .callbackWaiting
+        session.record.outcome = .callbackRequested
+        session.record.callbackNumber = session.record.callerNumber
+        sessions[id] = session
+        save(id)
+        note(id, "callback_requested", ["number": session.record.callerNumber])
+        play(id, [("callback-confirmed", session.language)], then: .hangUp)
+        dispatch()
+    }
+
+    // MARK: routing
+
+    /// Offers waiting calls, first come first served per language, to the longest-idle ready operator with the skill.
+    func dispatch() {
+        for id in queue {
+            guard let session = sessions[id] else { continue }
+            switch session.phase {
+            case .queued, .callbackWaiting: break
+            default: continue
+            }
+            guard let agent = agents.values
+                .filter({ $0.state == .ready && $0.info.skills.contains(session.language) })
+                .min(by: { ($0.idleSince, $0.info.id) < ($1.idleSince, $1.info.id) })
+            else { continue }
+            offer(id, to: agent.info)
+        }
+    }
+
+    func offer(_ id: UUID, to agent: OperatorInfo) {
+        guard var session = sessions[id] else { return }
+        session.ringAttempts += 1
+        let leg = "op-\(id.uuidString.prefix(8).lowercased())-\(session.ringAttempts)"
+        let isCallback = session.phase == .callbackWaiting
+        session.phase = .ringing(operatorId: agent.id, leg: leg)
+        if isCallback { session.after = .nothing }
+        sessions[id] = session
+        channels[Self.key(session.server, leg)] = id
+        setAgent(agent.id, .ringing, reason: nil, call: id)
+        let endpoint = settings.operatorEndpointTemplate.replacingOccurrences(of: "{extension}", with: agent.extensionNumber)
+        let parameters = OriginateParameters(endpoint: endpoint, channelId: leg, appArgs: "operator,\(id.uuidString.lowercased())",
+                                             callerId: session.record.callerNumber, timeout: settings.ringTimeoutSeconds)
+        session.ops.enqueue("originate operator") { _ = try await $0.originate(parameters) }
+        note(id, "offered", ["operator": "\(agent.id)", "endpoint": endpoint, "callback": isCallback ? "yes" : "no"])
+        events.publish(.callOffered(session.record, operatorId: agent.id))
+    }
+
+    /// The operator did not take the call: they are paused, the call keeps its place.
+    func ringFailed(_ id: UUID, operatorId: Int64, reason: String) {
+        guard var session = sessions[id] else { return }
+        session.noAnswers += 1
+        session.phase = session.record.callbackNumber != nil ? .callbackWaiting : .queued
+        sessions[id] = session
+        note(id, "operator_no_answer", ["operator": "\(operatorId)", "reason": reason])
+        setAgent(operatorId, .paused, reason: reason, call: nil)
+        dispatch()
+    }
+
+    // MARK: agents
+
+    public enum AgentStateError: Error, Equatable { case unknownOperator, busy }
+
+    /// From the back office: ready, paused with a reason, or offline. Not while ringing or talking.
+    public func setAgentState(_ operatorId: Int64, _ state: AgentState, reason: String? = nil) throws {
+        guard let agent = agents[operatorId] else { throw AgentStateError.unknownOperator }
+        guard [.ready, .paused, .offline].contains(state) else { throw AgentStateError.busy }
+        guard ![.ringing, .onCall].contains(agent.state) else { throw AgentStateError.busy }
+        agents[operatorId]?.timer?.cancel()
+        setAgent(operatorId, state, reason: state == .paused ? (reason ?? "break") : nil, call: nil)
+        if state == .ready { dispatch() }
+    }
+
+    func setAgent(_ operatorId: Int64, _ state: AgentState, reason: String?, call: UUID?) {
+        guard var agent = agents[operatorId] else { return }
+        let wasBusy = [.ringing, .onCall, .wrapUp].contains(agent.state)
+        agent.info.state = state
+        agent.info.pauseReason = reason
+        agent.since = Date()
+        agent.callId = call
+        if state == .ready && (wasBusy || agent.idleSince == .distantPast) { agent.idleSince = Date() }
+        agents[operatorId] = agent
+        journal.append(.agentState(operatorId, state, reason, call, Date()))
+        events.publish(.agentStateChanged(operatorId: operatorId, state: state, reason: reason))
+    }
+
+    public func agentSnapshot() -> [OperatorInfo] {
+        agents.values.map(\.info).sorted { $0.id < $1.id }
+    }
+
+    public func callSnapshot() -> [CallRecord] {
+        sessions.values.map(\.record).sorted { $0.startedAt < $1.startedAt }
+    }
+
+    public func queueSnapshot() -> [UUID] { queue }
+}

@@ -1,0 +1,329 @@
+import ARI
+import Foundation
+import Logging
+
+/// The Stasis application: drives every call from StasisStart to hang-up — IVR, queue, routing to
+/// operators, bridge and recording, monitoring — and keeps the agents' states. It never waits on
+/// the database (writes go through the journal) nor on Asterisk's answers (per-call request queues).
+public actor CallCenter {
+    public nonisolated let settings: CallCenterSettings
+    public nonisolated let events: CallCenterEvents
+    let journal: CallJournal
+    let logger: Logger
+    var clients: [String: ARIClient] = [:]
+    var ivr: IVRTree
+    var sessions: [UUID: CallSession] = [:]
+    /// `server/channel` → call, for the caller, operator, callback and monitoring channels.
+    var channels: [String: UUID] = [:]
+    var playbacks: [String: UUID] = [:]
+    var queue: [UUID] = []
+    var agents: [Int64: Agent] = [:]
+    var monitors: [String: Monitor] = [:]
+    var recentCallers: [String: Date] = [:]
+    var handlingTimes: [Double] = []
+    var disconnected: Set<String> = []
+    var recordingsDirectory: URL?
+    /// Closes rows a previous run left in progress (set by the wiring, which knows the store).
+    var lostCallsClosure: (@Sendable (String, Set<String>) -> Void)?
+
+    public init(settings: CallCenterSettings, journal: CallJournal, events: CallCenterEvents = CallCenterEvents(),
+                ivr: IVRTree = .standard, recordingsDirectory: URL? = nil, logger: Logger = Logger(label: "murojaat.calls")) {
+        self.settings = settings
+        self.journal = journal
+        self.events = events
+        self.ivr = ivr
+        self.recordingsDirectory = recordingsDirectory
+        self.logger = logger
+    }
+
+    public func addServer(_ name: String, client: ARIClient) {
+        clients[name] = client
+    }
+
+    public func loadOperators(_ operators: [OperatorInfo]) {
+        for info in operators {
+            if var agent = agents[info.id] {
+                let state = agent.info.state
+                agent.info = info
+                agent.info.state = state
+                agents[info.id] = agent
+            } else {
+                agents[info.id] = Agent(info: info)
+            }
+        }
+    }
+
+    public func setIVR(_ tree: IVRTree) { ivr = tree }
+
+    static func key(_ server: String, _ channel: String) -> String { "\(server)/\(channel)" }
+
+    // MARK: events from Asterisk
+
+    public func handle(_ item: ARIConnectionEvent) async {
+        switch item {
+        case .connected(let server):
+            if disconnected.remove(server) != nil { await resynchronise(server) } else { await startUp(server) }
+        case .disconnected(let server, _):
+            disconnected.insert(server)
+        case .event(let server, let message):
+            handle(message.event, server: server)
+        }
+    }
+
+    func handle(_ event: ARIEvent, server: String) {
+        switch event {
+        case .stasisStart(let start):
+            stasisStart(start, server: server)
+        case .stasisEnd(let end):
+            channelLeft(end.channel.id, server: server)
+        case .channelDestroyed(let destroyed):
+            channelDestroyed(destroyed, server: server)
+        case .channelDtmfReceived(let dtmf):
+            guard let id = channels[Self.key(server, dtmf.channel.id)], sessions[id]?.callerChannel == dtmf.channel.id else { return }
+            digit(dtmf.digit, call: id)
+        case .playbackFinished(let finished):
+            playbackFinished(finished.playback.id)
+        case .recordingStarted(let e):
+            recordingChanged(e.recording, server: server, state: .recording)
+        case .recordingFinished(let e):
+            recordingChanged(e.recording, server: server, state: .done)
+        case .recordingFailed(let e):
+            recordingChanged(e.recording, server: server, state: .failed)
+        default:
+            break
+        }
+    }
+
+    func stasisStart(_ start: StasisStart, server: String) {
+        let channel = start.channel
+        let role = start.args.first ?? ""
+        let reference = start.args.count > 1 ? start.args[1] : ""
+        switch role {
+        case "operator":
+            operatorAnswered(leg: channel.id, call: UUID(uuidString: reference), server: server)
+        case "callback":
+            citizenAnswered(leg: channel.id, call: UUID(uuidString: reference), server: server)
+        case "supervisor":
+            supervisorAnswered(channel: channel.id, monitor: reference, server: server)
+        case "snoop":
+            break // held by its monitor
+        default:
+            guard channels[Self.key(server, channel.id)] == nil else { return } // duplicate StasisStart
+            let dialled = role == "inbound" && start.args.count > 1 ? start.args[1] : channel.dialplan.exten
+            newInboundCall(channel, dialled: dialled, server: server)
+        }
+    }
+
+    // MARK: call life
+
+    func newInboundCall(_ channel: Channel, dialled: String, server: String) {
+        guard let client = clients[server] else { return }
+        var record = CallRecord(server: server, channelId: channel.id, callerNumber: channel.caller.number, dialledNumber: dialled)
+        let now = Date()
+        if let last = recentCallers[record.callerNumber], now.timeIntervalSince(last) < settings.repeatWindowSeconds, !record.callerNumber.isEmpty {
+            record.repeated = true
+        }
+        if !record.callerNumber.isEmpty { recentCallers[record.callerNumber] = now }
+        let id = record.id
+        let ops = ARIOperationQueue(client: client) { [weak self] label, error in await self?.operationFailed(call: id, label: label, error: error) }
+        sessions[id] = CallSession(record: record, node: ivr.root, ops: ops)
+        channels[Self.key(server, channel.id)] = id
+        journal.append(.call(record))
+        note(id, "started", ["caller": record.callerNumber, "dialled": dialled, "channel": channel.id])
+        events.publish(.callStarted(record))
+        let channelId = channel.id
+        ops.enqueue("answer") { try await $0.answer(channelId) }
+        // Greeting in both languages from the first second, then the language menu.
+        play(id, [("greeting", .uz), ("greeting", .ru)] + (settings.announcement.map { [($0, .uz), ($0, .ru)] } ?? []), then: .returnToMenu)
+    }
+
+    /// A channel of ours left Stasis (hung up, or continued in the dialplan).
+    func channelLeft(_ channelId: String, server: String) {
+        let key = Self.key(server, channelId)
+        guard let id = channels[key], let session = sessions[id] else {
+            if let monitor = monitors.values.first(where: { $0.server == server && ($0.supervisorChannel == channelId || $0.snoopChannel == channelId) }) {
+                endMonitor(monitor.id)
+            }
+            return
+        }
+        channels[key] = nil
+        if channelId == session.callerChannel {
+            callerHungUp(id)
+        } else if channelId == session.operatorLeg {
+            operatorHungUp(id, leg: channelId)
+        } else if case .callingBack(_, _, let citizen) = session.phase, citizen == channelId {
+            callerHungUp(id)
+        }
+    }
+
+    func channelDestroyed(_ destroyed: ChannelDestroyed, server: String) {
+        // An originated leg that never answered: the only event is ChannelDestroyed (cause 19 no answer, 17 busy).
+        let key = Self.key(server, destroyed.channel.id)
+        guard let id = channels[key], let session = sessions[id] else { return }
+        if case .ringing(let operatorId, let leg) = session.phase, leg == destroyed.channel.id {
+            channels[key] = nil
+            let reason = destroyed.cause == 17 ? "busy" : destroyed.cause == 19 ? "no_answer" : "unreachable"
+            ringFailed(id, operatorId: operatorId, reason: reason)
+        } else if case .callingBack(let operatorId, let leg, let citizen) = session.phase, citizen == destroyed.channel.id {
+            channels[key] = nil
+            callbackUnanswered(id, operatorId: operatorId, leg: leg)
+        }
+    }
+
+    func callerHungUp(_ id: UUID) {
+        guard var session = sessions[id] else { return }
+        cancelTimer(id)
+        let now = Date()
+        switch session.phase {
+        case .ivr:
+            session.record.outcome = .abandonedIVR
+        case .queued:
+            session.record.outcome = session.noAnswers > 0 ? .operatorNoAnswer : .abandonedQueue
+        case .ringing(let operatorId, let leg), .connecting(let operatorId, let leg):
+            let server = session.server
+            session.ops.enqueue("hangup operator leg") { try? await $0.hangup(leg) }
+            channels[Self.key(server, leg)] = nil
+            session.record.outcome = session.noAnswers > 0 ? .operatorNoAnswer : .abandonedQueue
+            setAgent(operatorId, .ready, reason: nil, call: nil)
+        case .bridged(let operatorId, let leg), .callingBack(let operatorId, let leg, _):
+            session.ops.enqueue("hangup operator leg") { try? await $0.hangup(leg) }
+            channels[Self.key(session.server, leg)] = nil
+            if session.record.outcome != .callbackDone { session.record.outcome = .answered }
+            session.record.hangupSide = .caller
+            if case .callingBack = session.phase, session.record.answeredAt == nil {
+                session.record.outcome = .callbackRequested
+            }
+            sessions[id] = session
+            finishTalk(id, operatorId: operatorId)
+            return
+        case .callbackWaiting:
+            // The caller hung up after asking for a callback: the place in line stays.
+            sessions[id] = session
+            return
+        case .ended:
+            return
+        }
+        if session.record.queuedAt != nil {
+            session.record.waitSeconds = Int(now.timeIntervalSince(session.record.queuedAt!).rounded())
+        }
+        session.record.hangupSide = .caller
+        sessions[id] = session
+        end(id)
+    }
+
+    func operatorHungUp(_ id: UUID, leg: String) {
+        guard var session = sessions[id] else { return }
+        switch session.phase {
+        case .bridged(let operatorId, _), .callingBack(let operatorId, _, _):
+            let caller = session.callerChannel
+            if case .callingBack(_, _, let citizen) = session.phase {
+                session.ops.enqueue("hangup citizen") { try? await $0.hangup(citizen) }
+                if session.record.answeredAt == nil { session.record.outcome = .callbackRequested }
+            } else {
+                session.ops.enqueue("hangup caller") { try? await $0.hangup(caller) }
+                session.record.outcome = .answered
+            }
+            channels[Self.key(session.server, caller)] = nil
+            session.record.hangupSide = .operator
+            sessions[id] = session
+            finishTalk(id, operatorId: operatorId)
+        case .connecting(let operatorId, _):
+            // Answered and gone before the bridge: back into the queue, first in line.
+            session.phase = .queued
+            sessions[id] = session
+            setAgent(operatorId, .ready, reason: nil, call: nil)
+            dispatch()
+        default:
+            break
+        }
+    }
+
+    func finishTalk(_ id: UUID, operatorId: Int64) {
+        guard var session = sessions[id] else { return }
+        let now = Date()
+        if let answered = session.record.answeredAt {
+            let talk = now.timeIntervalSince(answered)
+            session.record.talkSeconds = Int(talk.rounded())
+            handlingTimes.append(talk + settings.wrapUpSeconds)
+            if handlingTimes.count > 200 { handlingTimes.removeFirst() }
+        }
+        sessions[id] = session
+        end(id)
+        setAgent(operatorId, .wrapUp, reason: nil, call: id)
+        let delay = settings.wrapUpSeconds
+        agents[operatorId]?.timer?.cancel()
+        agents[operatorId]?.timer = Task { [weak self] in
+            try? await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
+            guard !Task.isCancelled else { return }
+            await self?.wrapUpOver(operatorId)
+        }
+    }
+
+    func wrapUpOver(_ operatorId: Int64) {
+        guard agents[operatorId]?.state == .wrapUp else { return }
+        setAgent(operatorId, .ready, reason: nil, call: nil)
+        dispatch()
+    }
+
+    /// Closes the call: the row gets its outcome, the bridge goes, the request queue ends.
+    func end(_ id: UUID) {
+        guard var session = sessions[id], session.phase != .ended else { return }
+        cancelTimer(id)
+        session.phase = .ended
+        session.record.endedAt = Date()
+        if session.record.ivrEndedAt == nil { session.record.ivrEndedAt = session.record.endedAt }
+        if let bridge = session.bridgeId {
+            session.ops.enqueue("destroy bridge") { try? await $0.destroyBridge(bridge) }
+        }
+        for playback in session.playbacks { playbacks[playback] = nil }
+        session.ops.finish()
+        queue.removeAll { $0 == id }
+        for monitor in session.monitors { endMonitor(monitor) }
+        channels = channels.filter { $0.value != id }
+        sessions[id] = nil
+        journal.append(.call(session.record))
+        note(id, "ended", ["outcome": session.record.outcome.rawValue, "side": session.record.hangupSide?.rawValue ?? ""])
+        events.publish(.callEnded(session.record))
+    }
+
+    // MARK: helpers
+
+    func note(_ id: UUID, _ kind: String, _ data: [String: String] = [:]) {
+        journal.append(.event(id, Date(), kind, data))
+    }
+
+    func save(_ id: UUID) {
+        if let record = sessions[id]?.record { journal.append(.call(record)) }
+    }
+
+    func cancelTimer(_ id: UUID) {
+        sessions[id]?.timer?.cancel()
+        sessions[id]?.timer = nil
+    }
+
+    func startTimer(_ id: UUID, seconds: Double, _ action: @escaping @Sendable (isolated CallCenter) -> Void) {
+        cancelTimer(id)
+        sessions[id]?.timer = Task { [weak self] in
+            try? await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+            guard !Task.isCancelled, let self else { return }
+            await self.fire(action)
+        }
+    }
+
+    func fire(_ action: @Sendable (isolated CallCenter) -> Void) { action(self) }
+
+    func operationFailed(call id: UUID, label: String, error: any Error) {
+        // A channel that is already gone answers 404; the events tell the rest.
+        if case ARIError.notFound = error { return }
+        logger.warning("ARI request failed", metadata: ["call": "\(id)", "request": "\(label)", "error": "\(error)"])
+        guard let session = sessions[id] else { return }
+        if label == "originate operator", case .ringing(let operatorId, let leg) = session.phase {
+            channels[Self.key(session.server, leg)] = nil
+            ringFailed(id, operatorId: operatorId, reason: "unreachable")
+        } else if label == "record bridge" {
+            recordingFailed(id, name: id.uuidString.lowercased(), server: session.server, error: "\(error)")
+        } else if label == "originate citizen", case .callingBack(let operatorId, let leg, _) = session.phase {
+            callbackUnanswered(id, operatorId: operatorId, leg: leg)
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+
+/// Where the call flow keeps what must survive. The call flow never waits on it: writes go through
+/// `CallJournal`, which retries until the store takes them.
+public protocol CallStore: Sendable {
+    func save(_ call: CallRecord) async throws
+    func appendEvent(callId: UUID, at: Date, kind: String, data: [String: String]) async throws
+    func saveAgentState(operatorId: Int64, state: AgentState, reason: String?, callId: UUID?, at: Date) async throws
+    func saveRecording(_ recording: RecordingRecord) async throws
+    func saveAlert(kind: String, message: String, callId: UUID?, at: Date) async throws
+    func loadOperators() async throws -> [OperatorInfo]
+    /// Calls that were in progress on `server` when the process or Asterisk stopped.
+    func closeLostCalls(server: String, except: Set<String>, at: Date) async throws -> Int
+}
+
+/// A store in memory, for tests and for running without a database.
+public actor InMemoryCallStore: CallStore {
+    public private(set) var calls: [UUID: CallRecord] = [:]
+    public private(set) var events: [(UUID, String, [String: String])] = []
+    public private(set) var agentStates: [(Int64, AgentState, String?)] = []
+    public private(set) var recordings: [String: RecordingRecord] = [:]
+    public private(set) var alerts: [(String, String)] = []
+    var operators: [OperatorInfo]
+    /// While true every write fails, as a database outage would.
+    public var failing = false
+
+    public init(operators: [OperatorInfo] = []) { self.operators = operators }
+
+    struct Unavailable: Error {}
+
+    public func setFailing(_ value: Bool) { failing = value }
+
+    public func save(_ call: CallRecord) async throws {
+        if failing { throw Unavailable() }
+        calls[call.id] = call
+    }
+
+    public func appendEvent(callId: UUID, at: Date, kind: String, data: [String: String]) async throws {
+        if failing { throw Unavailable() }
+        events.append((callId, kind, data))
+    }
+
+    public func saveAgentState(operatorId: Int64, state: AgentState, reason: String?, callId: UUID?, at: Date) async throws {
+        if failing { throw Unavailable() }
+        agentStates.append((operatorId, state, reason))
+    }
+
+    public func saveRecording(_ recording: RecordingRecord) async throws {
+        if failing { throw Unavailable() }
+        recordings[recording.name] = recording
+    }
+
+    public func saveAlert(kind: String, message: String, callId: UUID?, at: Date) async throws {
+        if failing { throw Unavailable() }
+        alerts.append((kind, message))
+    }
+
+    public func loadOperators() async throws -> [OperatorInfo] { operators }
+
+    public func closeLostCalls(server: String, except: Set<String>, at: Date) async throws -> Int {
+        var closed = 0
+        for (id, call) in calls where call.server == server && call.outcome == .inProgress && !except.contains(call.channelId) {
+            calls[id]?.outcome = .lost
+            calls[id]?.endedAt = at
+            calls[id]?.hangupSide = .system
+            closed += 1
+        }
+        return closed
+    }
+
+    public func eventKinds(_ callId: UUID) -> [String] { events.filter { $0.0 == callId }.map(\.1) }
+}

@@ -1,0 +1,123 @@
+import ARI
+import AsteriskSimulator
+@testable import CallCenter
+import Foundation
+import Logging
+import Synchronization
+import TestSupport
+import Testing
+
+/// A call centre wired to the simulator over real HTTP and WebSocket, with an in-memory store.
+struct Harness: Sendable {
+    let sim: AsteriskSimulator
+    let center: CallCenter
+    let store: InMemoryCallStore
+    let journal: CallJournal
+    let seen: EventLog
+    let ari: ARIServerConfiguration
+
+    static let operators: [OperatorInfo] = [
+        OperatorInfo(id: 1, name: "Dilnoza", extensionNumber: "101", endpoint: "PJSIP/101", skills: [.uz]),
+        OperatorInfo(id: 2, name: "Sergey", extensionNumber: "102", endpoint: "PJSIP/102", skills: [.ru]),
+        OperatorInfo(id: 3, name: "Aziz", extensionNumber: "103", endpoint: "PJSIP/103", skills: [.uz, .ru]),
+    ]
+
+    static func settings() -> CallCenterSettings {
+        var settings = CallCenterSettings()
+        settings.digitTimeoutSeconds = 0.3
+        settings.wrapUpSeconds = 0.3
+        settings.announcementIntervalSeconds = 0.3
+        settings.callbackOfferAfterSeconds = 0.2
+        settings.ringTimeoutSeconds = 1
+        return settings
+    }
+
+    /// Runs `body` with operators 101 (uz), 102 (ru), 103 (uz+ru) whose phones behave as `phones` says.
+    static func run(
+        phones: [String: PhoneBehaviour] = ["101": .init(answerAfterMs: 300), "102": .init(answerAfterMs: 300), "103": .init(answerAfterMs: 300)],
+        settings: CallCenterSettings = Harness.settings(),
+        operators: [OperatorInfo] = Harness.operators,
+        _ body: @Sendable (Harness) async throws -> Void
+    ) async throws {
+        var config = SimulatorConfiguration.testing(scale: 0.01)
+        config.phones = phones
+        config.phones["201"] = .init(answerAfterMs: 200) // a supervisor's phone
+        try await withSimulator(config) { sim, ari in
+            let store = InMemoryCallStore(operators: operators)
+            let logger = Logger(label: "test.calls")
+            let journal = CallJournal(store: store, logger: logger)
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rec-\(UUID())")
+            let center = CallCenter(settings: settings, journal: journal, recordingsDirectory: directory, logger: logger)
+            await center.addServer(ari.name, client: ARIClient(configuration: ari))
+            await center.loadOperators(operators)
+            let connection = ARIEventConnection(configuration: ari, backoff: .init(base: .milliseconds(20), cap: .milliseconds(100)))
+            let harness = Harness(sim: sim, center: center, store: store, journal: journal, seen: EventLog(), ari: ari)
+            let stream = center.events.subscribe()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await connection.run() }
+                group.addTask { try await journal.run() }
+                group.addTask { for await event in connection.events { await center.handle(event) } }
+                group.addTask { for await event in stream { harness.seen.items.withLock { $0.append(event) } } }
+                try await harness.until("the app is connected") { await sim.isConnected(app: "murojaat") }
+                try await body(harness)
+                group.cancelAll()
+            }
+        }
+    }
+
+    func until(_ what: String, timeout: Duration = .seconds(5), _ condition: @Sendable () async throws -> Bool) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        while clock.now < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("timed out waiting until \(what)")
+        throw CancellationError()
+    }
+
+    func ready(_ ids: Int64...) async throws {
+        for id in ids { try await center.setAgentState(id, .ready) }
+    }
+
+    func agentState(_ id: Int64) async -> AgentState? {
+        await center.agentSnapshot().first { $0.id == id }?.state
+    }
+
+    /// The call whose caller channel is `channel`, from the in-process event stream.
+    func callId(_ channel: String) -> UUID? {
+        seen.items.withLock { events in
+            events.lazy.compactMap { if case .callStarted(let r) = $0, r.channelId == channel { r.id } else { nil } }.first
+        }
+    }
+
+    func stored(_ id: UUID) async -> CallRecord? { await store.calls[id] }
+
+    /// Waits until the stored row of the call has ended, and returns it.
+    func ended(_ channel: String) async throws -> CallRecord {
+        try await until("call \(channel) ended") {
+            guard let id = callId(channel) else { return false }
+            return await stored(id)?.endedAt != nil
+        }
+        return await stored(callId(channel)!)!
+    }
+
+    /// Places a call and waits until the language menu is waiting for a digit.
+    func dial(_ from: String = "+998901234567") async throws -> String {
+        let channel = try await sim.placeCall(from: from, to: "1000")
+        try await until("call \(from) started") { callId(channel) != nil }
+        return channel
+    }
+
+    func press(_ digits: String, on channel: String) async throws {
+        try await sim.pressDigits(digits, on: channel, gapMs: 1)
+    }
+
+    func requests(_ method: String, containing: String) async -> [RecordedRequest] {
+        await sim.receivedRequests().filter { $0.method == method && $0.path.contains(containing) }
+    }
+}
+
+final class EventLog: Sendable {
+    let items = Mutex<[CallCenterEvent]>([])
+}

@@ -1,0 +1,245 @@
+import ARI
+import AsteriskSimulator
+@testable import CallCenter
+import Foundation
+import TestSupport
+import Testing
+
+@Suite("Call flow over the simulator: IVR, queue, routing, bridge, recording")
+struct CallFlowTests {
+    @Test func uzbekCallerReachesAnOperatorIsRecordedAndTheOperatorWrapsUp() async throws {
+        try await Harness.run { h in
+            try await h.ready(1)
+            let channel = try await h.dial()
+            try await h.press("1", on: channel)      // O'zbek
+            try await Task.sleep(for: .milliseconds(80))
+            try await h.press("1", on: channel)      // registration
+            try await h.until("operator 1 is on the call") { await h.agentState(1) == .onCall }
+            let id = try #require(h.callId(channel))
+            try await h.until("the bridge is recorded") { await h.store.recordings[id.uuidString.lowercased()] != nil }
+            try await Task.sleep(for: .milliseconds(150))
+            try await h.sim.remoteHangup(channel)
+            let call = try await h.ended(channel)
+            #expect(call.outcome == .answered)
+            #expect(call.language == .uz && call.topic == "registration")
+            #expect(call.operatorId == 1 && call.hangupSide == .caller)
+            #expect(call.answeredAt != nil && call.talkSeconds != nil && call.waitSeconds != nil)
+            #expect(call.ivrPath == ["root:1", "menu-uz:1"])
+            try await h.until("the recording is copied") {
+                let recording = await h.store.recordings[id.uuidString.lowercased()]
+                return recording?.state == .done && recording?.sizeBytes != nil
+            }
+            let recording = try #require(await h.store.recordings[id.uuidString.lowercased()])
+            #expect((recording.sizeBytes ?? 0) > 44)
+            let afterCall = await h.agentState(1)
+            #expect(afterCall == .wrapUp || afterCall == .ready)
+            try await h.until("wrap-up ends") { await h.agentState(1) == .ready }
+            let originate = await h.requests("POST", containing: "/channels")
+            #expect(originate.contains { $0.query["endpoint"] == "PJSIP/101" && $0.query["callerId"] == "+998901234567" && $0.query["timeout"] == "1" })
+            let kinds = await h.store.eventKinds(id)
+            #expect(kinds.starts(with: ["started", "ivr_digit", "language", "ivr_digit", "queued"]))
+            #expect(kinds.contains("answered") && kinds.contains("recording_started") && kinds.last == "recording_finished" || kinds.contains("ended"))
+        }
+    }
+
+    @Test func russianCallersGoOnlyToOperatorsWhoSpeakRussian() async throws {
+        try await Harness.run { h in
+            try await h.ready(1, 2)
+            let channel = try await h.dial("+998935551122")
+            try await h.press("2", on: channel)
+            try await Task.sleep(for: .milliseconds(80))
+            try await h.press("3", on: channel)
+            try await h.until("operator 2 answers") { await h.agentState(2) == .onCall }
+            #expect(await h.agentState(1) == .ready)
+            try await h.sim.remoteHangup(channel)
+            let call = try await h.ended(channel)
+            #expect(call.language == .ru && call.topic == "appeal" && call.operatorId == 2)
+        }
+    }
+
+    @Test func zeroReachesAnOperatorFromTheFirstMenu() async throws {
+        try await Harness.run { h in
+            try await h.ready(3)
+            let channel = try await h.dial()
+            try await h.press("0", on: channel)
+            try await h.until("operator 3 answers") { await h.agentState(3) == .onCall }
+            try await h.sim.remoteHangup(channel)
+            let call = try await h.ended(channel)
+            #expect(call.outcome == .answered && call.operatorId == 3 && call.topic == nil)
+        }
+    }
+
+    @Test func wrongDigitsThreeTimesGoToTheQueue() async throws {
+        try await Harness.run { h in
+            let channel = try await h.dial()
+            for _ in 0..<3 {
+                try await h.press("7", on: channel)
+                try await Task.sleep(for: .milliseconds(60))
+            }
+            let id = try #require(h.callId(channel))
+            try await h.until("queued after three wrong digits") { await h.center.queueSnapshot().contains(id) }
+            try await h.sim.remoteHangup(channel)
+            let call = try await h.ended(channel)
+            #expect(call.outcome == .abandonedQueue)
+            #expect(call.ivrPath == ["root:7", "root:7", "root:7"])
+            let plays = await h.requests("POST", containing: "/play").compactMap { $0.query["media"] }
+            #expect(plays.filter { $0 == "sound:murojaat/invalid-choice" }.count >= 2)
+        }
+    }
+
+    @Test func silenceIsRepeatedThenQueued() async throws {
+        try await Harness.run { h in
+            let channel = try await h.dial()
+            let id = try #require(h.callId(channel))
+            try await h.until("queued after three timeouts", timeout: .seconds(8)) { await h.center.queueSnapshot().contains(id) }
+            let plays = await h.requests("POST", containing: "/play").compactMap { $0.query["media"] }
+            #expect(plays.filter { $0 == "sound:murojaat/no-input" }.count >= 2)
+            try await h.sim.remoteHangup(channel)
+            _ = try await h.ended(channel)
+            #expect(await h.store.eventKinds(id).filter { $0 == "ivr_timeout" }.count == 3)
+        }
+    }
+
+    @Test func informationBranchBackAndRepeat() async throws {
+        try await Harness.run { h in
+            let channel = try await h.dial()
+            try await h.press("1", on: channel)
+            try await Task.sleep(for: .milliseconds(60))
+            try await h.press("8", on: channel)       // general information, then back to the menu
+            try await Task.sleep(for: .milliseconds(150))
+            try await h.press("#", on: channel)       // repeat
+            try await Task.sleep(for: .milliseconds(60))
+            try await h.press("*", on: channel)       // back to the language menu
+            try await Task.sleep(for: .milliseconds(60))
+            try await h.press("2", on: channel)       // Русский
+            try await Task.sleep(for: .milliseconds(60))
+            try await h.sim.remoteHangup(channel)
+            let call = try await h.ended(channel)
+            #expect(call.outcome == .abandonedIVR)
+            #expect(call.ivrPath == ["root:1", "menu-uz:8", "menu-uz:#", "menu-uz:*", "root:2"])
+            #expect(call.language == .ru)
+            let plays = await h.requests("POST", containing: "/play")
+            #expect(plays.contains { $0.query["media"] == "sound:murojaat/info-general" && $0.query["lang"] == "uz" })
+            #expect(plays.contains { $0.query["media"] == "sound:murojaat/main-menu" && $0.query["lang"] == "ru" })
+            #expect(plays.first?.query["media"] == "sound:murojaat/greeting")
+        }
+    }
+
+    @Test func anOperatorWhoDoesNotAnswerIsPausedAndTheNextOneIsCalled() async throws {
+        try await Harness.run(phones: ["101": .init(mode: .noAnswer), "103": .init(answerAfterMs: 200)]) { h in
+            try await h.ready(1)
+            try await Task.sleep(for: .milliseconds(20))
+            try await h.ready(3)
+            let channel = try await h.dial()
+            try await h.press("0", on: channel)
+            try await h.until("operator 1 is paused for not answering", timeout: .seconds(6)) { await h.agentState(1) == .paused }
+            let paused = await h.center.agentSnapshot().first { $0.id == 1 }
+            #expect(paused?.pauseReason == "no_answer")
+            try await h.until("operator 3 answers") { await h.agentState(3) == .onCall }
+            try await h.sim.remoteHangup(channel)
+            let call = try await h.ended(channel)
+            #expect(call.outcome == .answered && call.operatorId == 3)
+            #expect(await h.store.eventKinds(call.id).contains("operator_no_answer"))
+        }
+    }
+
+    @Test func longestIdleOperatorIsCalledFirst() async throws {
+        try await Harness.run { h in
+            try await h.ready(3)
+            try await Task.sleep(for: .milliseconds(30))
+            try await h.ready(1)
+            let channel = try await h.dial()
+            try await h.press("0", on: channel)
+            try await h.until("operator 3 (idle longest) rings") {
+                let state = await h.agentState(3)
+                return state == .ringing || state == .onCall
+            }
+            #expect(await h.agentState(1) == .ready)
+            try await h.sim.remoteHangup(channel)
+            _ = try await h.ended(channel)
+        }
+    }
+
+    @Test func abandonInIVRAndInQueue() async throws {
+        try await Harness.run { h in
+            let first = try await h.dial("+998901111111")
+            try await h.sim.remoteHangup(first)
+            #expect(try await h.ended(first).outcome == .abandonedIVR)
+
+            let second = try await h.dial("+998901111111")
+            try await h.press("0", on: second)
+            let id = try #require(h.callId(second))
+            try await h.until("queued") { await h.center.queueSnapshot().contains(id) }
+            try await Task.sleep(for: .milliseconds(400))
+            try await h.sim.remoteHangup(second)
+            let call = try await h.ended(second)
+            #expect(call.outcome == .abandonedQueue && call.repeated)
+            #expect((call.waitSeconds ?? -1) >= 0)
+            let plays = await h.requests("POST", containing: "/play").compactMap { $0.query["media"] }
+            #expect(plays.contains("sound:murojaat/queue-welcome"))
+            #expect(plays.contains("sound:murojaat/queue-position"))
+            #expect(await h.requests("POST", containing: "/moh").count >= 1)
+        }
+    }
+
+    @Test func callbackKeepsThePlaceAndCallsTheCitizenBack() async throws {
+        try await Harness.run { h in
+            let channel = try await h.dial("+998977654321")
+            try await h.press("0", on: channel)
+            let id = try #require(h.callId(channel))
+            try await h.until("callback offered") {
+                await h.requests("POST", containing: "/play").contains { $0.query["media"] == "sound:murojaat/callback-offer" }
+            }
+            try await h.press("1", on: channel)
+            try await h.until("the caller is let go") { await !h.sim.channelIds().contains(channel) }
+            #expect(await h.center.queueSnapshot() == [id])
+            #expect(await h.store.calls[id]?.outcome == .callbackRequested)
+            try await h.ready(1)
+            try await h.until("the callback connects", timeout: .seconds(6)) {
+                let outcome = await h.store.calls[id]?.outcome
+                let state = await h.agentState(1)
+                return outcome == .callbackDone && state == .onCall
+            }
+            let dialled = await h.requests("POST", containing: "/channels").compactMap { $0.query["endpoint"] }
+            #expect(dialled.contains("PJSIP/998977654321@trunk"))
+            let citizen = try #require(await h.sim.channelIds().first { $0.hasPrefix("cb-") })
+            try await h.sim.remoteHangup(citizen)
+            try await h.until("callback call ends") { await h.store.calls[id]?.endedAt != nil }
+            let call = try #require(await h.store.calls[id])
+            #expect(call.outcome == .callbackDone && call.callbackNumber == "+998977654321" && call.operatorId == 1)
+        }
+    }
+
+    @Test func operatorHangsUpFirst() async throws {
+        try await Harness.run { h in
+            try await h.ready(1)
+            let channel = try await h.dial()
+            try await h.press("0", on: channel)
+            try await h.until("operator answers") { await h.agentState(1) == .onCall }
+            let leg = try #require(await h.sim.channelIds().first { $0.hasPrefix("op-") })
+            try await h.sim.remoteHangup(leg)
+            let call = try await h.ended(channel)
+            #expect(call.outcome == .answered && call.hangupSide == .operator)
+            try await h.until("the citizen is hung up too") { await !h.sim.channelIds().contains(channel) }
+        }
+    }
+
+    @Test func agentStateRules() async throws {
+        try await Harness.run { h in
+            try await h.center.setAgentState(1, .paused, reason: "lunch")
+            #expect(await h.center.agentSnapshot().first { $0.id == 1 }?.pauseReason == "lunch")
+            await #expect(throws: CallCenter.AgentStateError.unknownOperator) { try await h.center.setAgentState(99, .ready) }
+            await #expect(throws: CallCenter.AgentStateError.busy) { try await h.center.setAgentState(1, .onCall) }
+            try await h.ready(1)
+            let channel = try await h.dial()
+            try await h.press("0", on: channel)
+            try await h.until("operator answers") { await h.agentState(1) == .onCall }
+            await #expect(throws: CallCenter.AgentStateError.busy) { try await h.center.setAgentState(1, .paused) }
+            try await h.sim.remoteHangup(channel)
+            _ = try await h.ended(channel)
+            try await h.until("journal written") { await h.journal.flush() }
+            let states = await h.store.agentStates.filter { $0.0 == 1 }.map(\.1)
+            #expect(states == [.paused, .ready, .ringing, .onCall, .wrapUp, .ready] || states.starts(with: [.paused, .ready, .ringing, .onCall, .wrapUp]))
+        }
+    }
+}
