@@ -1,0 +1,158 @@
+import ARI
+import AsteriskSimulator
+@testable import CallCenter
+import Foundation
+import TestSupport
+import Testing
+
+@Suite("Monitoring, reconnects, database outages and hostile events")
+struct ReliabilityTests {
+    func connectedCall(_ h: Harness, operatorId: Int64 = 1) async throws -> (String, UUID) {
+        try await h.ready(operatorId)
+        let channel = try await h.dial()
+        try await h.press("0", on: channel)
+        try await h.until("operator answers") { await h.agentState(operatorId) == .onCall }
+        let id = try #require(h.callId(channel))
+        try await h.until("bridged") { await h.requests("POST", containing: "/addChannel").count >= 1 }
+        return (channel, id)
+    }
+
+    @Test(arguments: MonitorMode.allCases)
+    func supervisorsListenWhisperAndBarge(_ mode: MonitorMode) async throws {
+        try await Harness.run { h in
+            let (channel, id) = try await connectedCall(h)
+            let monitor = try await h.center.monitor(call: id, supervisorEndpoint: "PJSIP/201", mode: mode)
+            try await h.until("the supervisor joins") {
+                let adds = await h.requests("POST", containing: "/addChannel").compactMap { $0.query["channel"] }
+                return adds.contains { $0.contains("sup-") }
+            }
+            let snoops = await h.requests("POST", containing: "/snoop")
+            switch mode {
+            case .listen: #expect(snoops.first?.query["spy"] == "both" && snoops.first?.query["whisper"] == "none")
+            case .whisper: #expect(snoops.first?.query["spy"] == "both" && snoops.first?.query["whisper"] == "out")
+            case .barge: #expect(snoops.isEmpty)
+            }
+            #expect(monitor.hasPrefix("mon-"))
+            // The citizen hangs up: everything of the monitor ends too.
+            try await h.sim.remoteHangup(channel)
+            _ = try await h.ended(channel)
+            try await h.until("no channel left") { await h.sim.channelIds().isEmpty }
+        }
+    }
+
+    @Test func monitoringNeedsAConnectedCall() async throws {
+        try await Harness.run { h in
+            await #expect(throws: CallCenter.MonitorError.callNotConnected) {
+                try await h.center.monitor(call: UUID(), supervisorEndpoint: "PJSIP/201", mode: .listen)
+            }
+            await #expect(throws: CallCenter.MonitorError.unknownMonitor) { try await h.center.stopMonitor("mon-x") }
+        }
+    }
+
+    @Test func socketDropMidCallTheCallGoesOn() async throws {
+        try await Harness.run { h in
+            let (channel, _) = try await connectedCall(h)
+            await h.sim.dropSockets()
+            try await h.until("reconnected") { await h.sim.isConnected(app: "murojaat") }
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(await h.agentState(1) == .onCall)
+            try await h.sim.remoteHangup(channel)
+            let call = try await h.ended(channel)
+            #expect(call.outcome == .answered && call.hangupSide == .caller)
+            #expect(await h.store.calls.count == 1) // no duplicate rows
+        }
+    }
+
+    @Test func callsThatEndedWhileDisconnectedAreClosedAsLost() async throws {
+        try await Harness.run { h in
+            let (channel, _) = try await connectedCall(h)
+            let waiting = try await h.dial("+998905550000")
+            await h.sim.dropSockets()
+            // Both hang up while nobody listens: Asterisk drops those events.
+            try await h.sim.remoteHangup(channel)
+            try await h.sim.remoteHangup(waiting)
+            try await h.until("reconnected") { await h.sim.isConnected(app: "murojaat") }
+            let first = try await h.ended(channel)
+            let second = try await h.ended(waiting)
+            #expect(first.outcome == .lost && second.outcome == .lost)
+            try await h.until("operator free again") { await h.agentState(1) == .ready }
+        }
+    }
+
+    @Test func callsThatArrivedWhileDisconnectedAreAdopted() async throws {
+        try await Harness.run { h in
+            await h.sim.dropSockets()
+            // The simulator refuses calls with no app connected, as Asterisk declines them:
+            await #expect(throws: SimulatorError.noApplication("murojaat")) { try await h.sim.placeCall(from: "+998901", to: "1000") }
+            try await h.until("reconnected") { await h.sim.isConnected(app: "murojaat") }
+            let channel = try await h.dial()
+            #expect(h.callId(channel) != nil)
+        }
+    }
+
+    @Test func databaseOutageMidCallLosesNothing() async throws {
+        try await Harness.run { h in
+            try await h.ready(1)
+            await h.store.setFailing(true)
+            let channel = try await h.dial()
+            try await h.press("1", on: channel)
+            try await Task.sleep(for: .milliseconds(60))
+            try await h.press("4", on: channel)
+            try await h.until("operator answers while the database is down") { await h.agentState(1) == .onCall }
+            try await h.sim.remoteHangup(channel)
+            try await h.until("call ended in the flow") { await h.center.callSnapshot().isEmpty }
+            #expect(h.journal.backlog > 5)
+            #expect(await h.store.calls.isEmpty)
+            await h.store.setFailing(false)
+            try await h.until("the journal catches up") { await h.journal.flush() }
+            let id = try #require(h.callId(channel))
+            let call = try #require(await h.store.calls[id])
+            #expect(call.outcome == .answered && call.topic == "national_cert" && call.endedAt != nil)
+            let kinds = await h.store.eventKinds(id)
+            #expect(kinds.first == "started" && kinds.contains("answered") && kinds.contains("ended"))
+        }
+    }
+
+    @Test func hostileAndOutOfOrderEventsChangeNothing() async throws {
+        try await Harness.run { h in
+            let ghost = Channel(id: "ghost", name: "PJSIP/x-1", state: "Up", dialplan: DialplanCEP(context: "x", exten: "s", priority: 1),
+                                creationtime: "2026-11-25T10:00:00.000+0500")
+            let server = h.ari.name
+            let hostile: [ARIEvent] = [
+                .stasisEnd(ChannelEvent(channel: ghost)),
+                .channelDtmfReceived(ChannelDtmfReceived(digit: "1", durationMs: 100, channel: ghost)),
+                .playbackFinished(PlaybackEvent(playback: Playback(id: "nope", mediaUri: "sound:x", targetUri: "channel:ghost", state: "done"))),
+                .recordingFinished(RecordingEvent(recording: LiveRecording(name: "../../etc/passwd", format: "wav", targetUri: "bridge:x", state: "done"))),
+                .recordingFailed(RecordingEvent(recording: LiveRecording(name: "not-a-uuid", format: "wav", targetUri: "bridge:x", state: "failed"))),
+                .channelDestroyed(ChannelDestroyed(cause: 16, causeTxt: "x", channel: ghost)),
+                .stasisStart(StasisStart(args: ["operator", "not-a-uuid"], channel: ghost)),
+                .stasisStart(StasisStart(args: ["supervisor", "mon-none"], channel: ghost)),
+                .stasisStart(StasisStart(args: ["callback", UUID().uuidString], channel: ghost)),
+                .unknown(type: "ChannelTalkingStarted", raw: Data("{}".utf8)),
+            ]
+            for event in hostile {
+                await h.center.handle(.event(server: server, ARIEventMessage(application: "murojaat", timestamp: "", event: event)))
+            }
+            await h.center.handle(.event(server: "unknown-server", ARIEventMessage(application: "murojaat", timestamp: "",
+                event: .stasisStart(StasisStart(args: ["inbound", "1000"], channel: ghost)))))
+            #expect(await h.center.callSnapshot().isEmpty)
+            #expect(await h.store.calls.isEmpty)
+
+            // A real call receives a duplicate StasisStart and a late DTMF after it ended.
+            let channel = try await h.dial()
+            let snapshot = try #require(await h.sim.channelSnapshot(channel))
+            await h.center.handle(.event(server: server, ARIEventMessage(application: "murojaat", timestamp: "",
+                event: .stasisStart(StasisStart(args: ["inbound", "1000"], channel: snapshot)))))
+            #expect(await h.center.callSnapshot().count == 1)
+            try await h.sim.remoteHangup(channel)
+            _ = try await h.ended(channel)
+            await h.center.handle(.event(server: server, ARIEventMessage(application: "murojaat", timestamp: "",
+                event: .channelDtmfReceived(ChannelDtmfReceived(digit: "0", durationMs: 100, channel: snapshot)))))
+            await h.center.handle(.event(server: server, ARIEventMessage(application: "murojaat", timestamp: "",
+                event: .stasisEnd(ChannelEvent(channel: snapshot)))))
+            #expect(await h.center.callSnapshot().isEmpty)
+            #expect(await h.center.queueSnapshot().isEmpty)
+            #expect(await h.store.calls.count == 1)
+        }
+    }
+}
