@@ -11,4 +11,15 @@ export MUROJAAT_DATABASE_URL=${MUROJAAT_DATABASE_URL:-$(./scripts/postgres.sh mu
 swift build --product murojaat
 BIN=$(swift build --show-bin-path)/murojaat
 "$BIN" migrate
+
+# IVR prompts: espeak-ng (voices uz, ru) and sox make 8 kHz WAV files in asterisk/sounds.
+if ! command -v espeak-ng >/dev/null || ! command -v sox >/dev/null; then
+    if [ "$(id -u)" -eq 0 ]; then
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq && apt-get install -y -qq espeak-ng sox
+    else
+        echo "run.sh: install espeak-ng and sox for spoken prompts (the demo runs without them)" >&2
+    fi
+fi
+if command -v espeak-ng >/dev/null && command -v sox >/dev/null; then "$BIN" prompts synthesize; fi
 exec "$BIN" demo "$@"

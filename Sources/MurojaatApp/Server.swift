@@ -6,6 +6,7 @@ import Logging
 import PostgresNIO
 import ServiceLifecycle
 import Storage
+import CallCenter
 
 /// Builds and runs everything `serve` runs: the database pool, one event socket per Asterisk,
 /// the telephony service, the web server, and whatever `extra` services the caller adds (demo).
@@ -28,12 +29,28 @@ public struct Server {
             defer { group.cancelAll() }
             try await prepareDatabase(database, migrate: migrate)
 
+            let store = PostgresCallStore(client: database, repeatWindowSeconds: configuration.callFlow.repeatWindowSeconds, logger: logger)
+            let journal = CallJournal(store: store, logger: logger)
+            let center = CallCenter(settings: configuration.callFlow, journal: journal, recordingsDirectory: configuration.recordingsDirectory, logger: logger)
+            for server in configuration.ariServers { await center.addServer(server.name, client: ARIClient(configuration: server)) }
+            await center.loadOperators(try await store.loadOperators())
+            await center.setLostCallsHandler { [logger] server, live in
+                Task {
+                    do {
+                        let closed = try await store.closeLostCalls(server: server, except: live, at: Date())
+                        if closed > 0 { logger.warning("calls left in progress were closed as lost", metadata: ["server": "\(server)", "count": "\(closed)"]) }
+                    } catch {
+                        logger.error("could not close lost calls", metadata: ["error": "\(String(reflecting: error))"])
+                    }
+                }
+            }
             let connections = configuration.ariServers.map { ARIEventConnection(configuration: $0, logger: logger) }
             let status = TelephonyStatus(servers: configuration.ariServers)
-            let telephony = TelephonyService(connections: connections, status: status, logger: logger) { _ in }
+            let telephony = TelephonyService(connections: connections, status: status, logger: logger) { await center.handle($0) }
+            let operatorSync = OperatorSync(center: center, store: store, interval: .seconds(30), logger: logger)
             let web = buildApplication(WebContext(configuration: configuration, database: database, telephony: status, templates: templates),
                                        logger: logger)
-            let services: [any Service] = connections + [telephony, web] + extra
+            let services: [any Service] = connections + [journal, telephony, operatorSync, web] + extra
             let serviceGroup = ServiceGroup(configuration: .init(
                 services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             logger.info("Murojaat is listening", metadata: ["url": "http://\(configuration.httpHost):\(configuration.httpPort)/"])

@@ -17,7 +17,7 @@ public struct MurojaatCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "murojaat",
         abstract: "Call-centre platform of the State Testing Center: Stasis app, back office and public site.",
-        subcommands: [Serve.self, Migrate.self, Doctor.self, Simulate.self, Demo.self])
+        subcommands: [Serve.self, Migrate.self, Doctor.self, Prompts.self, Simulate.self, Demo.self])
 
     public init() {}
 }
@@ -98,6 +98,17 @@ extension MurojaatCommand {
     }
 
     struct Demo: AsyncCommand {
+        func seedDemoOperators(_ config: AppConfiguration) async throws {
+            let logger = Logger(label: "murojaat.demo")
+            let client = PostgresClient(configuration: config.database.clientConfiguration, backgroundLogger: logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await client.run() }
+                defer { group.cancelAll() }
+                try await Migrator(client: client, migrations: try Migration.bundled(), logger: logger).migrate()
+                try await DemoData.seed(client, operators: operators, logger: logger)
+            }
+        }
+
         static let configuration = CommandConfiguration(abstract: "Serve with the built-in Asterisk simulator and generated callers (unless MUROJAAT_ARI_URL names a real Asterisk).")
         @OptionGroup var options: ConfigOptions
         @Option(help: "Port of the built-in simulator's ARI.") var asteriskPort = 8088
@@ -123,6 +134,7 @@ extension MurojaatCommand {
                                                             username: "murojaat", password: password, application: "murojaat")]
                 print("Built-in Asterisk simulator on 127.0.0.1:\(asteriskPort), \(operators) operator phones, a call every ~\(Int(callInterval)) s")
             }
+            try await seedDemoOperators(config)
             print("Murojaat demo: open http://\(config.httpHost == "0.0.0.0" ? "localhost" : config.httpHost):\(config.httpPort)/")
             try await Server(configuration: config).run(migrate: true, extra: extra)
         }

@@ -1,4 +1,5 @@
 import ARI
+import CallCenter
 import Foundation
 import Logging
 import Storage
@@ -20,6 +21,7 @@ public struct AppConfiguration: Sendable {
     public var recordingsDirectory: URL
     public var soundsDirectory: URL
     public var templatesDirectory: String
+    public var callFlow: CallCenterSettings
     public var publicDirectory: String
     public var timeZone: TimeZone
     public var logLevel: Logger.Level
@@ -37,6 +39,13 @@ public struct AppConfiguration: Sendable {
         ("MUROJAAT_ARI_PASSWORD", "", "ARI password"),
         ("MUROJAAT_ARI_APP", "murojaat", "Stasis application name used in extensions.conf"),
         ("MUROJAAT_ARI_TIMEOUT", "10", "seconds before an ARI request is given up"),
+        ("MUROJAAT_OPERATOR_ENDPOINT", "PJSIP/{extension}", "how an operator's phone is called ({extension} is replaced)"),
+        ("MUROJAAT_CALLBACK_ENDPOINT", "PJSIP/{number}@trunk", "how a citizen is called back through the trunk ({number}: digits)"),
+        ("MUROJAAT_RING_TIMEOUT", "15", "seconds an operator's phone rings before the next operator is tried"),
+        ("MUROJAAT_WRAPUP_SECONDS", "30", "seconds of wrap-up after a call before the operator is ready again"),
+        ("MUROJAAT_CALLBACK_OFFER_AFTER", "60", "seconds in the queue after which a callback is offered"),
+        ("MUROJAAT_REPEAT_WINDOW_HOURS", "24", "a call from the same number within this window is a repeated call"),
+        ("MUROJAAT_ANNOUNCEMENT", "", "prompt name played after the greeting on holidays or emergencies (e.g. closed)"),
         ("MUROJAAT_RECORDINGS_DIR", "var/recordings", "local copies of call recordings fetched from Asterisk"),
         ("MUROJAAT_SOUNDS_DIR", "asterisk/sounds", "synthesized and uploaded IVR prompts (copy to Asterisk's sounds)"),
         ("MUROJAAT_TEMPLATES_DIR", "Templates", "Mustache templates of the web pages"),
@@ -110,6 +119,7 @@ public struct AppConfiguration: Sendable {
         }
         recordingsDirectory = URL(fileURLWithPath: value("MUROJAAT_RECORDINGS_DIR"))
         soundsDirectory = URL(fileURLWithPath: value("MUROJAAT_SOUNDS_DIR"))
+        callFlow = try Self.callFlow(value)
         templatesDirectory = value("MUROJAAT_TEMPLATES_DIR")
         publicDirectory = value("MUROJAAT_PUBLIC_DIR")
         let zone = value("MUROJAAT_TIMEZONE")
@@ -122,6 +132,37 @@ public struct AppConfiguration: Sendable {
             throw ConfigurationError(setting: "MUROJAAT_LOG_LEVEL", problem: "is '\(level)'; use trace, debug, info, notice, warning, error or critical")
         }
         self.logLevel = logLevel
+    }
+
+    static func callFlow(_ value: (String) -> String) throws -> CallCenterSettings {
+        func number(_ name: String, _ range: ClosedRange<Double>) throws -> Double {
+            let text = value(name)
+            guard let number = Double(text), range.contains(number) else {
+                throw ConfigurationError(setting: name, problem: "is '\(text)'; give a number from \(Int(range.lowerBound)) to \(Int(range.upperBound))")
+            }
+            return number
+        }
+        var settings = CallCenterSettings()
+        settings.ringTimeoutSeconds = Int(try number("MUROJAAT_RING_TIMEOUT", 5...120))
+        settings.wrapUpSeconds = try number("MUROJAAT_WRAPUP_SECONDS", 0...600)
+        settings.callbackOfferAfterSeconds = try number("MUROJAAT_CALLBACK_OFFER_AFTER", 0...3600)
+        settings.repeatWindowSeconds = try number("MUROJAAT_REPEAT_WINDOW_HOURS", 0...720) * 3600
+        settings.operatorEndpointTemplate = value("MUROJAAT_OPERATOR_ENDPOINT")
+        guard settings.operatorEndpointTemplate.contains("{extension}") else {
+            throw ConfigurationError(setting: "MUROJAAT_OPERATOR_ENDPOINT", problem: "must contain {extension}, e.g. PJSIP/{extension}")
+        }
+        settings.callbackEndpointTemplate = value("MUROJAAT_CALLBACK_ENDPOINT")
+        guard settings.callbackEndpointTemplate.contains("{number}") else {
+            throw ConfigurationError(setting: "MUROJAAT_CALLBACK_ENDPOINT", problem: "must contain {number}, e.g. PJSIP/{number}@trunk")
+        }
+        let announcement = value("MUROJAAT_ANNOUNCEMENT")
+        if !announcement.isEmpty {
+            guard PromptCatalog.prompt(announcement) != nil else {
+                throw ConfigurationError(setting: "MUROJAAT_ANNOUNCEMENT", problem: "is '\(announcement)', which is not a prompt (\(PromptCatalog.all.map(\.name).joined(separator: ", ")))")
+            }
+            settings.announcement = announcement
+        }
+        return settings
     }
 
     static func port(_ text: String, setting: String) throws -> Int {
