@@ -85,7 +85,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "CallCenterTests", dependencies: ["CallCenter", "ARI", "AsteriskSimulator", "TestSupport"]),
         .testTarget(name: "AppTests", dependencies: [
-            "MurojaatApp", "AsteriskSimulator", "Storage", "CallCenter",
+            "MurojaatApp", "AsteriskSimulator", "Storage", "CallCenter", "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
     ]
