@@ -12,6 +12,7 @@ extension CallCenter {
         session.phase = .queued
         session.record.ivrEndedAt = now
         session.record.queuedAt = now
+        session.routableSince = .now
         sessions[id] = session
         queue.append(id)
         save(id)
@@ -130,7 +131,12 @@ extension CallCenter {
         let endpoint = settings.operatorEndpointTemplate.replacingOccurrences(of: "{extension}", with: agent.extensionNumber)
         let parameters = OriginateParameters(endpoint: endpoint, channelId: leg, appArgs: "operator,\(id.uuidString.lowercased())",
                                              callerId: session.record.callerNumber, timeout: settings.ringTimeoutSeconds)
-        session.ops.enqueue("originate operator") { _ = try await $0.originate(parameters) }
+        let since = max(session.routableSince, agents[agent.id]?.readySince ?? session.routableSince)
+        let latencies = latencies
+        session.ops.enqueue("originate operator") {
+            latencies?.record(.routing, since: since)
+            _ = try await $0.originate(parameters)
+        }
         note(id, "offered", ["operator": "\(agent.id)", "endpoint": endpoint, "callback": isCallback ? "yes" : "no"])
         events.publish(.callOffered(session.record, operatorId: agent.id))
     }
@@ -139,6 +145,7 @@ extension CallCenter {
     func ringFailed(_ id: UUID, operatorId: Int64, reason: String) {
         guard var session = sessions[id] else { return }
         session.noAnswers += 1
+        session.routableSince = .now
         session.phase = session.record.callbackNumber != nil ? .callbackWaiting : .queued
         sessions[id] = session
         note(id, "operator_no_answer", ["operator": "\(operatorId)", "reason": reason])
@@ -168,6 +175,7 @@ extension CallCenter {
         agent.since = Date()
         agent.callId = call
         if state == .ready && (wasBusy || agent.idleSince == .distantPast) { agent.idleSince = Date() }
+        if state == .ready { agent.readySince = .now }
         agents[operatorId] = agent
         journal.append(.agentState(operatorId, state, reason, call, Date()))
         events.publish(.agentStateChanged(operatorId: operatorId, state: state, reason: reason))

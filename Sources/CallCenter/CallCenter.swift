@@ -23,11 +23,15 @@ public actor CallCenter {
     var handlingTimes: [Double] = []
     var disconnected: Set<String> = []
     var recordingsDirectory: URL?
+    /// Given by the benchmark; nil in production.
+    public nonisolated let latencies: LatencyRecorder?
     /// Closes rows a previous run left in progress (set by the wiring, which knows the store).
     var lostCallsClosure: (@Sendable (String, Set<String>) -> Void)?
 
     public init(settings: CallCenterSettings, journal: CallJournal, events: CallCenterEvents = CallCenterEvents(),
-                ivr: IVRTree = .standard, recordingsDirectory: URL? = nil, logger: Logger = Logger(label: "murojaat.calls")) {
+                ivr: IVRTree = .standard, recordingsDirectory: URL? = nil, latencies: LatencyRecorder? = nil,
+                logger: Logger = Logger(label: "murojaat.calls")) {
+        self.latencies = latencies
         self.settings = settings
         self.journal = journal
         self.events = events
@@ -132,7 +136,12 @@ public actor CallCenter {
         note(id, "started", ["caller": record.callerNumber, "dialled": dialled, "channel": channel.id])
         events.publish(.callStarted(record))
         let channelId = channel.id
-        ops.enqueue("answer") { try await $0.answer(channelId) }
+        let received = ContinuousClock.now
+        let latencies = latencies
+        ops.enqueue("answer") {
+            latencies?.record(.answer, since: received)
+            try await $0.answer(channelId)
+        }
         // Greeting in both languages from the first second, then the language menu.
         play(id, [("greeting", .uz), ("greeting", .ru)] + (settings.announcement.map { [($0, .uz), ($0, .ru)] } ?? []), then: .returnToMenu)
     }
@@ -147,6 +156,10 @@ public actor CallCenter {
             return
         }
         channels[key] = nil
+        if channelId == session.callerChannel && session.record.callbackNumber != nil && session.record.answeredAt == nil {
+            // The caller who asked for a callback hung up (or its StasisEnd came late): the place in line stays.
+            return
+        }
         if channelId == session.callerChannel {
             callerHungUp(id)
         } else if channelId == session.operatorLeg {

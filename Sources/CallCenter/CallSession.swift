@@ -40,6 +40,8 @@ struct CallSession {
     var bridgeId: String?
     var musicOn = false
     var monitors: [String] = []
+    /// When the call became routable (queued, or back in line), for the routing latency.
+    var routableSince = ContinuousClock.now
 
     var server: String { record.server }
     var callerChannel: String { record.channelId }
@@ -67,6 +69,7 @@ struct Agent {
     var since = Date()
     /// For longest-idle routing: when the operator last became free.
     var idleSince = Date.distantPast
+    var readySince = ContinuousClock.now
     var callId: UUID?
     var timer: Task<Void, Never>?
 }

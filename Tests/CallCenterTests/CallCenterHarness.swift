@@ -113,6 +113,17 @@ struct Harness: Sendable {
         try await sim.pressDigits(digits, on: channel, gapMs: 1)
     }
 
+    /// The IVR node the call is at.
+    func node(_ channel: String) async -> String? {
+        guard let id = callId(channel) else { return nil }
+        return await center.sessions[id]?.node
+    }
+
+    /// How many times the topic menu was played in `lang`.
+    func menus(_ lang: String) async -> Int {
+        await requests("POST", containing: "/play").filter { $0.query["media"] == "sound:murojaat/main-menu" && $0.query["lang"] == lang }.count
+    }
+
     func requests(_ method: String, containing: String) async -> [RecordedRequest] {
         await sim.receivedRequests().filter { $0.method == method && $0.path.contains(containing) }
     }

@@ -39,11 +39,14 @@ public final class ARIEventConnection: Service, Sendable {
     let continuation: AsyncStream<ARIConnectionEvent>.Continuation
     let backoff: ReconnectBackoff
     let maxMessageSize: Int
+    let handshakeTimeout: Duration
     let logger: Logger
     let connected = Mutex(false)
 
     public init(configuration: ARIServerConfiguration, backoff: ReconnectBackoff = .init(),
-                maxMessageSize: Int = 1 << 20, logger: Logger = Logger(label: "murojaat.ari.events")) {
+                maxMessageSize: Int = 1 << 20, handshakeTimeout: Duration = .seconds(10),
+                logger: Logger = Logger(label: "murojaat.ari.events")) {
+        self.handshakeTimeout = handshakeTimeout
         self.configuration = configuration
         self.backoff = backoff
         self.maxMessageSize = maxMessageSize
@@ -84,6 +87,27 @@ public final class ARIEventConnection: Service, Sendable {
         headers[.authorization] = configuration.basicAuthorization
         let wsConfiguration = WebSocketClientConfiguration(maxFrameSize: maxMessageSize, additionalHeaders: headers)
         let server = configuration.name
+        let handshakeTimeout = self.handshakeTimeout
+        // A handshake that never completes would hold the reconnect loop forever: give it a deadline.
+        return await withTaskGroup(of: String?.self) { group in
+            group.addTask { await self.session(wsConfiguration, server: server) }
+            group.addTask {
+                try? await Task.sleep(for: handshakeTimeout)
+                return self.isConnected ? nil : "no WebSocket handshake within \(handshakeTimeout)"
+            }
+            var reason = "closed"
+            for await result in group {
+                if let result {
+                    reason = result
+                    group.cancelAll()
+                    break
+                }
+            }
+            return reason
+        }
+    }
+
+    func session(_ wsConfiguration: WebSocketClientConfiguration, server: String) async -> String {
         do {
             let close = try await WebSocketClient.connect(url: configuration.eventsURL, configuration: wsConfiguration, logger: logger) {
                 inbound, _, _ in
