@@ -49,6 +49,13 @@ public enum SimulatorControlAPI {
             await simulator.clearRequests()
             return Response(status: .noContent)
         }
+        // Long poll: answers 204 once the channel is gone (or 408 after `timeout` seconds).
+        control.get("/channels/:id/gone") { request, context -> Response in
+            let id = try context.parameters.require("id")
+            let timeout = request.uri.queryParameters["timeout"].flatMap { Double(String($0)) } ?? 30
+            let gone = await simulator.waitUntilGone(id, timeout: timeout)
+            return Response(status: gone ? .noContent : .requestTimeout)
+        }
         control.get("/channels") { _, _ -> Response in
             json(await simulator.channelIds())
         }
@@ -87,6 +94,16 @@ extension AsteriskSimulator {
         for (name, sink) in sinks where app == nil || app == name {
             sink.continuation.yield(text)
         }
+    }
+
+    /// Waits until no channel has this id (real seconds); false on timeout.
+    public func waitUntilGone(_ id: String, timeout: Double) async -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while channels[id] != nil {
+            if Date() > deadline { return false }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return true
     }
 
     /// Sends a well-formed event, for tests of event handling.

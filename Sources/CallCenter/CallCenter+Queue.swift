@@ -133,9 +133,14 @@ extension CallCenter {
                                              callerId: session.record.callerNumber, timeout: settings.ringTimeoutSeconds)
         let since = max(session.routableSince, agents[agent.id]?.readySince ?? session.routableSince)
         let latencies = latencies
-        session.ops.enqueue("originate operator") {
-            latencies?.record(.routing, since: since)
-            _ = try await $0.originate(parameters)
+        // Sent at once, not behind the caller's prompt requests: the operator's phone should ring now.
+        if let client = clients[session.server] {
+            Task { [weak self] in
+                latencies?.record(.routing, since: since)
+                do { _ = try await client.originate(parameters) } catch {
+                    await self?.operationFailed(call: id, label: "originate operator", error: error)
+                }
+            }
         }
         note(id, "offered", ["operator": "\(agent.id)", "endpoint": endpoint, "callback": isCallback ? "yes" : "no"])
         events.publish(.callOffered(session.record, operatorId: agent.id))

@@ -21,6 +21,8 @@ public final class CallJournal: Service, Sendable {
     let signal: AsyncStream<Void>
     let wake: AsyncStream<Void>.Continuation
     let written = Mutex(0)
+    let batchSize = 200
+    let rejected = Mutex<[Entry]>([])
 
     public init(store: any CallStore, logger: Logger) {
         self.store = store
@@ -44,15 +46,19 @@ public final class CallJournal: Service, Sendable {
         await drain(retrying: false) // what is left on shutdown gets one more try
     }
 
-    /// Writes every pending entry in order; on failure retries the same one.
+    /// Writes pending entries in order, up to `batchSize` in one go; on failure retries the same batch.
     func drain(retrying: Bool = true) async {
         var failures = 0
-        while let entry = pending.withLock({ $0.first }) {
+        while true {
+            let batch = pending.withLock { Array($0.prefix(batchSize)) }
+            guard !batch.isEmpty else { return }
             do {
-                try await write(entry)
-                pending.withLock { _ = $0.removeFirst() }
-                written.withLock { $0 += 1 }
+                try await store.write(batch)
+                pending.withLock { $0.removeFirst(batch.count) }
+                written.withLock { $0 += batch.count }
                 failures = 0
+            } catch where store.isPermanent(error) {
+                await setAside(batch)
             } catch {
                 guard retrying, !Task.isCancelled else { return }
                 failures += 1
@@ -64,6 +70,26 @@ public final class CallJournal: Service, Sendable {
         }
     }
 
+    /// A batch the store refuses for good: written one by one so only the bad entries stay out; those are
+    /// kept (and logged) instead of blocking every later write.
+    func setAside(_ batch: [Entry]) async {
+        for entry in batch {
+            do {
+                try await store.write([entry])
+                written.withLock { $0 += 1 }
+            } catch where store.isPermanent(error) {
+                rejected.withLock { $0.append(entry) }
+                logger.error("call journal entry refused by the store", metadata: ["entry": "\(entry)", "error": "\(String(reflecting: error).prefix(300))"])
+            } catch {
+                return // unreachable again: the rest of the batch is retried as usual
+            }
+            pending.withLock { _ = $0.removeFirst() }
+        }
+    }
+
+    /// Entries the store refused for good (a broken constraint), for admins to look at.
+    public var rejectedEntries: [Entry] { rejected.withLock { $0 } }
+
     /// Waits until everything appended so far is written (tests, shutdown).
     public func flush(timeout: Duration = .seconds(10)) async -> Bool {
         let clock = ContinuousClock()
@@ -73,16 +99,5 @@ public final class CallJournal: Service, Sendable {
             try? await Task.sleep(for: .milliseconds(10))
         }
         return backlog == 0
-    }
-
-    func write(_ entry: Entry) async throws {
-        switch entry {
-        case .call(let call): try await store.save(call)
-        case .event(let id, let at, let kind, let data): try await store.appendEvent(callId: id, at: at, kind: kind, data: data)
-        case .agentState(let id, let state, let reason, let call, let at):
-            try await store.saveAgentState(operatorId: id, state: state, reason: reason, callId: call, at: at)
-        case .recording(let recording): try await store.saveRecording(recording)
-        case .alert(let kind, let message, let call, let at): try await store.saveAlert(kind: kind, message: message, callId: call, at: at)
-        }
     }
 }

@@ -11,6 +11,29 @@ public protocol CallStore: Sendable {
     func loadOperators() async throws -> [OperatorInfo]
     /// Calls that were in progress on `server` when the process or Asterisk stopped.
     func closeLostCalls(server: String, except: Set<String>, at: Date) async throws -> Int
+    /// Writes several journal entries at once, in order, all or none (one transaction where the store has them).
+    func write(_ entries: [CallJournal.Entry]) async throws
+    /// True when retrying cannot help (the data breaks a constraint), as opposed to the store being unreachable.
+    func isPermanent(_ error: any Error) -> Bool
+}
+
+extension CallStore {
+    public func isPermanent(_ error: any Error) -> Bool { false }
+
+    public func write(_ entries: [CallJournal.Entry]) async throws {
+        for entry in entries { try await write(entry) }
+    }
+
+    public func write(_ entry: CallJournal.Entry) async throws {
+        switch entry {
+        case .call(let call): try await save(call)
+        case .event(let id, let at, let kind, let data): try await appendEvent(callId: id, at: at, kind: kind, data: data)
+        case .agentState(let id, let state, let reason, let call, let at):
+            try await saveAgentState(operatorId: id, state: state, reason: reason, callId: call, at: at)
+        case .recording(let recording): try await saveRecording(recording)
+        case .alert(let kind, let message, let call, let at): try await saveAlert(kind: kind, message: message, callId: call, at: at)
+        }
+    }
 }
 
 /// A store in memory, for tests and for running without a database.
@@ -29,6 +52,11 @@ public actor InMemoryCallStore: CallStore {
     struct Unavailable: Error {}
 
     public func setFailing(_ value: Bool) { failing = value }
+
+    public func write(_ entries: [CallJournal.Entry]) async throws {
+        if failing { throw Unavailable() }
+        for entry in entries { try await write(entry) }
+    }
 
     public func save(_ call: CallRecord) async throws {
         if failing { throw Unavailable() }

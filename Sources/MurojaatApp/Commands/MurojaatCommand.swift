@@ -17,7 +17,7 @@ public struct MurojaatCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "murojaat",
         abstract: "Call-centre platform of the State Testing Center: Stasis app, back office and public site.",
-        subcommands: [Serve.self, Migrate.self, Doctor.self, Prompts.self, Simulate.self, Demo.self])
+        subcommands: [Serve.self, Migrate.self, Doctor.self, Prompts.self, Simulate.self, Demo.self, Bench.self])
 
     public init() {}
 }
@@ -82,16 +82,23 @@ extension MurojaatCommand {
         @Option(help: "ARI user.") var user = "murojaat"
         @Option(help: "ARI password.") var password = "murojaat"
         @Option(help: "Real seconds per simulated second.") var timeScale = 1.0
-        @Option(help: "Operator phones that answer, comma-separated.") var phones = "101,102,103,104,105"
+        @Option(help: "Operator phones that answer, comma-separated, or a count (e.g. 150 for 101…250).") var phones = "101,102,103,104,105"
+        @Option(help: "Simulated milliseconds a phone rings before answering.") var answerAfterMs = 2000
+        @Option(help: "If set, phones hang up this many simulated milliseconds after answering.") var hangupAfterMs: Int?
         @Option(help: "Directory of sounds (<lang>/murojaat/<name>.wav).") var sounds = "asterisk/sounds"
         @Option(help: "Directory for recordings.") var recordings = "var/simulator-recordings"
+
+        var phoneList: [String] {
+            if !phones.contains(","), let count = Int(phones) { return (0..<count).map { String(101 + $0) } }
+            return phones.split(separator: ",").map(String.init)
+        }
 
         func runAsync() async throws {
             let logger = Logger(label: "murojaat.simulator")
             let simulator = AsteriskSimulator(configuration: SimulatorConfiguration(
                 username: user, password: password, timeScale: timeScale, recordingsDirectory: URL(fileURLWithPath: recordings),
                 soundsDirectory: URL(fileURLWithPath: sounds),
-                phones: Dictionary(uniqueKeysWithValues: phones.split(separator: ",").map { (String($0), PhoneBehaviour(answerAfterMs: 2000)) })))
+                phones: Dictionary(uniqueKeysWithValues: phoneList.map { ($0, PhoneBehaviour(answerAfterMs: answerAfterMs, hangupAfterMs: hangupAfterMs)) })))
             let app = SimulatorServer.buildApplication(simulator: simulator, host: host, port: port, logger: logger)
             try await ServiceGroup(configuration: .init(services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
         }

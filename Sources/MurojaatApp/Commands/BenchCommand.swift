@@ -1,0 +1,174 @@
+import ArgumentParser
+import ARI
+import AsyncHTTPClient
+import CallCenter
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import Storage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension MurojaatCommand {
+    struct Bench: AsyncCommand {
+        static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [Calls.self])
+        func runAsync() async throws { print(Self.helpMessage()) }
+    }
+}
+
+extension MurojaatCommand.Bench {
+    /// Calls through IVR → queue → operator → hang-up against the simulator (a separate process, over
+    /// real HTTP and WebSocket) with the real call flow and a real PostgreSQL.
+    struct Calls: AsyncCommand {
+        static let configuration = CommandConfiguration(abstract: "Drive calls through the whole call flow and print throughput, latency, CPU and memory.")
+        @OptionGroup var options: ConfigOptions
+        @Option(help: "Calls in progress at once.") var concurrency = 300
+        @Option(help: "Calls in total.") var total = 10_000
+        @Option(help: "Operators (phones 101…).") var operators = 300
+        @Option(help: "Simulated milliseconds an operator talks before hanging up.") var talkMs = 2000
+        @Option(help: "Real seconds per simulated second in the simulator.") var timeScale = 0.05
+        @Option(help: "Port for the simulator.") var port = 18088
+
+        func runAsync() async throws {
+            var config = try options.load()
+            let logger = Logger(label: "murojaat.bench")
+            var quiet = logger
+            quiet.logLevel = .error
+            let password = "bench-\(UInt32.random(in: 1000...9999))"
+            let simulator = try startSimulator(password: password)
+            defer { simulator.terminate() }
+            let ari = ARIServerConfiguration(name: "bench", baseURL: "http://127.0.0.1:\(port)/ari", username: "murojaat", password: password)
+            config.ariServers = [ari]
+            try await waitForSimulator(ari)
+
+            let database = PostgresClient(configuration: config.database.clientConfiguration, backgroundLogger: quiet)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await database.run() }
+                defer { group.cancelAll() }
+                try await Migrator(client: database, migrations: try Migration.bundled(), logger: quiet).migrate()
+                try await ReferenceData.bundled().seed(database, logger: quiet)
+                try await DemoData.seed(database, operators: operators, logger: quiet)
+                let store = PostgresCallStore(client: database, logger: quiet)
+                let journal = CallJournal(store: store, logger: logger)
+                var settings = config.callFlow
+                settings.wrapUpSeconds = 0
+                settings.digitTimeoutSeconds = 2
+                let latencies = LatencyRecorder()
+                let center = CallCenter(settings: settings, journal: journal, latencies: latencies, logger: quiet)
+                await center.addServer(ari.name, client: ARIClient(configuration: ari))
+                await center.loadOperators(try await store.loadOperators())
+                let connection = ARIEventConnection(configuration: ari, logger: quiet)
+                group.addTask { try await connection.run() }
+                group.addTask { try await journal.run() }
+                group.addTask { for await event in connection.events { await center.handle(event) } }
+                try await Task.sleep(for: .milliseconds(500))
+
+                let before = Self.usage()
+                let clock = ContinuousClock()
+                let start = clock.now
+                let completed = try await drive(center: center)
+                let elapsed = clock.now - start
+                let after = Self.usage()
+                _ = await journal.flush(timeout: .seconds(60))
+                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                let cpu = after.cpu - before.cpu
+                func ms(_ v: Double?) -> String { v.map { String(format: "%.2f ms", $0) } ?? "n/a" }
+                print("""
+                    bench calls: concurrency \(concurrency), total \(total), operators \(operators), talk \(talkMs) ms (simulated), time scale \(timeScale)
+                    calls completed:            \(completed) in \(String(format: "%.1f", seconds)) s
+                    calls per second:           \(String(format: "%.1f", Double(completed) / seconds))
+                    StasisStart → answer:       p50 \(ms(latencies.percentile(.answer, 50))), p99 \(ms(latencies.percentile(.answer, 99))) (\(latencies.count(.answer)) samples)
+                    ready → originate:          p50 \(ms(latencies.percentile(.routing, 50))), p99 \(ms(latencies.percentile(.routing, 99))) (\(latencies.count(.routing)) samples)
+                    app CPU per 1,000 calls:    \(String(format: "%.2f", cpu / Double(max(1, completed)) * 1000)) s (this process: call flow, journal, load driver)
+                    peak memory (RSS):          \(after.maxRSSMiB) MiB
+                    journal backlog at the end: \(journal.backlog)
+                    """)
+            }
+        }
+
+        /// Keeps `concurrency` callers busy until `total` calls have ended.
+        func drive(center: CallCenter) async throws -> Int {
+            var httpConfiguration = HTTPClient.Configuration(timeout: .init(connect: .seconds(5), read: .seconds(130)))
+            httpConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: concurrency * 2)
+            let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+            defer { Task { try? await http.shutdown() } }
+            let base = "http://127.0.0.1:\(port)/_sim"
+            let next = Counter()
+            return try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<concurrency {
+                    group.addTask {
+                        var done = 0
+                        while next.take() < total {
+                            let number = "+99890\(String(format: "%07d", Int.random(in: 0..<10_000_000)))"
+                            guard let channel = try await post(http, "\(base)/calls", ["from": number, "to": "1000"])?["channelId"] else { continue }
+                            _ = try await post(http, "\(base)/channels/\(channel)/dtmf", ["digits": Bool.random() ? "1" : "2", "gapMs": "1"])
+                            try await Task.sleep(for: .milliseconds(20))
+                            _ = try await post(http, "\(base)/channels/\(channel)/dtmf", ["digits": "6", "gapMs": "1"])
+                            var request = HTTPClientRequest(url: "\(base)/channels/\(channel)/gone?timeout=120")
+                            request.method = .GET
+                            _ = try await http.execute(request, timeout: .seconds(130))
+                            done += 1
+                        }
+                        return done
+                    }
+                }
+                var completed = 0
+                for try await done in group { completed += done }
+                return completed
+            }
+        }
+
+        func post(_ http: HTTPClient, _ url: String, _ body: [String: String]) async throws -> [String: String]? {
+            var request = HTTPClientRequest(url: url)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            var json = body.mapValues { $0 as Any }
+            if let gap = body["gapMs"] { json["gapMs"] = Int(gap) }
+            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json)))
+            let response = try await http.execute(request, timeout: .seconds(30))
+            let data = try await response.body.collect(upTo: 1 << 16)
+            return (try? JSONSerialization.jsonObject(with: Data(data.readableBytesView))) as? [String: String]
+        }
+
+        func startSimulator(password: String) throws -> Process {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+            if !FileManager.default.isExecutableFile(atPath: process.executableURL!.path) {
+                process.executableURL = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0])
+            }
+            process.arguments = ["simulate", "--port", "\(port)", "--password", password, "--time-scale", "\(timeScale)",
+                                 "--phones", "\(operators)", "--answer-after-ms", "500", "--hangup-after-ms", "\(talkMs)",
+                                 "--recordings", FileManager.default.temporaryDirectory.appendingPathComponent("bench-recordings").path]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            return process
+        }
+
+        func waitForSimulator(_ ari: ARIServerConfiguration) async throws {
+            let client = ARIClient(configuration: ari)
+            for _ in 0..<100 {
+                if (try? await client.ping()) != nil { return }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            throw ValidationError("the simulator did not start on port \(port)")
+        }
+
+        static func usage() -> (cpu: Double, maxRSSMiB: Int) {
+            var usage = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &usage)
+            let cpu = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+                + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+            return (cpu, Int(usage.ru_maxrss) / 1024)
+        }
+    }
+}
+
+/// Hands out call numbers to the load workers.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func take() -> Int { lock.withLock { defer { value += 1 }; return value } }
+}

@@ -1,0 +1,70 @@
+@testable import CallCenter
+import Foundation
+import Logging
+import Testing
+
+/// A store that refuses calls with a topic it does not know, as a foreign key would.
+actor StrictStore: CallStore {
+    struct Refused: Error {}
+    struct Down: Error {}
+    var saved: [CallRecord] = []
+    var events = 0
+    var down = false
+    func setDown(_ value: Bool) { down = value }
+    func save(_ call: CallRecord) async throws {
+        if down { throw Down() }
+        if call.topic == "no-such-topic" { throw Refused() }
+        saved.append(call)
+    }
+    func appendEvent(callId: UUID, at: Date, kind: String, data: [String: String]) async throws {
+        if down { throw Down() }
+        events += 1
+    }
+    func saveAgentState(operatorId: Int64, state: AgentState, reason: String?, callId: UUID?, at: Date) async throws {}
+    func saveRecording(_ recording: RecordingRecord) async throws {}
+    func saveAlert(kind: String, message: String, callId: UUID?, at: Date) async throws {}
+    func loadOperators() async throws -> [OperatorInfo] { [] }
+    func closeLostCalls(server: String, except: Set<String>, at: Date) async throws -> Int { 0 }
+    nonisolated func isPermanent(_ error: any Error) -> Bool { error is Refused }
+}
+
+@Suite("The call journal")
+struct CallJournalTests {
+    @Test func aRefusedEntryIsSetAsideAndTheRestIsWrittenInOrder() async throws {
+        let store = StrictStore()
+        let journal = CallJournal(store: store, logger: Logger(label: "test"))
+        var bad = CallRecord(server: "ast1", channelId: "c1", callerNumber: "1", dialledNumber: "1000")
+        bad.topic = "no-such-topic"
+        let good = CallRecord(server: "ast1", channelId: "c2", callerNumber: "2", dialledNumber: "1000")
+        journal.append(.call(bad))
+        journal.append(.call(good))
+        journal.append(.event(good.id, Date(), "started", [:]))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await journal.run() }
+            #expect(await journal.flush())
+            group.cancelAll()
+        }
+        #expect(await store.saved.map(\.channelId) == ["c2"])
+        #expect(await store.events == 1)
+        #expect(journal.rejectedEntries.count == 1)
+    }
+
+    @Test func anUnreachableStoreIsRetriedUntilItComesBack() async throws {
+        let store = StrictStore()
+        await store.setDown(true)
+        let journal = CallJournal(store: store, logger: Logger(label: "test"))
+        for n in 0..<500 {
+            journal.append(.call(CallRecord(server: "ast1", channelId: "c\(n)", callerNumber: "\(n)", dialledNumber: "1000")))
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await journal.run() }
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(journal.backlog == 500)
+            await store.setDown(false)
+            #expect(await journal.flush(timeout: .seconds(15)))
+            group.cancelAll()
+        }
+        #expect(await store.saved.map(\.channelId) == (0..<500).map { "c\($0)" })
+        #expect(journal.rejectedEntries.isEmpty)
+    }
+}
