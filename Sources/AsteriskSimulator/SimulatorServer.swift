@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 /// The simulator's HTTP face: `/ari/...` (REST and the events WebSocket, with Asterisk's auth rules)
 /// and `/_sim/...`, the control API for tests and the demo (no auth: bind it to loopback).
@@ -28,13 +29,18 @@ public enum SimulatorServer {
                 // the handshake reach this socket.
                 let sink = await simulator.connect(app: app)
                 return .upgrade([:]) { inbound, outbound, _ in
-                    try? await withThrowingTaskGroup(of: Void.self) { group in
-                        group.addTask { for try await _ in inbound {} }
-                        group.addTask {
-                            for await text in sink.stream { try await outbound.write(.text(text)) }
+                    // Ends when the client goes, when the simulator drops the socket, or when the server shuts down.
+                    await withGracefulShutdownHandler {
+                        try? await withThrowingTaskGroup(of: Void.self) { group in
+                            group.addTask { for try await _ in inbound {} }
+                            group.addTask {
+                                for await text in sink.stream { try await outbound.write(.text(text)) }
+                            }
+                            _ = try await group.next()
+                            group.cancelAll()
                         }
-                        _ = try await group.next()
-                        group.cancelAll()
+                    } onGracefulShutdown: {
+                        sink.continuation.finish()
                     }
                     await simulator.disconnect(sink)
                 }

@@ -40,10 +40,17 @@ public final class CallJournal: Service, Sendable {
     public var writtenCount: Int { written.withLock { $0 } }
 
     public func run() async throws {
-        for await _ in signal.cancelOnGracefulShutdown() {
-            await drain()
+        // Graceful shutdown ends the wake-up stream; cancellation ends its iteration. Either way what is
+        // left gets one more try.
+        await withGracefulShutdownHandler {
+            for await _ in signal {
+                if Task.isCancelled { break }
+                await drain()
+            }
+        } onGracefulShutdown: { [wake] in
+            wake.finish()
         }
-        await drain(retrying: false) // what is left on shutdown gets one more try
+        await drain(retrying: false)
     }
 
     /// Writes pending entries in order, up to `batchSize` in one go; on failure retries the same batch.

@@ -34,6 +34,7 @@ public struct Server {
             let center = CallCenter(settings: configuration.callFlow, journal: journal, recordingsDirectory: configuration.recordingsDirectory, logger: logger)
             for server in configuration.ariServers { await center.addServer(server.name, client: ARIClient(configuration: server)) }
             await center.loadOperators(try await store.loadOperators())
+            if let tree = try await IVRRepository(client: database, logger: logger).load() { await center.setIVR(tree) }
             await center.setLostCallsHandler { [logger] server, live in
                 Task {
                     do {
@@ -62,7 +63,10 @@ public struct Server {
     func prepareDatabase(_ database: PostgresClient, migrate: Bool) async throws {
         let migrator = Migrator(client: database, migrations: try Migration.bundled(), logger: logger)
         try await migrator.ensureCurrent(migrateIfNeeded: migrate)
-        if migrate { try await ReferenceData.bundled().seed(database, logger: logger) }
+        if migrate {
+            try await ReferenceData.bundled().seed(database, logger: logger)
+            try await IVRRepository(client: database, logger: logger).seed()
+        }
     }
 }
 

@@ -22,7 +22,8 @@ public struct TelephonyService: Service {
         await withDiscardingTaskGroup { group in
             for connection in connections {
                 group.addTask {
-                    for await event in connection.events.cancelOnGracefulShutdown() {
+                    // The connections finish their streams when they stop (graceful shutdown included).
+                    for await event in connection.events {
                         status.record(event)
                         switch event {
                         case .connected(let server): logger.info("ARI connected", metadata: ["server": "\(server)"])

@@ -59,6 +59,7 @@ extension MurojaatCommand {
                 defer { group.cancelAll() }
                 let applied = try await Migrator(client: client, migrations: try Migration.bundled(), logger: logger).migrate()
                 try await ReferenceData.bundled().seed(client, logger: logger)
+                try await IVRRepository(client: client, logger: logger).seed()
                 print(applied.isEmpty ? "schema already up to date" : "applied: \(applied.joined(separator: ", "))")
             }
         }

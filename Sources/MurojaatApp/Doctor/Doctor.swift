@@ -47,9 +47,10 @@ public struct Doctor: Sendable {
     func databaseChecks() async -> [DoctorCheck] {
         let db = configuration.database
         let client = PostgresClient(configuration: db.clientConfiguration, backgroundLogger: logger)
-        return await withTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
+        // The pool runs beside the checks and is cancelled after them, without waiting for it to wind down.
+        let pool = Task { await client.run() }
+        defer { pool.cancel() }
+        do {
             var checks: [DoctorCheck] = []
             do {
                 let version = try await withTimeout(seconds: 5) { [logger] in
