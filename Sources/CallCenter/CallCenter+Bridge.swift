@@ -13,7 +13,7 @@ extension CallCenter {
         stopPrompts(id)
         stopQueueMusic(id)
         session = sessions[id]!
-        if session.record.callbackNumber != nil && session.phase != .queued && session.record.outcome == .callbackRequested {
+        if session.record.callbackNumber != nil && session.record.outcome == .callbackRequested {
             callCitizenBack(id, operatorId: operatorId, leg: leg)
             return
         }

@@ -50,7 +50,6 @@ public struct Doctor: Sendable {
         // The pool runs beside the checks and is cancelled after them, without waiting for it to wind down.
         let pool = Task { await client.run() }
         defer { pool.cancel() }
-        do {
             var checks: [DoctorCheck] = []
             do {
                 let version = try await withTimeout(seconds: 5) { [logger] in
@@ -77,7 +76,6 @@ public struct Doctor: Sendable {
                 checks.append(DoctorCheck(status: .fail, name: "schema", detail: Self.describe(error)))
             }
             return checks
-        }
     }
 
     func asteriskChecks(_ server: ARIServerConfiguration) async -> [DoctorCheck] {
