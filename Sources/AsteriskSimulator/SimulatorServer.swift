@@ -1,6 +1,7 @@
 import ARI
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -19,7 +20,9 @@ public enum SimulatorServer {
         let credentials = (simulator.configuration.username, simulator.configuration.password)
         return Application(
             router: router,
-            server: .http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: 1 << 16))) { request, _, _ in
+            server: HTTPServerBuilder { responder in QuiesceSafeChannel(inner: HTTP1WebSocketUpgradeChannel(
+                responder: responder, configuration: .init(maxFrameSize: 1 << 16)
+            ) { request, _, _ in
                 let (path, query) = splitTarget(request.path ?? "/")
                 guard path == "/ari/events" else { return .dontUpgrade }
                 guard authorized(request.headerFields[.authorization], query: query, credentials: credentials),
@@ -44,7 +47,7 @@ public enum SimulatorServer {
                     }
                     await simulator.disconnect(sink)
                 }
-            },
+            }) },
             configuration: .init(address: .hostname(host, port: port), serverName: "Asterisk/22.10.1"),
             logger: logger
         )
@@ -110,5 +113,41 @@ public enum SimulatorServer {
             }
         }
         return (parts.first ?? "/", query)
+    }
+}
+
+/// Hummingbird's WebSocket-upgrade server ignores the quiesce event on a connection that has not sent
+/// its first request yet (the upgrade handler is still in the pipeline), so graceful shutdown waited
+/// forever on an HTTP client's spare pooled connection. This closes such idle connections at shutdown.
+struct QuiesceSafeChannel<Inner: ServerChildChannel>: ServerChildChannel {
+    typealias Value = Inner.Value
+    let inner: Inner
+
+    func setup(channel: any NIOCore.Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(CloseUnusedConnectionOnQuiesce(), position: ChannelPipeline.Position.first)
+        }.flatMap { inner.setup(channel: channel, logger: logger) }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await inner.handle(value: value, logger: logger)
+    }
+}
+
+final class CloseUnusedConnectionOnQuiesce: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    var used = false
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        used = true
+        context.fireChannelRead(data)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent, !used {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 }

@@ -58,7 +58,8 @@ struct Harness: Sendable {
                 group.addTask { try await journal.run() }
                 group.addTask { for await event in connection.events { await center.handle(event) } }
                 group.addTask { for await event in stream { harness.seen.items.withLock { $0.append(event) } } }
-                try await harness.until("the app is connected") { await sim.isConnected(app: "murojaat") }
+                // Both ends: the simulator registers the app before the 101 goes out, the client only after it.
+                try await harness.until("the app is connected") { await sim.isConnected(app: "murojaat") && connection.isConnected }
                 try await body(harness)
                 group.cancelAll()
             }
