@@ -75,7 +75,8 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["ARI", "AsteriskSimulator", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: ["ARI", "AsteriskSimulator", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
             path: "Sources/TestSupport"
         ),
         .executableTarget(name: "murojaat", dependencies: ["MurojaatApp", .product(name: "ArgumentParser", package: "swift-argument-parser")]),

@@ -8,7 +8,7 @@ import Logging
 public actor AsteriskSimulator {
     public let configuration: SimulatorConfiguration
     let logger: Logger
-    let startedAt = Date()
+    var startedAt = Date()
 
     var channels: [String: SimChannel] = [:]
     var bridges: [String: SimBridge] = [:]

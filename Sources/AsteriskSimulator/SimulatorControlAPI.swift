@@ -63,6 +63,10 @@ public enum SimulatorControlAPI {
             await simulator.dropSockets()
             return Response(status: .noContent)
         }
+        control.post("/restart") { _, _ -> Response in
+            await simulator.restart()
+            return Response(status: .noContent)
+        }
         control.post("/sockets/send") { request, context -> Response in
             let body = try await request.decode(as: Raw.self, context: context)
             let text = body.text ?? String(repeating: "x", count: body.repeatCharacters ?? 0)
@@ -87,6 +91,21 @@ extension AsteriskSimulator {
     public func dropSockets() {
         for sink in sinks.values { sink.continuation.finish() }
         sinks.removeAll()
+    }
+
+    /// Asterisk restarts: sockets close, every channel, bridge, playback and live recording is gone
+    /// without a single event, applications are forgotten until they connect again, and the startup
+    /// time changes. Stored recordings and phones survive (they are on disk and in pjsip.conf).
+    public func restart() {
+        for timer in timers.values { timer.cancel() }
+        timers.removeAll()
+        dropSockets()
+        channels.removeAll()
+        bridges.removeAll()
+        playbacks.removeAll()
+        liveRecordings.removeAll()
+        applications.removeAll()
+        startedAt = Date()
     }
 
     /// Sends a raw text frame (malformed JSON, an unknown event, an oversized frame) to one app or all.

@@ -49,6 +49,10 @@ extension CallCenter {
         let operatorId = session.operatorId
         session.record.outcome = .lost
         session.record.hangupSide = .system
+        if let answered = session.record.answeredAt, session.record.talkSeconds == nil {
+            // The real end is unknown (Asterisk went away): talk time up to when the loss was noticed.
+            session.record.talkSeconds = Int(Date().timeIntervalSince(answered).rounded())
+        }
         sessions[id] = session
         note(id, "lost", [:])
         end(id)

@@ -2,6 +2,7 @@ import ARI
 import AsteriskSimulator
 @testable import CallCenter
 import Foundation
+import Logging
 import TestSupport
 import Testing
 
@@ -155,6 +156,93 @@ struct ReliabilityTests {
             #expect(await h.center.callSnapshot().isEmpty)
             #expect(await h.center.queueSnapshot().isEmpty)
             #expect(await h.store.calls.count == 1)
+        }
+    }
+
+    /// Asterisk restarts mid-call: every channel is gone without an event. After the reconnect both calls
+    /// are closed as lost, the operator who was talking goes back to ready and the paused one stays paused.
+    @Test func asteriskRestartClosesCallsAsLostAndRestoresOperators() async throws {
+        try await Harness.run { h in
+            try await h.center.setAgentState(2, .paused, reason: "lunch")
+            let (talking, _) = try await connectedCall(h)
+            let waiting = try await h.dial("+998905550001")
+            await h.sim.restart()
+            try await h.until("reconnected") { await h.sim.isConnected(app: "murojaat") }
+            let first = try await h.ended(talking)
+            let second = try await h.ended(waiting)
+            #expect(first.outcome == .lost && second.outcome == .lost)
+            #expect(first.answeredAt != nil && first.talkSeconds != nil)
+            try await h.until("operator 1 ready again") { await h.agentState(1) == .ready }
+            #expect(await h.agentState(2) == .paused)
+            #expect(await h.center.agentSnapshot().first { $0.id == 2 }?.pauseReason == "lunch")
+            #expect(await h.center.callSnapshot().isEmpty)
+            // The restarted Asterisk takes calls again.
+            let next = try await h.dial("+998905550002")
+            #expect(h.callId(next) != nil)
+        }
+    }
+
+    /// Two Asterisk servers at once: each call lives on the server it arrived on; its operator is called,
+    /// bridged and recorded there, and its row names that server.
+    @Test func twoAsteriskServersEachKeepTheirOwnCalls() async throws {
+        var base = SimulatorConfiguration.testing(scale: 0.01)
+        base.phones = ["101": .init(answerAfterMs: 100), "102": .init(answerAfterMs: 100), "103": .init(answerAfterMs: 100)]
+        let config = base
+        try await withSimulator(config) { simA, ariA in
+            try await withSimulator(config) { simB, ariB0 in
+                var ariB = ariB0
+                ariB.name = "ast2"
+                let store = InMemoryCallStore(operators: Harness.operators)
+                let logger = Logger(label: "test.two")
+                let journal = CallJournal(store: store, logger: logger)
+                let center = CallCenter(settings: Harness.settings(), journal: journal,
+                                        recordingsDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("rec-\(UUID())"),
+                                        logger: logger)
+                await center.addServer(ariA.name, client: ARIClient(configuration: ariA))
+                await center.addServer(ariB.name, client: ARIClient(configuration: ariB))
+                await center.loadOperators(Harness.operators)
+                let a = ARIEventConnection(configuration: ariA), b = ARIEventConnection(configuration: ariB)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await a.run() }
+                    group.addTask { try await b.run() }
+                    group.addTask { try await journal.run() }
+                    group.addTask { for await event in a.events { await center.handle(event) } }
+                    group.addTask { for await event in b.events { await center.handle(event) } }
+                    let clock = ContinuousClock(), deadline = clock.now.advanced(by: .seconds(5))
+                    while !(a.isConnected && b.isConnected), clock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+                    try await center.setAgentState(1, .ready)
+                    try await center.setAgentState(3, .ready)
+                    // The same channel id on both servers must not mix the calls up.
+                    let onA = try await simA.placeCall(from: "+998901000001", to: "1000")
+                    let onB = try await simB.placeCall(from: "+998901000002", to: "1000")
+                    try await Task.sleep(for: .milliseconds(50))
+                    try await simA.pressDigits("0", on: onA, gapMs: 1)
+                    try await simB.pressDigits("0", on: onB, gapMs: 1)
+                    while await center.agentSnapshot().filter({ $0.state == .onCall }).count < 2, clock.now < deadline.advanced(by: .seconds(5)) {
+                        try await Task.sleep(for: .milliseconds(10))
+                    }
+                    #expect(await center.agentSnapshot().filter { $0.state == .onCall }.count == 2)
+                    for sim in [simA, simB] {
+                        while await !sim.receivedRequests().contains(where: { $0.path.hasSuffix("/addChannel") && $0.status == 204 }),
+                              clock.now < deadline.advanced(by: .seconds(5)) {
+                            try await Task.sleep(for: .milliseconds(10))
+                        }
+                        #expect(await sim.receivedRequests().contains { $0.path.hasSuffix("/addChannel") && $0.status == 204 },
+                                "each call is bridged on its own server")
+                    }
+                    try await simA.remoteHangup(onA)
+                    try await simB.remoteHangup(onB)
+                    while await !center.callSnapshot().isEmpty, clock.now < deadline.advanced(by: .seconds(10)) {
+                        try await Task.sleep(for: .milliseconds(10))
+                    }
+                    #expect(await journal.flush())
+                    let calls = await store.calls.values.sorted { $0.callerNumber ?? "" < $1.callerNumber ?? "" }
+                    #expect(calls.map(\.server) == ["ast1", "ast2"])
+                    #expect(calls.allSatisfy { $0.outcome == .answered })
+                    #expect(Set(calls.compactMap(\.operatorId)).count == 2)
+                    group.cancelAll()
+                }
+            }
         }
     }
 }
