@@ -49,7 +49,8 @@ public struct Server {
             let status = TelephonyStatus(servers: configuration.ariServers)
             let telephony = TelephonyService(connections: connections, status: status, logger: logger) { await center.handle($0) }
             let operatorSync = OperatorSync(center: center, store: store, interval: .seconds(30), logger: logger)
-            let web = buildApplication(WebContext(configuration: configuration, database: database, telephony: status, templates: templates),
+            let web = buildApplication(WebContext(configuration: configuration, database: database, telephony: status, templates: templates,
+                                                  callCenter: center, logger: logger),
                                        logger: logger)
             let services: [any Service] = connections + [journal, telephony, operatorSync, web] + extra
             let serviceGroup = ServiceGroup(configuration: .init(

@@ -17,7 +17,7 @@ public struct MurojaatCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "murojaat",
         abstract: "Call-centre platform of the State Testing Center: Stasis app, back office and public site.",
-        subcommands: [Serve.self, Migrate.self, Doctor.self, Prompts.self, Simulate.self, Demo.self, Bench.self])
+        subcommands: [Serve.self, Migrate.self, Doctor.self, User.self, Prompts.self, Simulate.self, Demo.self, Bench.self])
 
     public init() {}
 }
@@ -114,6 +114,7 @@ extension MurojaatCommand {
                 defer { group.cancelAll() }
                 try await Migrator(client: client, migrations: try Migration.bundled(), logger: logger).migrate()
                 try await DemoData.seed(client, operators: operators, logger: logger)
+                try await DemoData.seedStaff(client, operators: operators, password: Self.demoPassword, logger: logger)
             }
         }
 
@@ -122,6 +123,7 @@ extension MurojaatCommand {
         @Option(help: "Port of the built-in simulator's ARI.") var asteriskPort = 8088
         @Option(help: "Mean seconds between generated calls.") var callInterval = 8.0
         @Option(help: "Number of simulated operator phones (101, 102, …).") var operators = 10
+        static let demoPassword = "demo-parol-2026"
 
         func runAsync() async throws {
             var config = try options.load()
@@ -143,6 +145,7 @@ extension MurojaatCommand {
                 print("Built-in Asterisk simulator on 127.0.0.1:\(asteriskPort), \(operators) operator phones, a call every ~\(Int(callInterval)) s")
             }
             try await seedDemoOperators(config)
+            print("Demo accounts (password \(Self.demoPassword)): admin, editor, supervisor, dtm, op101…op\(100 + operators)")
             print("Murojaat demo: open http://\(config.httpHost == "0.0.0.0" ? "localhost" : config.httpHost):\(config.httpPort)/")
             try await Server(configuration: config).run(migrate: true, extra: extra)
         }

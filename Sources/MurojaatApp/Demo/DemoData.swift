@@ -1,4 +1,5 @@
 import Foundation
+import HummingbirdBcrypt
 import Logging
 import PostgresNIO
 
@@ -26,5 +27,23 @@ enum DemoData {
                     """, logger: logger)
             }
         }
+    }
+
+    /// The demo's staff: one account per role plus the operators' own, all with `password`.
+    /// Only `murojaat demo` calls this; a real installation creates accounts with `murojaat user add`.
+    static func seedStaff(_ client: PostgresClient, operators count: Int, password: String, logger: Logger) async throws {
+        let hash = Bcrypt.hash(password, cost: 10)
+        let staff: [(String, String, String)] = [
+            ("admin", "Administrator", "admin"), ("editor", "Muharrir Demo", "editor"),
+            ("supervisor", "Nazoratchi Demo", "supervisor"), ("dtm", "DTM mas'ul xodimi", "dtm"),
+        ]
+        for (login, name, role) in staff {
+            try await client.query("""
+                INSERT INTO users (login, full_name, password_hash, role) VALUES (\(login), \(name), \(hash), \(role))
+                ON CONFLICT ((lower(login))) DO UPDATE SET password_hash = EXCLUDED.password_hash
+                """, logger: logger)
+        }
+        let logins = (0..<count).map { "op\(101 + $0)" }
+        try await client.query("UPDATE users SET password_hash = \(hash) WHERE login = ANY(\(logins))", logger: logger)
     }
 }

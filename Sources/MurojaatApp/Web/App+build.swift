@@ -1,4 +1,6 @@
+import CallCenter
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import Mustache
@@ -10,27 +12,68 @@ public struct WebContext: Sendable {
     public var database: PostgresClient
     public var telephony: TelephonyStatus
     public var templates: MustacheLibrary
+    public var callCenter: CallCenter?
+    public var logger: Logger
+
+    public init(configuration: AppConfiguration, database: PostgresClient, telephony: TelephonyStatus, templates: MustacheLibrary,
+                callCenter: CallCenter? = nil, logger: Logger = Logger(label: "murojaat.web")) {
+        self.configuration = configuration
+        self.database = database
+        self.telephony = telephony
+        self.templates = templates
+        self.callCenter = callCenter
+        self.logger = logger
+    }
 }
 
 /// Loads the templates once at start and fails fast if one is missing.
 public func loadTemplates(_ directory: String) async throws -> MustacheLibrary {
     let library = try await MustacheLibrary(directory: directory)
-    for name in ["layout", "status", "error"] where library.getTemplate(named: name) == nil {
+    for name in ["layout", "status", "error", "login", "panel", "appeals", "appeal", "admin_users", "audit", "public_form",
+                 "public_done", "public_status"] where library.getTemplate(named: name) == nil {
         throw ConfigurationError(setting: "MUROJAAT_TEMPLATES_DIR", problem: "(\(directory)) has no \(name).mustache")
     }
     return library
 }
 
 public func buildApplication(_ web: WebContext, logger: Logger) -> some ApplicationProtocol {
-    let router = Router()
-    router.add(middleware: ErrorPageMiddleware(templates: web.templates, logger: logger))
-    router.add(middleware: FileMiddleware(web.configuration.publicDirectory, searchForIndexHtml: false))
-    StatusController(web: web).addRoutes(to: router)
-    return Application(
-        router: router,
+    Application(
+        router: buildRouter(web, logger: logger),
         configuration: .init(address: .hostname(web.configuration.httpHost, port: web.configuration.httpPort), serverName: "Murojaat"),
         logger: logger
     )
+}
+
+func buildRouter(_ web: WebContext, logger: Logger, bcryptCost: UInt8 = 10) -> Router<AppRequestContext> {
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: ErrorPageMiddleware(templates: web.templates, logger: logger))
+    router.add(middleware: SecurityHeadersMiddleware())
+    router.add(middleware: FileMiddleware(web.configuration.publicDirectory, searchForIndexHtml: false))
+    var accounts = Accounts(database: web.database, logger: logger)
+    accounts.bcryptCost = bcryptCost
+    let audit = AuditLog(database: web.database, logger: logger)
+    let pages = Pages(templates: web.templates)
+    router.add(middleware: SessionMiddleware(accounts: accounts))
+    StatusController(web: web).addRoutes(to: router)
+    LoginController(accounts: accounts, audit: audit, pages: pages).addRoutes(to: router)
+    PanelController(web: web, audit: audit, pages: pages).addRoutes(to: router)
+    AppealsController(web: web, audit: audit, pages: pages).addRoutes(to: router)
+    AdminController(web: web, accounts: accounts, audit: audit, pages: pages).addRoutes(to: router)
+    PublicController(web: web, pages: pages, submissions: RateLimiter(limit: 5, window: 600),
+                     lookups: RateLimiter(limit: 30, window: 600)).addRoutes(to: router)
+    return router
+}
+
+/// No framing by other sites, no MIME sniffing, no referrer leaks; scripts and styles only from here.
+struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
+        response.headers[HTTPField.Name("Referrer-Policy")!] = "same-origin"
+        response.headers[.contentSecurityPolicy] = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
+        return response
+    }
 }
 
 /// HTML for errors: generic text for 500s, the real error only in the log.
@@ -42,7 +85,20 @@ struct ErrorPageMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as HTTPError where error.status.code < 500 {
-            return page(request, status: error.status, key: error.status == .notFound ? "not_found" : nil, message: error.body)
+            let key: String? = switch error.status {
+            case .notFound: "not_found"
+            case .unauthorized: "unauthorized"
+            case .forbidden: error.body == "csrf" ? "csrf" : "forbidden"
+            case .contentTooLarge: "too_large"
+            case .tooManyRequests: "too_many"
+            default: error.body.flatMap { Strings.merged[$0] != nil ? $0 : nil } ?? "bad_request"
+            }
+            if (request.headers[.accept] ?? "").contains("application/json") {
+                let language = UILanguage.pick(query: nil, cookie: request.cookies["lang"]?.value)
+                let body = (try? JSONEncoder().encode(["error": Strings.text(key ?? "bad_request", language)])) ?? Data()
+                return Response(status: error.status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+            }
+            return page(request, status: error.status, key: key, message: nil)
         } catch {
             logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(String(reflecting: error))"])
             return page(request, status: .internalServerError, key: "server_error", message: nil)

@@ -29,7 +29,13 @@ enum Strings {
         "server_error": [.uz: "Serverda xatolik yuz berdi. Keyinroq urinib ko'ring.", .ru: "Ошибка на сервере. Попробуйте позже."],
     ]
 
+    static let merged: [String: [UILanguage: String]] = table.merging(backOffice) { first, _ in first }
+
     static func all(_ language: UILanguage) -> [String: String] {
-        table.mapValues { $0[language] ?? "" }
+        merged.mapValues { $0[language] ?? "" }
+    }
+
+    static func text(_ key: String, _ language: UILanguage) -> String {
+        merged[key]?[language] ?? key
     }
 }

@@ -6,7 +6,7 @@ import PostgresNIO
 struct StatusController {
     let web: WebContext
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<AppRequestContext>) {
         router.get("/") { request, _ in try await status(request) }
         router.get("/health") { _, _ in try await health() }
     }

@@ -1,0 +1,131 @@
+import Foundation
+import Hummingbird
+import PostgresNIO
+
+/// Admins: staff accounts with roles, operators' extensions and language skills, teams; the audit log.
+struct AdminController: Sendable {
+    let web: WebContext
+    let accounts: Accounts
+    let audit: AuditLog
+    let pages: Pages
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        let admin = router.group("admin").add(middleware: RequireRole(.admin))
+        admin.get("users") { request, context in try await users(request, context, errors: FieldErrors(), form: nil) }
+        admin.post("users") { request, context in try await addUser(request, context) }
+        admin.post("users/:id/active") { request, context in try await setActive(request, context) }
+        admin.get("audit") { request, context in try await auditLog(request, context) }
+    }
+
+    func users(_ request: Request, _ context: AppRequestContext, errors: FieldErrors, form: Form?, status: HTTPResponse.Status = .ok) async throws -> Response {
+        let language = Pages.language(request, context)
+        var rows: [[String: Any]] = []
+        for try await (id, login, name, role, active, ext, uz, ru, team) in try await web.database.query("""
+            SELECT u.id, u.login, u.full_name, u.role, u.active, o.extension, o.skill_uz, o.skill_ru, t.name
+            FROM users u LEFT JOIN operators o ON o.user_id = u.id LEFT JOIN teams t ON t.id = u.team_id
+            ORDER BY u.role, u.login
+            """, logger: web.logger).decode((Int64, String, String, String, Bool, String?, Bool?, Bool?, String?).self) {
+            let skills = [(uz ?? false) ? "uz" : nil, (ru ?? false) ? "ru" : nil].compactMap { $0 }.joined(separator: ", ")
+            rows.append(["id": id, "login": login, "name": name, "role": Strings.text("role_\(role)", language), "active": active,
+                         "extension": ext ?? "", "skills": skills, "team": team ?? ""])
+        }
+        var teams: [[String: Any]] = []
+        for try await (id, name, operators, lead) in try await web.database.query("""
+            SELECT t.id, t.name, count(u.id) FILTER (WHERE u.role = 'operator' AND u.active),
+                   (t.supervisor_id IS NOT NULL OR t.editor_id IS NOT NULL)
+            FROM teams t LEFT JOIN users u ON u.team_id = t.id GROUP BY t.id ORDER BY t.name
+            """, logger: web.logger).decode((Int64, String, Int, Bool).self) {
+            teams.append(["id": id, "name": name, "operators": operators, "flag": operators > 20 && !lead])
+        }
+        let roles = Role.allCases.map { ["code": $0.rawValue, "name": Strings.text("role_\($0.rawValue)", language), "selected": form?["role"] == $0.rawValue] }
+        return pages.render("admin_users", request, context, title: "nav_users", [
+            "rows": rows, "teams": teams, "roles": roles, "errors": Pages.errors(errors, language), "hasErrors": !errors.isEmpty,
+            "form": form?.fields ?? [:],
+        ], status: status)
+    }
+
+    func addUser(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let form = try await Form.read(request)
+        var errors = FieldErrors()
+        let login = form["login"] ?? ""
+        if !Accounts.validLogin(login) { errors.add("login", "err_login") }
+        let name = form["full_name"] ?? ""
+        if name.isEmpty { errors.add("full_name", "err_required") } else if name.count > 120 { errors.add("full_name", "err_too_long") }
+        let role = form["role"].flatMap(Role.init(rawValue:))
+        if role == nil { errors.add("role", "err_choice") }
+        let password = form.fields["password"] ?? ""
+        if !Accounts.validPassword(password) { errors.add("password", "err_password") }
+        let ext = form["extension"]
+        if role == .operator {
+            if let ext, ext.count >= 2, ext.count <= 6, ext.allSatisfy(\.isNumber) {} else { errors.add("extension", "err_extension") }
+        }
+        let skillUz = form["skill_uz"] != nil, skillRu = form["skill_ru"] != nil
+        guard errors.isEmpty, let role else { return try await users(request, context, errors: errors, form: form, status: .badRequest) }
+        do {
+            let accounts = accounts
+            let userId = try await accounts.createUser(login: login, fullName: name, role: role, password: password)
+            if role == .operator, let ext {
+                do {
+                    try await web.database.query("""
+                        INSERT INTO operators (user_id, extension, endpoint, skill_uz, skill_ru)
+                        VALUES (\(userId), \(ext), \(web.configuration.callFlow.operatorEndpointTemplate.replacingOccurrences(of: "{extension}", with: ext)),
+                                \(skillUz || !skillRu), \(skillRu))
+                        """, logger: web.logger)
+                } catch {
+                    try await web.database.query("DELETE FROM users WHERE id = \(userId)", logger: web.logger)
+                    errors.add("extension", "err_extension")
+                    return try await self.users(request, context, errors: errors, form: form, status: .badRequest)
+                }
+            }
+            let admin = try context.requireUser()
+            try await audit.record(admin, ip: context.remoteAddress, action: "user.create", objectType: "user", objectId: "\(userId)",
+                                   details: ["login": login, "role": role.rawValue])
+        } catch Accounts.AccountError.loginTaken {
+            errors.add("login", "err_login_taken")
+            return try await users(request, context, errors: errors, form: form, status: .badRequest)
+        }
+        return .seeOther("/admin/users")
+    }
+
+    func setActive(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        guard let id = context.parameters.get("id", as: Int64.self) else { throw HTTPError(.badRequest) }
+        let form = try await Form.read(request)
+        let active = form["active"] == "1"
+        let admin = try context.requireUser()
+        guard id != admin.id else { throw HTTPError(.badRequest) }
+        try await web.database.query("UPDATE users SET active = \(active) WHERE id = \(id)", logger: web.logger)
+        if !active { try await web.database.query("DELETE FROM sessions WHERE user_id = \(id)", logger: web.logger) }
+        try await audit.record(admin, ip: context.remoteAddress, action: active ? "user.activate" : "user.deactivate", objectType: "user", objectId: "\(id)")
+        return .seeOther("/admin/users")
+    }
+
+    func auditLog(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let query = request.uri.queryParameters
+        let action = query["action"].map(String.init).flatMap { $0.isEmpty || $0.count > 64 ? nil : $0 }
+        let login = query["user"].map(String.init).flatMap { $0.isEmpty || $0.count > 64 ? nil : $0 }
+        let from = query["from"].flatMap { AppealRepository.dayFormatter.date(from: String($0)) }
+        let to = query["to"].flatMap { AppealRepository.dayFormatter.date(from: String($0)) }.map { $0.addingTimeInterval(86400) }
+        let page = max(1, min(10_000, query["page"].flatMap { Int(String($0)) } ?? 1))
+        var rows: [[String: Any]] = []
+        let formatter = DateFormatter()
+        formatter.timeZone = web.configuration.timeZone
+        formatter.dateFormat = "dd.MM.yyyy HH:mm:ss"
+        for try await (at, who, ip, act, type, object, details) in try await web.database.query("""
+            SELECT a.at, u.login, host(a.ip), a.action, a.object_type, a.object_id, a.details::text
+            FROM audit_log a LEFT JOIN users u ON u.id = a.user_id
+            WHERE (\(action)::text IS NULL OR a.action = \(action))
+              AND (\(login)::text IS NULL OR lower(u.login) = lower(\(login)))
+              AND (\(from)::timestamptz IS NULL OR a.at >= \(from)) AND (\(to)::timestamptz IS NULL OR a.at < \(to))
+            ORDER BY a.at DESC, a.id DESC LIMIT 51 OFFSET \((page - 1) * 50)
+            """, logger: web.logger).decode((Date, String?, String?, String, String?, String?, String).self) {
+            rows.append(["at": formatter.string(from: at), "user": who ?? "—", "ip": ip ?? "", "action": act,
+                         "object": [type, object].compactMap { $0 }.joined(separator: " #"), "details": details])
+        }
+        let more = rows.count > 50
+        return pages.render("audit", request, context, title: "nav_audit", [
+            "rows": Array(rows.prefix(50)), "empty": rows.isEmpty, "filterAction": action ?? "", "filterUser": login ?? "",
+            "filterFrom": query["from"].map(String.init) ?? "", "filterTo": query["to"].map(String.init) ?? "",
+            "nextPage": more ? "\(page + 1)" : "", "prevPage": page > 1 ? "\(page - 1)" : "",
+        ])
+    }
+}

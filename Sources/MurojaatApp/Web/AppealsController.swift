@@ -1,0 +1,184 @@
+import Foundation
+import Hummingbird
+import PostgresNIO
+
+/// Appeals for staff: list with filters and search, one appeal with its history, status changes.
+/// Operators see only appeals they registered; personal data is shown to roles that need it and
+/// every view of it is audited.
+struct AppealsController: Sendable {
+    let web: WebContext
+    let audit: AuditLog
+    let pages: Pages
+
+    static let readers: Set<Role> = [.operator, .editor, .supervisor, .admin, .dtm]
+    static let personalData: Set<Role> = [.operator, .editor, .supervisor, .dtm]
+    static let changers: Set<Role> = [.editor, .supervisor]
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        let appeals = router.group("appeals").add(middleware: RequireRole(Self.readers))
+        appeals.get { request, context in try await list(request, context) }
+        appeals.get(":id") { request, context in try await show(request, context) }
+        router.group("appeals").add(middleware: RequireRole(Self.changers))
+            .post(":id/status") { request, context in try await changeStatus(request, context) }
+    }
+
+    struct Filters {
+        var status: String?
+        var category: String?
+        var topic: String?
+        var region: String?
+        var from: Date?
+        var to: Date?
+        var overdue = false
+        var search: String?
+        var page = 1
+    }
+
+    func filters(_ request: Request) -> Filters {
+        let q = request.uri.queryParameters
+        func text(_ key: String) -> String? {
+            guard let value = q[Substring(key)].map(String.init), !value.isEmpty, value.count <= 64 else { return nil }
+            return value
+        }
+        var f = Filters()
+        f.status = text("status").flatMap { AppealStatus(rawValue: $0)?.rawValue }
+        f.category = text("category")
+        f.topic = text("topic")
+        f.region = text("region")
+        f.from = text("from").flatMap { AppealRepository.dayFormatter.date(from: $0) }
+        f.to = text("to").flatMap { AppealRepository.dayFormatter.date(from: $0) }.map { $0.addingTimeInterval(86400) }
+        f.overdue = q["overdue"] == "1"
+        f.search = text("q")
+        f.page = max(1, min(100_000, q["page"].flatMap { Int(String($0)) } ?? 1))
+        return f
+    }
+
+    func list(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        let language = Pages.language(request, context)
+        let f = filters(request)
+        let classifier = try await Classifier.load(web.database, logger: web.logger)
+        let ownOnly: Int64? = user.role == .operator ? user.id : nil
+        let phone = f.search.flatMap(AppealDraft.normalisePhone)
+        let number = f.search.flatMap { $0.range(of: #"^\d{4}-\d{1,9}$"#, options: .regularExpression) != nil ? $0 : nil }
+        let searchInvalid = f.search != nil && phone == nil && number == nil
+        var rows: [[String: Any]] = []
+        let formatter = DateFormatter()
+        formatter.timeZone = web.configuration.timeZone
+        formatter.dateFormat = "dd.MM.yyyy"
+        let showPersonal = Self.personalData.contains(user.role)
+        if !searchInvalid {
+            let sequence = try await web.database.query("""
+                SELECT a.id, a.number, a.created_at, a.status, a.source, a.category_code, coalesce(t.name_uz, ''), coalesce(t.name_ru, ''),
+                       a.phone, a.due_date::text, (a.due_date < current_date AND a.status NOT IN ('answered', 'closed', 'resolved')),
+                       (a.due_date BETWEEN current_date AND current_date + 3 AND a.status NOT IN ('answered', 'closed', 'resolved'))
+                FROM appeals a LEFT JOIN topics t ON t.code = a.topic_code
+                WHERE (\(f.status)::text IS NULL OR a.status = \(f.status))
+                  AND (\(f.category)::text IS NULL OR a.category_code = \(f.category))
+                  AND (\(f.topic)::text IS NULL OR a.topic_code = \(f.topic) OR a.topic_code LIKE \(f.topic.map { $0 + ".%" }))
+                  AND (\(f.region)::text IS NULL OR a.region_code = \(f.region))
+                  AND (\(f.from)::timestamptz IS NULL OR a.created_at >= \(f.from))
+                  AND (\(f.to)::timestamptz IS NULL OR a.created_at < \(f.to))
+                  AND (NOT \(f.overdue) OR (a.due_date < current_date AND a.status NOT IN ('answered', 'closed', 'resolved')))
+                  AND (\(phone)::text IS NULL OR a.phone = \(phone))
+                  AND (\(number)::text IS NULL OR a.number = \(number))
+                  AND (\(ownOnly)::bigint IS NULL OR a.created_by = \(ownOnly))
+                ORDER BY a.created_at DESC, a.id DESC
+                LIMIT 51 OFFSET \((f.page - 1) * 50)
+                """, logger: web.logger)
+            for try await (id, num, created, status, source, category, topicUz, topicRu, phoneValue, due, overdue, soon)
+                in sequence.decode((Int64, String, Date, String, String, String, String, String, String?, String?, Bool?, Bool?).self) {
+                let categoryName = classifier.categories.first { $0.code == category }.map { classifier.name($0, language) } ?? category
+                rows.append([
+                    "id": id, "number": num, "created": formatter.string(from: created),
+                    "status": Strings.text("status_\(status)", language), "source": Strings.text("source_\(source)", language),
+                    "category": categoryName, "topic": language == .ru ? topicRu : topicUz,
+                    "phone": showPersonal ? (phoneValue ?? "") : Self.mask(phoneValue), "due": due ?? "",
+                    "overdue": overdue ?? false, "dueSoon": soon ?? false,
+                ])
+            }
+        }
+        var query = request.uri.queryParameters.filter { $0.key != "page" }.map { "\($0.key)=\(String($0.value).addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) ?? "")" }
+        query.sort()
+        let base = "/appeals?" + query.joined(separator: "&") + (query.isEmpty ? "" : "&")
+        return pages.render("appeals", request, context, title: "nav_appeals", [
+            "rows": Array(rows.prefix(50)), "empty": rows.isEmpty,
+            "statuses": AppealStatus.allCases.map { ["code": $0.rawValue, "name": Strings.text("status_\($0.rawValue)", language), "selected": $0.rawValue == f.status] },
+            "categories": classifier.options(classifier.categories, selected: f.category, language: language),
+            "topics": classifier.options(classifier.topics.filter { $0.parent == nil }, selected: f.topic, language: language),
+            "regions": classifier.options(classifier.regions, selected: f.region, language: language),
+            "q": f.search ?? "", "overdue": f.overdue, "fromValue": request.uri.queryParameters["from"].map(String.init) ?? "",
+            "toValue": request.uri.queryParameters["to"].map(String.init) ?? "",
+            "searchError": searchInvalid ? Strings.text("search_hint", language) : "",
+            "prevLink": f.page > 1 ? base + "page=\(f.page - 1)" : "", "nextLink": rows.count > 50 ? base + "page=\(f.page + 1)" : "",
+        ])
+    }
+
+    static func mask(_ phone: String?) -> String {
+        guard let phone, phone.count > 6 else { return "" }
+        return String(phone.prefix(6)) + String(repeating: "•", count: phone.count - 8) + String(phone.suffix(2))
+    }
+
+    func show(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        let language = Pages.language(request, context)
+        guard let id = context.parameters.get("id", as: Int64.self) else { throw HTTPError(.notFound) }
+        let ownOnly: Int64? = user.role == .operator ? user.id : nil
+        var appeal: [String: Any]?
+        var statusCode = ""
+        for try await (number, status, source, name, phone, region, category, topic, text, answer, created, due, callId, createdBy)
+            in try await web.database.query("""
+            SELECT a.number, a.status, a.source, a.citizen_name, a.phone, coalesce(r.name_uz || ' / ' || r.name_ru, ''),
+                   c.name_uz || ' / ' || c.name_ru, coalesce(t.name_uz || ' / ' || t.name_ru, ''), a.text, a.answer, a.created_at,
+                   a.due_date::text, a.call_id::text, a.created_by
+            FROM appeals a JOIN categories c ON c.code = a.category_code LEFT JOIN regions r ON r.code = a.region_code
+                 LEFT JOIN topics t ON t.code = a.topic_code
+            WHERE a.id = \(id) AND (\(ownOnly)::bigint IS NULL OR a.created_by = \(ownOnly))
+            """, logger: web.logger).decode((String, String, String, String?, String?, String, String, String, String, String?, Date, String?, String?, Int64?).self) {
+            _ = createdBy
+            statusCode = status
+            let personal = Self.personalData.contains(user.role)
+            appeal = [
+                "id": id, "number": number, "status": Strings.text("status_\(status)", language), "source": Strings.text("source_\(source)", language),
+                "name": personal ? (name ?? "—") : Strings.text("hidden", language), "phone": personal ? (phone ?? "—") : Self.mask(phone),
+                "region": region, "category": category, "topic": topic, "text": text, "answer": answer ?? "", "created": created.description,
+                "due": due ?? "—", "callId": callId ?? "",
+            ]
+        }
+        guard var appeal else { throw HTTPError(.notFound) }
+        if Self.personalData.contains(user.role) {
+            try await audit.record(user, ip: context.remoteAddress, action: "appeal.view", objectType: "appeal", objectId: "\(id)")
+        }
+        var history: [[String: Any]] = []
+        for try await (from, to, who, comment, at) in try await web.database.query("""
+            SELECT h.from_status, h.to_status, u.full_name, h.comment, h.at FROM appeal_history h LEFT JOIN users u ON u.id = h.user_id
+            WHERE h.appeal_id = \(id) ORDER BY h.at, h.id
+            """, logger: web.logger).decode((String?, String, String?, String?, Date).self) {
+            history.append(["from": from.map { Strings.text("status_\($0)", language) } ?? "", "to": Strings.text("status_\(to)", language),
+                            "who": who ?? "—", "comment": comment ?? "", "at": at.description])
+        }
+        appeal["history"] = history
+        let canChange = Self.changers.contains(user.role)
+        let next = AppealStatus(rawValue: statusCode)?.next ?? []
+        appeal["transitions"] = canChange ? AppealStatus.allCases.filter(next.contains).map { ["code": $0.rawValue, "name": Strings.text("status_\($0.rawValue)", language)] } : []
+        appeal["canChange"] = canChange && !next.isEmpty
+        return pages.render("appeal", request, context, title: "appeal", ["appeal": appeal, "error": request.uri.queryParameters["error"] == "transition" ? Strings.text("bad_transition", language) : ""])
+    }
+
+    func changeStatus(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        guard let id = context.parameters.get("id", as: Int64.self) else { throw HTTPError(.notFound) }
+        let form = try await Form.read(request)
+        guard let status = form["status"].flatMap(AppealStatus.init(rawValue:)) else { throw HTTPError(.badRequest, message: "err_choice") }
+        let comment = form["comment"].map { String($0.prefix(1000)) }
+        do {
+            try await AppealRepository(database: web.database, logger: web.logger).transition(id, to: status, by: user.id, comment: comment)
+        } catch AppealRepository.TransitionError.notFound {
+            throw HTTPError(.notFound)
+        } catch AppealRepository.TransitionError.notAllowed {
+            return .seeOther("/appeals/\(id)?error=transition")
+        }
+        try await audit.record(user, ip: context.remoteAddress, action: "appeal.status", objectType: "appeal", objectId: "\(id)", details: ["to": status.rawValue])
+        return .seeOther("/appeals/\(id)")
+    }
+}

@@ -1,0 +1,139 @@
+import Crypto
+import Foundation
+import Hummingbird
+import PostgresNIO
+import Synchronization
+
+/// Per-key sliding-window limit (per IP address here), in memory.
+final class RateLimiter: Sendable {
+    let limit: Int
+    let window: TimeInterval
+    let hits = Mutex<[String: [Date]]>([:])
+
+    init(limit: Int, window: TimeInterval) {
+        self.limit = limit
+        self.window = window
+    }
+
+    /// Counts a hit and says whether it is within the limit.
+    func allow(_ key: String, now: Date = Date()) -> Bool {
+        hits.withLock { hits in
+            if hits.count > 50_000 { hits = hits.filter { $0.value.last.map { now.timeIntervalSince($0) < window } ?? false } }
+            var list = hits[key, default: []].filter { now.timeIntervalSince($0) < window }
+            guard list.count < limit else {
+                hits[key] = list
+                return false
+            }
+            list.append(now)
+            hits[key] = list
+            return true
+        }
+    }
+}
+
+/// The public site: the appeal form and the status page (number + phone → status and answer, nothing else).
+/// No session: the form carries a double-submit CSRF token (cookie and hidden field), a honeypot field,
+/// and submissions are limited per IP address.
+struct PublicController: Sendable {
+    let web: WebContext
+    let pages: Pages
+    let submissions: RateLimiter
+    let lookups: RateLimiter
+    static let csrfCookie = "pcsrf"
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        router.get("/murojaat") { request, context in try await form(request, context, draft: [:], errors: FieldErrors()) }
+        router.post("/murojaat") { request, context in try await submit(request, context) }
+        router.get("/murojaat/holat") { request, context in statusPage(request, context, values: [:]) }
+        router.post("/murojaat/holat") { request, context in try await lookup(request, context) }
+    }
+
+    func token(_ request: Request) -> (String, Bool) {
+        if let existing = request.cookies[Self.csrfCookie]?.value, existing.count == 32 { return (existing, false) }
+        var bytes = [UInt8](repeating: 0, count: 24)
+        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
+        return (Accounts.base64URL(bytes), true)
+    }
+
+    func withToken(_ response: Response, _ token: (String, Bool)) -> Response {
+        var response = response
+        if token.1 { response.setCookie(.init(name: Self.csrfCookie, value: token.0, path: "/murojaat", httpOnly: true, sameSite: .strict)) }
+        return response
+    }
+
+    func form(_ request: Request, _ context: AppRequestContext, draft: [String: String], errors: FieldErrors,
+              status: HTTPResponse.Status = .ok) async throws -> Response {
+        let language = Pages.language(request, context)
+        let classifier = try await Classifier.load(web.database, logger: web.logger)
+        let csrf = token(request)
+        let response = pages.render("public_form", request, context, title: "public_title", [
+            "pcsrf": csrf.0, "f": draft, "errors": Pages.errors(errors, language), "hasErrors": !errors.isEmpty,
+            "categories": classifier.options(classifier.categories, selected: draft["category"], language: language),
+            "regions": classifier.options(classifier.regions, selected: draft["region"], language: language),
+            "topics": classifier.options(classifier.topics.filter { $0.parent == nil }, selected: draft["topic"], language: language),
+            "subtopics": classifier.options(classifier.topics.filter { $0.parent != nil }, selected: draft["subtopic"], language: language),
+            "consentChecked": draft["consent"] != nil,
+        ], status: status)
+        return withToken(response, csrf)
+    }
+
+    func submit(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let form = try await Form.read(request, limit: 32 * 1024)
+        guard let cookie = request.cookies[Self.csrfCookie]?.value, let field = form.fields["_pcsrf"], constantTimeEquals(cookie, field) else {
+            throw HTTPError(.forbidden, message: "csrf")
+        }
+        guard submissions.allow(context.remoteAddress ?? "unknown") else { throw HTTPError(.tooManyRequests, message: "too_many") }
+        // A person never sees the honeypot field; a bot fills it.
+        guard (form.fields["website"] ?? "").isEmpty else { throw HTTPError(.badRequest, message: "bad_request") }
+        let language = Pages.language(request, context)
+        let classifier = try await Classifier.load(web.database, logger: web.logger)
+        var (draft, errors) = AppealDraft.from(form, source: "web", classifier: classifier, requireName: true, requireOutcome: false)
+        if form.fields["language"] == nil { draft.language = language }
+        guard errors.isEmpty else {
+            var echoed = form.fields
+            echoed["_pcsrf"] = nil
+            return try await self.form(request, context, draft: echoed, errors: errors, status: .unprocessableContent)
+        }
+        let created = try await AppealRepository(database: web.database, logger: web.logger).create(draft, classifier: classifier)
+        return pages.render("public_done", request, context, title: "thanks", ["number": created.number])
+    }
+
+    func statusPage(_ request: Request, _ context: AppRequestContext, values: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
+        let csrf = token(request)
+        var values = values
+        values["pcsrf"] = csrf.0
+        return withToken(pages.render("public_status", request, context, title: "check_status", values, status: status), csrf)
+    }
+
+    func lookup(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let form = try await Form.read(request, limit: 4096)
+        guard let cookie = request.cookies[Self.csrfCookie]?.value, let field = form.fields["_pcsrf"], constantTimeEquals(cookie, field) else {
+            throw HTTPError(.forbidden, message: "csrf")
+        }
+        guard lookups.allow(context.remoteAddress ?? "unknown") else { throw HTTPError(.tooManyRequests, message: "too_many") }
+        let language = Pages.language(request, context)
+        let number = form["number"] ?? ""
+        let phone = form["phone"].flatMap(AppealDraft.normalisePhone)
+        var errors = FieldErrors()
+        if number.range(of: #"^\d{4}-\d{6,9}$"#, options: .regularExpression) == nil { errors.add("number", "err_number") }
+        if phone == nil { errors.add("phone", "err_phone") }
+        guard errors.isEmpty else {
+            return statusPage(request, context, values: ["errors": Pages.errors(errors, language), "number": String(number.prefix(20))], status: .unprocessableContent)
+        }
+        var found: [String: Any]?
+        for try await (status, answer, created) in try await web.database.query("""
+            SELECT status, answer, created_at FROM appeals WHERE number = \(number) AND phone = \(phone)
+            """, logger: web.logger).decode((String, String?, Date).self) {
+            let formatter = DateFormatter()
+            formatter.timeZone = web.configuration.timeZone
+            formatter.dateFormat = "dd.MM.yyyy"
+            // The answer is shown once the appeal is answered or closed; nothing else of the appeal.
+            let visible = ["answered", "closed", "resolved"].contains(status) ? (answer ?? "") : ""
+            found = ["status": Strings.text("status_\(status)", language), "answer": visible, "created": formatter.string(from: created)]
+        }
+        guard let found else {
+            return statusPage(request, context, values: ["notFound": true, "number": number], status: .notFound)
+        }
+        return statusPage(request, context, values: ["found": found, "number": number])
+    }
+}
