@@ -94,6 +94,7 @@ let package = Package(
         .testTarget(name: "AppTests", dependencies: [
             "MurojaatApp", "AsteriskSimulator", "Storage", "CallCenter", "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Mustache", package: "swift-mustache"),
         ]),
     ]
 )

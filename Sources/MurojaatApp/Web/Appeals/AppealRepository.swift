@@ -204,6 +204,15 @@ struct AppealRepository: Sendable {
 
     /// Moves an appeal along its life cycle, keeping who, when and why.
     func transition(_ id: Int64, to status: AppealStatus, by user: Int64, comment: String?) async throws {
+        do {
+            try await transitionInTransaction(id, to: status, by: user, comment: comment)
+        } catch let error as PostgresTransactionError {
+            // What the closure threw comes back wrapped.
+            throw error.closureError ?? error
+        }
+    }
+
+    func transitionInTransaction(_ id: Int64, to status: AppealStatus, by user: Int64, comment: String?) async throws {
         try await database.withTransaction(logger: logger) { connection in
             var current: AppealStatus?
             for try await raw in try await connection.query("SELECT status FROM appeals WHERE id = \(id) FOR UPDATE", logger: logger).decode(String.self) {

@@ -76,8 +76,8 @@ struct Accounts: Sendable {
         guard password.count <= 128, Bcrypt.verify(password, hash: hash) else {
             let lockUntil: Date? = failures + 1 >= maxFailedLogins ? Date().addingTimeInterval(lockout) : nil
             try await database.query("""
-                UPDATE users SET failed_logins = CASE WHEN \(lockUntil) IS NULL THEN failed_logins + 1 ELSE 0 END,
-                                 locked_until = \(lockUntil)
+                UPDATE users SET failed_logins = CASE WHEN \(lockUntil)::timestamptz IS NULL THEN failed_logins + 1 ELSE 0 END,
+                                 locked_until = \(lockUntil)::timestamptz
                 WHERE id = \(id)
                 """, logger: logger)
             if let lockUntil { return .locked(until: lockUntil) }

@@ -1,0 +1,259 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+@testable import MurojaatApp
+import PostgresNIO
+import Testing
+
+@Suite("Back office: accounts, roles, CSRF, appeals, public form", .serialized)
+struct BackOfficeTests {
+    // MARK: sign-in
+
+    @Test func signInSignOutAndLockout() async throws {
+        try await BackOffice.run { world, client in
+            let visitor = Visitor(client)
+            // Anonymous: staff pages send to the login page, JSON/POST get 401.
+            let anonymous = try await visitor.request(.get, "/appeals")
+            #expect(anonymous.status == .seeOther && anonymous.headers[.location]?.hasPrefix("/login?next=") == true)
+            #expect(try await visitor.request(.post, "/appeals/1/status", form: ["status": "closed"]).status == .unauthorized)
+
+            let wrong = try await visitor.request(.post, "/login", form: ["login": "editor", "password": "not-the-password"])
+            #expect(wrong.status == .unauthorized)
+            #expect(String(buffer: wrong.body).contains("Login yoki parol noto"))
+            try await visitor.signIn("editor")
+            #expect(visitor.cookies.withLock { $0["sid"] } != nil)
+            let stored = try await BackOffice.count(world.database, "SELECT count(*) FROM sessions WHERE user_id = \(world.users["editor"]!)")
+            #expect(stored == 1)
+            #expect(try await visitor.request(.get, "/appeals").status == .ok)
+            // Sign-out needs the token, then the session is gone on the server.
+            #expect(try await visitor.request(.post, "/logout", form: [:]).status == .forbidden)
+            #expect(try await visitor.request(.post, "/logout", form: ["_csrf": visitor.token]).status == .seeOther)
+            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM sessions WHERE user_id = \(world.users["editor"]!)") == 0)
+            #expect(try await visitor.request(.get, "/appeals").status == .seeOther)
+
+            // Five wrong passwords lock the account, even for the right password afterwards.
+            let attacker = Visitor(client)
+            for _ in 0..<4 { #expect(try await attacker.request(.post, "/login", form: ["login": "dtm", "password": "guess-guess"]).status == .unauthorized) }
+            #expect(try await attacker.request(.post, "/login", form: ["login": "dtm", "password": "guess-guess"]).status == .tooManyRequests)
+            let locked = try await attacker.request(.post, "/login", form: ["login": "dtm", "password": BackOffice.password])
+            #expect(locked.status == .tooManyRequests)
+            #expect(String(buffer: locked.body).contains("bloklandi"))
+            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM audit_log WHERE action = 'login.failed'") >= 5)
+            // A forged or truncated cookie is nobody.
+            let forger = Visitor(client)
+            forger.cookies.withLock { $0["sid"] = String(repeating: "A", count: 43) }
+            #expect(try await forger.request(.get, "/admin/users").status == .seeOther)
+            // An open redirect through `next` is refused.
+            let redirect = try await Visitor(client).request(.post, "/login", form: ["login": "admin", "password": BackOffice.password, "next": "//evil.example/x"])
+            #expect(redirect.headers[.location] == "/admin/users")
+            // Russian, when asked for.
+            let russian = Visitor(client)
+            russian.cookies.withLock { $0["lang"] = "ru" }
+            let page = try await russian.request(.post, "/login", form: ["login": "x", "password": "y"])
+            #expect(String(buffer: page.body).contains("Неверный логин или пароль."))
+        }
+    }
+
+    // MARK: every route, every role
+
+    struct Route: Sendable { var method: HTTPRequest.Method; var path: String; var allowed: Set<Role> }
+
+    static let routes: [Route] = [
+        Route(method: .get, path: "/panel", allowed: [.operator]),
+        Route(method: .post, path: "/panel/state", allowed: [.operator]),
+        Route(method: .post, path: "/panel/appeal", allowed: [.operator]),
+        Route(method: .get, path: "/kb/search?q=test", allowed: [.operator, .editor, .supervisor]),
+        Route(method: .get, path: "/appeals", allowed: [.operator, .editor, .supervisor, .admin, .dtm]),
+        Route(method: .get, path: "/appeals/999999", allowed: [.operator, .editor, .supervisor, .admin, .dtm]),
+        Route(method: .post, path: "/appeals/999999/status", allowed: [.editor, .supervisor]),
+        Route(method: .get, path: "/admin/users", allowed: [.admin]),
+        Route(method: .post, path: "/admin/users", allowed: [.admin]),
+        Route(method: .post, path: "/admin/users/999999/active", allowed: [.admin]),
+        Route(method: .get, path: "/admin/audit", allowed: [.admin]),
+    ]
+
+    @Test func everyRouteChecksTheRole() async throws {
+        try await BackOffice.run { _, client in
+            for role in Role.allCases {
+                let visitor = Visitor(client)
+                try await visitor.signIn(role.rawValue)
+                for route in Self.routes {
+                    let form = route.method == .post ? ["_csrf": visitor.token] : nil
+                    let response = try await visitor.request(route.method, route.path, form: form)
+                    if route.allowed.contains(role) {
+                        #expect(![.forbidden, .unauthorized].contains(response.status), "\(role) may \(route.method) \(route.path): got \(response.status)")
+                    } else {
+                        #expect(response.status == .forbidden, "\(role) may not \(route.method) \(route.path): got \(response.status)")
+                    }
+                }
+            }
+            let anonymous = Visitor(client)
+            for route in Self.routes {
+                let response = try await anonymous.request(route.method, route.path, form: route.method == .post ? [:] : nil)
+                #expect([.seeOther, .unauthorized].contains(response.status), "anonymous \(route.method) \(route.path): \(response.status)")
+            }
+        }
+    }
+
+    @Test func statePostsNeedTheSessionsCSRFToken() async throws {
+        try await BackOffice.run { world, client in
+            let admin = Visitor(client)
+            try await admin.signIn("admin")
+            let form = ["login": "newop", "full_name": "New Operator", "role": "operator", "password": "long-enough-1", "extension": "150", "skill_uz": "1"]
+            #expect(try await admin.request(.post, "/admin/users", form: form).status == .forbidden)
+            var withWrong = form
+            withWrong["_csrf"] = "x" + admin.token.dropFirst()
+            #expect(try await admin.request(.post, "/admin/users", form: withWrong).status == .forbidden)
+            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM users WHERE login = 'newop'") == 0)
+            // Another user's token does not work either.
+            let editor = Visitor(client)
+            try await editor.signIn("editor")
+            var withOthers = form
+            withOthers["_csrf"] = editor.token
+            #expect(try await admin.request(.post, "/admin/users", form: withOthers).status == .forbidden)
+            var good = form
+            good["_csrf"] = admin.token
+            #expect(try await admin.request(.post, "/admin/users", form: good).status == .seeOther)
+            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM operators o JOIN users u ON u.id = o.user_id WHERE u.login = 'newop' AND o.extension = '150' AND o.endpoint = 'PJSIP/150'") == 1)
+            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM audit_log WHERE action = 'user.create'") == 1)
+            // Bad input: every field wrong, nothing created, errors in the page.
+            let bad = ["_csrf": admin.token, "login": "<script>", "full_name": "", "role": "root", "password": "short", "extension": "12a"]
+            let refused = try await admin.request(.post, "/admin/users", form: bad)
+            #expect(refused.status == .badRequest)
+            let html = String(buffer: refused.body)
+            #expect(!html.contains("<script>") && html.contains("&lt;script&gt;"))
+            #expect(html.contains("Parol kamida 10 belgidan"))
+            var taken = good
+            taken["extension"] = "151"
+            #expect(try await admin.request(.post, "/admin/users", form: taken).status == .badRequest) // login taken
+            var sameExtension = good
+            sameExtension["login"] = "newop2"
+            #expect(try await admin.request(.post, "/admin/users", form: sameExtension).status == .badRequest) // extension taken
+            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM users WHERE login LIKE 'newop%'") == 1)
+            // Oversized body.
+            let huge = try await admin.request(.post, "/admin/users", rawBody: "_csrf=\(admin.token)&full_name=" + String(repeating: "a", count: 70_000))
+            #expect(huge.status == .contentTooLarge)
+        }
+    }
+
+    // MARK: public site
+
+    func publicForm(_ visitor: Visitor) async throws -> String {
+        let page = try await visitor.request(.get, "/murojaat")
+        #expect(page.status == .ok)
+        let html = String(buffer: page.body)
+        let range = try #require(html.range(of: #"name="_pcsrf" value="([^"]+)""#, options: .regularExpression))
+        return String(html[range].split(separator: "\"")[3])
+    }
+
+    static let validPublic: [String: String] = [
+        "citizen_name": "Aliyev Vali", "phone": "+998 90 123 45 67", "region": "TK", "category": "complaint",
+        "topic": "results", "text": "Test natijalarim hali ham e'lon qilinmadi, iltimos yordam bering.", "consent": "1",
+    ]
+
+    @Test func publicFormRefusesBadInputAndStoresGoodInput() async throws {
+        try await BackOffice.run { world, client in
+            let citizen = Visitor(client)
+            let token = try await publicForm(citizen)
+            // Without the form's token: refused.
+            #expect(try await citizen.request(.post, "/murojaat", form: Self.validPublic).status == .forbidden)
+            // Each field wrong at once: per-field errors, nothing stored, what was typed comes back escaped.
+            let hostile: [String: String] = ["_pcsrf": token, "citizen_name": "<b>x</b>' OR 1=1 --", "phone": "12345",
+                                             "region": "XX", "category": "'; DROP TABLE appeals; --", "topic": "nope", "text": "short"]
+            let refused = try await citizen.request(.post, "/murojaat", form: hostile)
+            #expect(refused.status == .unprocessableContent)
+            let html = String(buffer: refused.body)
+            #expect(html.contains("&lt;b&gt;x&lt;/b&gt;") && !html.contains("<b>x</b>"))
+            for field in ["phone", "region", "category", "topic", "text", "consent"] {
+                let error = try #require(html.range(of: "id=\"err-\(field)\">[^<]+<", options: .regularExpression), "error for \(field)")
+                #expect(!html[error].isEmpty)
+            }
+            #expect(html.contains("+998 va 9 ta raqam"))
+            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM appeals") == 0)
+            // The honeypot.
+            var bot = Self.validPublic
+            bot["_pcsrf"] = token
+            bot["website"] = "http://spam.example"
+            #expect(try await citizen.request(.post, "/murojaat", form: bot).status == .badRequest)
+            // Good input: a number, a due date from the category, status new.
+            var good = Self.validPublic
+            good["_pcsrf"] = token
+            let done = try await citizen.request(.post, "/murojaat", form: good)
+            #expect(done.status == .ok)
+            let body = String(buffer: done.body)
+            let numberRange = try #require(body.range(of: #"\d{4}-\d{6}"#, options: .regularExpression))
+            let number = String(body[numberRange])
+            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM appeals WHERE source = 'web' AND phone = '+998901234567' AND status = 'new' AND due_date = (created_at AT TIME ZONE 'Asia/Tashkent')::date + 15 AND consent") == 1)
+            // Status page: number + phone, nothing else.
+            let wrongPhone = try await citizen.request(.post, "/murojaat/holat", form: ["_pcsrf": token, "number": number, "phone": "+998 91 000 00 00"])
+            #expect(wrongPhone.status == .notFound)
+            let found = try await citizen.request(.post, "/murojaat/holat", form: ["_pcsrf": token, "number": number, "phone": "901234567"])
+            #expect(found.status == .ok)
+            let status = String(buffer: found.body)
+            #expect(status.contains("Yangi") && !status.contains("Aliyev") && !status.contains("natijalarim"))
+            #expect(try await citizen.request(.post, "/murojaat/holat", form: ["_pcsrf": token, "number": "1 OR 1=1", "phone": "x"]).status == .unprocessableContent)
+            // Rate limit per IP: five submissions in ten minutes (the bot's and the good one counted).
+            for _ in 0..<3 { _ = try await citizen.request(.post, "/murojaat", form: good) }
+            #expect(try await citizen.request(.post, "/murojaat", form: good).status == .tooManyRequests)
+        }
+    }
+
+    // MARK: appeals life cycle and visibility
+
+    @Test func appealsMoveThroughTheirLifeCycleAndStayWithTheirOwners() async throws {
+        try await BackOffice.run { world, client in
+            let op = Visitor(client)
+            try await op.signIn("operator")
+            var card = Self.validPublic
+            card["_csrf"] = op.token
+            card["outcome"] = "disputed"
+            card["subtopic"] = "results.scoring"
+            let saved = try await op.request(.post, "/panel/appeal", form: card, headers: [.accept: "application/json"])
+            #expect(saved.status == .created)
+            let id = try #require(try await world.database.query("SELECT id FROM appeals").decode(Int64.self).first { _ in true })
+            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM appeals WHERE source = 'call' AND status = 'disputed' AND topic_code = 'results.scoring' AND operator_id = \(world.operators["operator"]!)") == 1)
+            // Invalid card: JSON errors per field, nothing stored.
+            let invalid = try await op.request(.post, "/panel/appeal", form: ["_csrf": op.token, "phone": "abc"], headers: [.accept: "application/json"])
+            #expect(invalid.status == .unprocessableContent)
+            #expect(String(buffer: invalid.body).contains("\"phone\""))
+            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM appeals") == 1)
+            // The other operator neither lists nor opens it.
+            let other = Visitor(client)
+            try await other.signIn("operator2")
+            #expect(!String(buffer: try await other.request(.get, "/appeals").body).contains("/appeals/\(id)\""))
+            #expect(try await other.request(.get, "/appeals/\(id)").status == .notFound)
+            #expect(try await op.request(.get, "/appeals/\(id)").status == .ok)
+            // The editor forwards, the chancery answers, the editor closes; an illegal jump is refused.
+            let editor = Visitor(client)
+            try await editor.signIn("editor")
+            #expect(try await editor.request(.get, "/appeals/\(id)").status == .ok)
+            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM audit_log WHERE action = 'appeal.view' AND object_id = \(String(id))") == 2)
+            let jump = try await editor.request(.post, "/appeals/\(id)/status", form: ["_csrf": editor.token, "status": "answered"])
+            #expect(jump.headers[.location]?.contains("error=transition") == true)
+            for status in ["forwarded", "answered", "closed"] {
+                let moved = try await editor.request(.post, "/appeals/\(id)/status", form: ["_csrf": editor.token, "status": status, "comment": "<i>ok</i>"])
+                #expect(moved.headers[.location] == "/appeals/\(id)")
+            }
+            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM appeal_history WHERE appeal_id = \(id)") == 5)
+            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM appeals WHERE status = 'closed' AND forwarded_at IS NOT NULL AND closed_at IS NOT NULL") == 1)
+            let page = String(buffer: try await editor.request(.get, "/appeals/\(id)").body)
+            #expect(page.contains("&lt;i&gt;ok&lt;/i&gt;"))
+            // The admin sees the list but not the citizen's personal data.
+            let admin = Visitor(client)
+            try await admin.signIn("admin")
+            let adminView = String(buffer: try await admin.request(.get, "/appeals/\(id)").body)
+            #expect(!adminView.contains("+998901234567") && !adminView.contains("Aliyev"))
+            // Filters and search with hostile values answer safely.
+            for query in ["status=closed", "q=2026-000001", "q=%2B998901234567", "q=%27%20OR%201%3D1%20--", "category=complaint&overdue=1",
+                          "from=2020-01-01&to=2030-12-31", "page=-5", "topic=results", "status=%3Cscript%3E"] {
+                let response = try await editor.request(.get, "/appeals?\(query)")
+                #expect(response.status == .ok, "appeals?\(query)")
+                #expect(!String(buffer: response.body).contains("<script>"))
+            }
+            let list = String(buffer: try await editor.request(.get, "/appeals?q=%2B998901234567").body)
+            #expect(list.contains("/appeals/\(id)\""))
+            let audit = try await admin.request(.get, "/admin/audit?action=appeal.view")
+            #expect(String(buffer: audit.body).contains("appeal.view"))
+        }
+    }
+}
