@@ -95,6 +95,7 @@ let package = Package(
             "MurojaatApp", "AsteriskSimulator", "Storage", "CallCenter", "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Mustache", package: "swift-mustache"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
     ]
 )

@@ -1,5 +1,8 @@
+import ARI
+import AsteriskSimulator
 import CallCenter
 import Foundation
+import TestSupport
 import Hummingbird
 import HummingbirdTesting
 import Logging
@@ -75,13 +78,15 @@ enum BackOffice {
         let web: WebContext
         let users: [String: Int64]
         let operators: [String: Int64]
+        var simulator: AsteriskSimulator?
+        var center: CallCenter?
     }
 
     static func templates() async throws -> MustacheLibrary {
         try await loadTemplates(URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Templates").standardized.path)
     }
 
-    static func run(callCenter: CallCenter? = nil, _ body: @Sendable (World, any TestClientProtocol) async throws -> Void) async throws {
+    static func run(telephony: Bool = false, _ body: @escaping @Sendable (World, any TestClientProtocol) async throws -> Void) async throws {
         try await withMigratedDatabase { database in
             try await withPostgres(database) { client in
                 let logger = Logger(label: "test.web")
@@ -101,12 +106,42 @@ enum BackOffice {
                 }
                 var config = try AppConfiguration.load(environment: [:])
                 config.publicDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Public").standardized.path
-                let web = WebContext(configuration: config, database: client, telephony: TelephonyStatus(servers: []),
-                                     templates: try await templates(), callCenter: callCenter, logger: logger)
-                let app = Application(router: buildRouter(web, logger: logger, bcryptCost: 4),
-                                      configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
-                let world = World(database: client, web: web, users: users, operators: operators)
-                try await app.test(.live) { testClient in try await body(world, testClient) }
+                let configuration = config
+                let templates = try await templates()
+                let (userIds, operatorIds) = (users, operators)
+                let serve: @Sendable (CallCenter?, AsteriskSimulator?) async throws -> Void = { center, simulator in
+                    let web = WebContext(configuration: configuration, database: client, telephony: TelephonyStatus(servers: []),
+                                         templates: templates, callCenter: center, logger: logger)
+                    let app = Application(router: buildRouter(web, logger: logger, bcryptCost: 4),
+                                          configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
+                    let world = World(database: client, web: web, users: userIds, operators: operatorIds, simulator: simulator, center: center)
+                    try await app.test(.live) { testClient in try await body(world, testClient) }
+                }
+                guard telephony else { return try await serve(nil, nil) }
+                var simConfig = SimulatorConfiguration.testing(scale: 0.01)
+                simConfig.phones = ["101": .init(answerAfterMs: 300), "102": .init(answerAfterMs: 300)]
+                try await withSimulator(simConfig) { sim, ari in
+                    let store = PostgresCallStore(client: client, logger: logger)
+                    let journal = CallJournal(store: store, logger: logger)
+                    var settings = CallCenterSettings()
+                    settings.digitTimeoutSeconds = 0.3
+                    settings.wrapUpSeconds = 0.5
+                    let center = CallCenter(settings: settings, journal: journal,
+                                            recordingsDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("rec-\(UUID())"),
+                                            logger: logger)
+                    await center.addServer(ari.name, client: ARIClient(configuration: ari))
+                    await center.loadOperators(try await store.loadOperators())
+                    let connection = ARIEventConnection(configuration: ari)
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask { try await connection.run() }
+                        group.addTask { try await journal.run() }
+                        group.addTask { for await event in connection.events { await center.handle(event) } }
+                        while await !(sim.isConnected(app: "murojaat") && connection.isConnected) { try await Task.sleep(for: .milliseconds(10)) }
+                        try await serve(center, sim)
+                        _ = await journal.flush()
+                        group.cancelAll()
+                    }
+                }
             }
         }
     }

@@ -2,6 +2,7 @@ import CallCenter
 import Foundation
 import Hummingbird
 import PostgresNIO
+import ServiceLifecycle
 
 /// The operator's help panel: own state, a live caller card over Server-Sent Events, the appeal card,
 /// and the knowledge base beside it.
@@ -161,8 +162,13 @@ struct PanelController: Sendable {
                 heartbeat.cancel()
             }
             try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
-            for await line in lines {
-                try await writer.write(ByteBuffer(string: line))
+            // Server shutdown ends the stream at once instead of waiting for the next heartbeat.
+            try await withGracefulShutdownHandler {
+                for await line in lines {
+                    try await writer.write(ByteBuffer(string: line))
+                }
+            } onGracefulShutdown: {
+                sink.finish()
             }
             try await writer.finish(nil)
         }

@@ -1,0 +1,82 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+@testable import MurojaatApp
+import PostgresNIO
+import Synchronization
+import Testing
+
+@Suite("The operator's panel: state, live caller card, appeal card", .serialized)
+struct OperatorPanelTests {
+    /// A call comes in; the operator's open panel receives the caller card over Server-Sent Events
+    /// (number, language, IVR topic), the operator saves the appeal card linked to that call.
+    @Test func screenPopAndAppealCardLinkedToTheCall() async throws {
+        try await BackOffice.run(telephony: true) { world, client in
+            let sim = try #require(world.simulator), center = try #require(world.center)
+            let op = Visitor(client)
+            try await op.signIn("operator")
+            let panel = try await op.request(.get, "/panel")
+            #expect(String(buffer: panel.body).contains("id=\"agent-state\""))
+            #expect(try await op.request(.post, "/panel/state", form: ["_csrf": op.token, "state": "paused", "reason": "nap"]).status == .badRequest)
+            #expect(try await op.request(.post, "/panel/state", form: ["_csrf": op.token, "state": "ready"]).status == .seeOther)
+            let operatorId = try #require(world.operators["operator"])
+            #expect(await center.agentSnapshot().first { $0.id == operatorId }?.state == .ready)
+
+            // The panel's event stream, read as a browser would.
+            let port = try #require(client.port)
+            let received = Mutex("")
+            let http = HTTPClient(eventLoopGroupProvider: .singleton)
+            let cookie = op.cookies.withLock { $0.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
+            let reader = Task { @Sendable in
+                var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/panel/events")
+                request.headers.add(name: "Cookie", value: cookie)
+                request.headers.add(name: "Accept", value: "text/event-stream")
+                let response = try await http.execute(request, timeout: .seconds(60))
+                #expect(response.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true)
+                for try await chunk in response.body { received.withLock { $0 += String(buffer: chunk) } }
+            }
+            func waitFor(_ text: String) async throws {
+                let clock = ContinuousClock(), deadline = clock.now.advanced(by: .seconds(10))
+                while !received.withLock({ $0.contains(text) }), clock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+                #expect(received.withLock { $0.contains(text) }, "the stream carries \(text)")
+            }
+            try await waitFor("\"state\":\"ready\"")
+
+            // Other operator pauses so the call comes to ours.
+            let channel = try await sim.placeCall(from: "+998901112233", to: "1000")
+            try await Task.sleep(for: .milliseconds(80))
+            try await sim.pressDigits("1", on: channel, gapMs: 1)
+            try await Task.sleep(for: .milliseconds(80))
+            try await sim.pressDigits("3", on: channel, gapMs: 1)
+            try await waitFor("event: call")
+            try await waitFor("\"phase\":\"answered\"")
+            try await waitFor("\"state\":\"on_call\"")
+            let text = received.withLock { $0 }
+            #expect(text.contains("\"number\":\"+998901112233\""))
+            #expect(text.contains("\"language\":\"O'zbekcha\""))
+            let idRange = try #require(text.range(of: #""callId":"[0-9a-f-]{36}""#, options: .regularExpression))
+            let callId = String(text[idRange].dropFirst(10).dropLast())
+
+            // Another operator cannot attach an appeal to this call.
+            let other = Visitor(client)
+            try await other.signIn("operator2")
+            var card = BackOfficeTests.validPublic
+            card["outcome"] = "resolved"
+            card["call_id"] = callId
+            card["_csrf"] = other.token
+            let refused = try await other.request(.post, "/panel/appeal", form: card, headers: [.accept: "application/json"])
+            #expect(refused.status == .unprocessableContent)
+            card["_csrf"] = op.token
+            let saved = try await op.request(.post, "/panel/appeal", form: card, headers: [.accept: "application/json"])
+            #expect(saved.status == .created)
+            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM appeals WHERE call_id = \(UUID(uuidString: callId)!)") == 1)
+
+            try await sim.remoteHangup(channel)
+            try await waitFor("event: ended")
+            try await waitFor("\"state\":\"wrap_up\"")
+            reader.cancel()
+            try? await http.shutdown()
+        }
+    }
+}
