@@ -88,6 +88,7 @@ extension AsteriskSimulator {
         for (snoopId, snoop) in channels where snoop.snoopedChannelId == id {
             endStasis(snoopId)
             channels[snoopId] = nil
+            channelGone(snoopId)
         }
         endStasis(id)
         if let finishing { finishRecording(finishing, state: "done") }
@@ -96,6 +97,7 @@ extension AsteriskSimulator {
             emit(.channelDestroyed(ChannelDestroyed(cause: cause, causeTxt: causeText, channel: current)), to: apps)
         }
         channels[id] = nil
+        channelGone(id)
     }
 
     func endStasis(_ id: String) {
@@ -294,6 +296,7 @@ extension AsteriskSimulator {
         guard let sim = channels[id], !sim.hangingUp, sim.channel.state != "Up" else { return }
         let apps = recipients(channel: id)
         channels[id] = nil
+        channelGone(id)
         emit(.channelDestroyed(ChannelDestroyed(cause: cause, causeTxt: text, techCause: techCause, channel: sim.channel)), to: apps)
     }
 

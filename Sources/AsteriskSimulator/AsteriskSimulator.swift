@@ -22,6 +22,7 @@ public actor AsteriskSimulator {
     var timeScale: Double
     var counter = 0
     var timers: [Int: Task<Void, Never>] = [:]
+    var goneWaiters: [String: [UUID: CheckedContinuation<Bool, Never>]] = [:]
 
     public init(configuration: SimulatorConfiguration = .init(), logger: Logger = Logger(label: "murojaat.simulator")) {
         self.configuration = configuration
@@ -67,6 +68,8 @@ public actor AsteriskSimulator {
         timers.removeAll()
         for sink in sinks.values { sink.continuation.finish() }
         sinks.removeAll()
+        for waiters in goneWaiters.values { for continuation in waiters.values { continuation.resume(returning: false) } }
+        goneWaiters.removeAll()
     }
 
     // MARK: events

@@ -38,7 +38,14 @@ extension MurojaatCommand.Bench {
             quiet.logLevel = .error
             let password = "bench-\(UInt32.random(in: 1000...9999))"
             let simulator = try startSimulator(password: password)
-            defer { simulator.terminate() }
+            defer {
+                // The simulator may be holding long polls open: it gets three seconds, then SIGKILL, so
+                // no simulator outlives the bench and shares the port with the next run.
+                simulator.terminate()
+                let deadline = Date().addingTimeInterval(3)
+                while simulator.isRunning && Date() < deadline { usleep(50_000) }
+                if simulator.isRunning { kill(simulator.processIdentifier, SIGKILL) }
+            }
             let ari = ARIServerConfiguration(name: "bench", baseURL: "http://127.0.0.1:\(port)/ari", username: "murojaat", password: password)
             config.ariServers = [ari]
             try await waitForSimulator(ari)
@@ -141,8 +148,11 @@ extension MurojaatCommand.Bench {
             process.arguments = ["simulate", "--port", "\(port)", "--password", password, "--time-scale", "\(timeScale)",
                                  "--phones", "\(operators)", "--answer-after-ms", "500", "--hangup-after-ms", "\(talkMs)",
                                  "--recordings", FileManager.default.temporaryDirectory.appendingPathComponent("bench-recordings").path]
+            let log = FileManager.default.temporaryDirectory.appendingPathComponent("murojaat-bench-simulator.log")
+            FileManager.default.createFile(atPath: log.path, contents: nil)
             process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
+            process.standardError = try FileHandle(forWritingTo: log)
+            print("simulator log: \(log.path)")
             try process.run()
             return process
         }

@@ -101,7 +101,8 @@ extension MurojaatCommand {
                 soundsDirectory: URL(fileURLWithPath: sounds),
                 phones: Dictionary(uniqueKeysWithValues: phoneList.map { ($0, PhoneBehaviour(answerAfterMs: answerAfterMs, hangupAfterMs: hangupAfterMs)) })))
             let app = SimulatorServer.buildApplication(simulator: simulator, host: host, port: port, logger: logger)
-            try await ServiceGroup(configuration: .init(services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
+            try await ServiceGroup(configuration: .init(services: [.init(service: app), .init(service: SimulatorStopper(simulator: simulator))],
+                                                        gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
         }
     }
 
@@ -139,6 +140,7 @@ extension MurojaatCommand {
                     username: "murojaat", password: password, recordingsDirectory: URL(fileURLWithPath: "var/simulator-recordings"),
                     soundsDirectory: config.soundsDirectory, phones: phones))
                 extra.append(SimulatorServer.buildApplication(simulator: simulator, port: asteriskPort, logger: logger))
+                extra.append(SimulatorStopper(simulator: simulator))
                 extra.append(DemoTraffic(simulator: simulator, meanInterval: callInterval, logger: logger))
                 config.ariServers = [ARIServerConfiguration(name: "sim", baseURL: "http://127.0.0.1:\(asteriskPort)/ari",
                                                             username: "murojaat", password: password, application: "murojaat")]
@@ -149,5 +151,14 @@ extension MurojaatCommand {
             print("Murojaat demo: open http://\(config.httpHost == "0.0.0.0" ? "localhost" : config.httpHost):\(config.httpPort)/")
             try await Server(configuration: config).run(migrate: true, extra: extra)
         }
+    }
+}
+
+/// At shutdown the simulator ends its timers, sockets and long polls, so the HTTP server can stop.
+struct SimulatorStopper: Service {
+    let simulator: AsteriskSimulator
+    func run() async throws {
+        try? await gracefulShutdown()
+        await simulator.shutdown()
     }
 }
