@@ -9,6 +9,16 @@ export MUROJAAT_TEST_DATABASE_URL
 MUROJAAT_TEST_DATABASE_URL=$(./scripts/postgres.sh murojaat_test)
 echo "test.sh: PostgreSQL at ${MUROJAAT_TEST_DATABASE_URL%%:murojaat@*}:***@${MUROJAAT_TEST_DATABASE_URL#*@}"
 
+# Headless Chromium and its WebDriver for the browser tests.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    [ "$(id -u)" -eq 0 ] || { echo "test.sh: chromium and chromium-driver are missing; run as root to install them" >&2; exit 1; }
+    echo "test.sh: installing chromium and chromium-driver with apt-get"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+chromium --version
+
 swift build --build-tests
 
 # One test target at a time, each under a time limit so that a hang fails loudly instead of eating CI's time.

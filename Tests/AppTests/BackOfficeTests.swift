@@ -66,6 +66,15 @@ struct BackOfficeTests {
         Route(method: .get, path: "/appeals", allowed: [.operator, .editor, .supervisor, .admin, .dtm]),
         Route(method: .get, path: "/appeals/999999", allowed: [.operator, .editor, .supervisor, .admin, .dtm]),
         Route(method: .post, path: "/appeals/999999/status", allowed: [.editor, .supervisor]),
+        Route(method: .post, path: "/appeals/999999/official", allowed: [.editor, .supervisor]),
+        Route(method: .post, path: "/appeals/999999/forward", allowed: [.editor, .supervisor]),
+        Route(method: .post, path: "/appeals/999999/chancery", allowed: [.editor, .supervisor]),
+        Route(method: .get, path: "/appeals/999999/print", allowed: [.editor, .supervisor, .dtm]),
+        Route(method: .get, path: "/kb", allowed: [.editor, .supervisor]),
+        Route(method: .post, path: "/kb", allowed: [.editor, .supervisor]),
+        Route(method: .get, path: "/kb/999999/history", allowed: [.editor, .supervisor]),
+        Route(method: .get, path: "/classifier", allowed: [.editor, .supervisor]),
+        Route(method: .post, path: "/classifier", allowed: [.editor, .supervisor]),
         Route(method: .get, path: "/admin/users", allowed: [.admin]),
         Route(method: .post, path: "/admin/users", allowed: [.admin]),
         Route(method: .post, path: "/admin/users/999999/active", allowed: [.admin]),
@@ -230,8 +239,13 @@ struct BackOfficeTests {
             #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM audit_log WHERE action = 'appeal.view' AND object_id = \(String(id))") == 2)
             let jump = try await editor.request(.post, "/appeals/\(id)/status", form: ["_csrf": editor.token, "status": "answered"])
             #expect(jump.headers[.location]?.contains("error=transition") == true)
-            for status in ["forwarded", "answered", "closed"] {
-                let moved = try await editor.request(.post, "/appeals/\(id)/status", form: ["_csrf": editor.token, "status": status, "comment": "<i>ok</i>"])
+            // Forwarding is not a plain status change: it needs the official text and writes the chancery e-mail.
+            let plain = try await editor.request(.post, "/appeals/\(id)/status", form: ["_csrf": editor.token, "status": "forwarded"])
+            #expect(plain.headers[.location] == "/appeals/\(id)?error=forward")
+            #expect(try await editor.request(.post, "/appeals/\(id)/official", form: ["_csrf": editor.token, "official_text": "Rasmiy matn."]).status == .seeOther)
+            #expect(try await editor.request(.post, "/appeals/\(id)/forward", form: ["_csrf": editor.token, "comment": "<i>ok</i>"]).headers[.location] == "/appeals/\(id)")
+            for status in ["answered", "closed"] {
+                let moved = try await editor.request(.post, "/appeals/\(id)/status", form: ["_csrf": editor.token, "status": status])
                 #expect(moved.headers[.location] == "/appeals/\(id)")
             }
             #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM appeal_history WHERE appeal_id = \(id)") == 5)
@@ -254,6 +268,106 @@ struct BackOfficeTests {
             #expect(list.contains("/appeals/\(id)\""))
             let audit = try await admin.request(.get, "/admin/audit?action=appeal.view")
             #expect(String(buffer: audit.body).contains("appeal.view"))
+        }
+    }
+
+    // MARK: the editor's workflow
+
+    @Test func editorFormalisesForwardsOnceRecordsTheRegistrationAndPrints() async throws {
+        try await BackOffice.run { world, client in
+            try await world.database.query("INSERT INTO settings (key, value) VALUES ('chancery.email', '\"devon@dtm.uz\"'::jsonb)")
+            let op = Visitor(client)
+            try await op.signIn("operator")
+            var card = Self.validPublic
+            card["_csrf"] = op.token
+            card["outcome"] = "unresolved"
+            #expect(try await op.request(.post, "/panel/appeal", form: card, headers: [.accept: "application/json"]).status == .created)
+            let id = try #require(try await world.database.query("SELECT id FROM appeals").decode(Int64.self).first { _ in true })
+            let editor = Visitor(client)
+            try await editor.signIn("editor")
+            // Without the official wording it cannot go.
+            let early = try await editor.request(.post, "/appeals/\(id)/forward", form: ["_csrf": editor.token])
+            #expect(early.headers[.location] == "/appeals/\(id)?error=forward")
+            #expect(try await editor.request(.post, "/appeals/\(id)/official", form: ["_csrf": editor.token, "official_text": "Fuqaro test natijasi bo'yicha shikoyat qildi."]).status == .seeOther)
+            #expect(try await editor.request(.post, "/appeals/\(id)/forward", form: ["_csrf": editor.token]).headers[.location] == "/appeals/\(id)")
+            // A second click changes nothing and sends nothing more.
+            #expect(try await editor.request(.post, "/appeals/\(id)/forward", form: ["_csrf": editor.token]).headers[.location] == "/appeals/\(id)?error=forward")
+            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM outbox WHERE appeal_id = \(id) AND channel = 'email' AND payload->>'to' = 'devon@dtm.uz' AND status = 'pending'") == 1)
+            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM appeals WHERE id = \(id) AND status = 'forwarded' AND forwarded_at IS NOT NULL") == 1)
+            // The official text is frozen once forwarded.
+            let frozen = try await editor.request(.post, "/appeals/\(id)/official", form: ["_csrf": editor.token, "official_text": "changed"])
+            #expect(frozen.headers[.location] == "/appeals/\(id)?error=transition")
+            // The chancery's registration number; a hostile one is refused.
+            #expect(try await editor.request(.post, "/appeals/\(id)/chancery", form: ["_csrf": editor.token, "chancery_reg_number": "<script>"]).headers[.location] == "/appeals/\(id)?error=registration")
+            #expect(try await editor.request(.post, "/appeals/\(id)/chancery", form: ["_csrf": editor.token, "chancery_reg_number": "01-12/345"]).status == .seeOther)
+            let page = String(buffer: try await editor.request(.get, "/appeals/\(id)").body)
+            #expect(page.contains("01-12/345") && page.contains("pending"))
+            // The printable document, for the editor and the dtm role; operators have no print route.
+            let printed = try await editor.request(.get, "/appeals/\(id)/print")
+            #expect(printed.status == .ok)
+            let document = String(buffer: printed.body)
+            #expect(document.contains("print.css") && document.contains("Fuqaro test natijasi") && document.contains("01-12/345"))
+            #expect(try await op.request(.get, "/appeals/\(id)/print").status == .forbidden)
+            let dtm = Visitor(client)
+            try await dtm.signIn("dtm")
+            #expect(try await dtm.request(.get, "/appeals/\(id)/print").status == .ok)
+            #expect(try await dtm.request(.post, "/appeals/\(id)/forward", form: ["_csrf": dtm.token]).status == .forbidden)
+            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM audit_log WHERE action = 'appeal.print'") == 2)
+        }
+    }
+
+    // MARK: knowledge base and classifier
+
+    @Test func knowledgeBaseEditsKeepHistoryAndSearchFindsThemInBothLanguages() async throws {
+        try await BackOffice.run { world, client in
+            let editor = Visitor(client)
+            try await editor.signIn("editor")
+            let article = ["_csrf": editor.token, "topic": "results", "kind": "faq", "language": "uz",
+                           "title": "Natijalar qachon e'lon qilinadi?", "body": "Test natijalari imtihondan so'ng 10 kun ichida e'lon qilinadi."]
+            #expect(try await editor.request(.post, "/kb", form: article).status == .seeOther)
+            var russian = article
+            russian["language"] = "ru"
+            russian["title"] = "Когда объявят результаты?"
+            russian["body"] = "Результаты тестирования объявляются в течение 10 дней после экзамена."
+            #expect(try await editor.request(.post, "/kb", form: russian).status == .seeOther)
+            let id = try #require(try await world.database.query("SELECT id FROM kb_articles WHERE language = 'uz'").decode(Int64.self).first { _ in true })
+            var edit = article
+            edit["id"] = "\(id)"
+            edit["body"] = "Natijalar 7 kun ichida e'lon qilinadi."
+            edit["active"] = "1"
+            #expect(try await editor.request(.post, "/kb", form: edit).status == .seeOther)
+            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM kb_article_history WHERE article_id = \(id) AND version = 1 AND body LIKE '%10 kun%'") == 1)
+            #expect(try await BackOffice.count(world.database, "SELECT version FROM kb_articles WHERE id = \(id)") == 2)
+            #expect(String(buffer: try await editor.request(.get, "/kb/\(id)/history").body).contains("10 kun"))
+            // Bad input: nothing written.
+            let bad = try await editor.request(.post, "/kb", form: ["_csrf": editor.token, "topic": "nope", "kind": "x", "language": "en", "title": "", "body": ""])
+            #expect(bad.status == .unprocessableContent)
+            var unknown = edit
+            unknown["id"] = "999999"
+            #expect(try await editor.request(.post, "/kb", form: unknown).status == .notFound)
+            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM kb_articles") == 2)
+            // The operator's search, as they type, in the page's language.
+            let op = Visitor(client)
+            try await op.signIn("operator")
+            let uz = String(buffer: try await op.request(.get, "/kb/search?q=natija", headers: [.accept: "application/json"]).body)
+            #expect(uz.contains("7 kun") && !uz.contains("Результаты"))
+            op.cookies.withLock { $0["lang"] = "ru" }
+            let ru = String(buffer: try await op.request(.get, "/kb/search?q=%D1%80%D0%B5%D0%B7%D1%83%D0%BB%D1%8C%D1%82", headers: [.accept: "application/json"]).body)
+            #expect(ru.contains("Результаты"))
+            let hostile = try await op.request(.get, "/kb/search?q=%27%29%3B%20DROP%20TABLE%20kb_articles%3B%20--%20%26%20%7C%20%21", headers: [.accept: "application/json"])
+            #expect(hostile.status == .ok)
+            #expect(try await op.request(.get, "/kb").status == .forbidden)
+
+            // Classifier: a new subtopic in both languages, a rename, audit history; bad codes refused.
+            #expect(try await editor.request(.post, "/classifier", form: ["_csrf": editor.token, "parent": "results", "code": "results.appeal_form",
+                                                                          "name_uz": "Apellyatsiya arizasi", "name_ru": "Апелляционное заявление", "active": "1"]).status == .seeOther)
+            #expect(try await editor.request(.post, "/classifier", form: ["_csrf": editor.token, "parent": "results", "code": "results.appeal_form",
+                                                                          "name_uz": "Apellyatsiya", "name_ru": "Апелляция", "active": "1"]).status == .seeOther)
+            #expect(try await editor.request(.post, "/classifier", form: ["_csrf": editor.token, "parent": "results", "code": "other.x", "name_uz": "a", "name_ru": "b"]).status == .unprocessableContent)
+            #expect(try await editor.request(.post, "/classifier", form: ["_csrf": editor.token, "code": "Bad Code;", "name_uz": "a", "name_ru": "b"]).status == .unprocessableContent)
+            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM topics WHERE code = 'results.appeal_form' AND name_ru = 'Апелляция'") == 1)
+            let page = String(buffer: try await editor.request(.get, "/classifier").body)
+            #expect(page.contains("Apellyatsiya arizasi")) // the rename's history keeps the old name
         }
     }
 }

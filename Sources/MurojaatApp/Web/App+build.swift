@@ -30,7 +30,7 @@ public struct WebContext: Sendable {
 public func loadTemplates(_ directory: String) async throws -> MustacheLibrary {
     let library = try await MustacheLibrary(directory: directory)
     for name in ["layout", "status", "error", "login", "panel", "appeals", "appeal", "admin_users", "audit", "public_form",
-                 "public_done", "public_status"] where library.getTemplate(named: name) == nil {
+                 "public_done", "public_status", "print", "kb", "kb_history", "classifier"] where library.getTemplate(named: name) == nil {
         throw ConfigurationError(setting: "MUROJAAT_TEMPLATES_DIR", problem: "(\(directory)) has no \(name).mustache")
     }
     return library
@@ -58,6 +58,8 @@ func buildRouter(_ web: WebContext, logger: Logger, bcryptCost: UInt8 = 10) -> R
     LoginController(accounts: accounts, audit: audit, pages: pages).addRoutes(to: router)
     PanelController(web: web, audit: audit, pages: pages).addRoutes(to: router)
     AppealsController(web: web, audit: audit, pages: pages).addRoutes(to: router)
+    EditorController(web: web, audit: audit, pages: pages).addRoutes(to: router)
+    KnowledgeController(web: web, audit: audit, pages: pages).addRoutes(to: router)
     AdminController(web: web, accounts: accounts, audit: audit, pages: pages).addRoutes(to: router)
     PublicController(web: web, pages: pages, submissions: RateLimiter(limit: 5, window: 600),
                      lookups: RateLimiter(limit: 30, window: 600)).addRoutes(to: router)

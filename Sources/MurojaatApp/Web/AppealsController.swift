@@ -126,15 +126,19 @@ struct AppealsController: Sendable {
         let ownOnly: Int64? = user.role == .operator ? user.id : nil
         var appeal: [String: Any]?
         var statusCode = ""
-        for try await (number, status, source, name, phone, region, category, topic, text, answer, created, due, callId, createdBy)
+        for try await (number, status, source, name, phone, region, category, topic, text, answer, created, due, callId, createdBy,
+                       official, registration, forwarded, delivery)
             in try await web.database.query("""
             SELECT a.number, a.status, a.source, a.citizen_name, a.phone, coalesce(r.name_uz || ' / ' || r.name_ru, ''),
                    c.name_uz || ' / ' || c.name_ru, coalesce(t.name_uz || ' / ' || t.name_ru, ''), a.text, a.answer, a.created_at,
-                   a.due_date::text, a.call_id::text, a.created_by
+                   a.due_date::text, a.call_id::text, a.created_by, a.official_text, a.chancery_reg_number,
+                   to_char(a.forwarded_at AT TIME ZONE 'Asia/Tashkent', 'DD.MM.YYYY HH24:MI'),
+                   (SELECT o.status || coalesce(' · ' || o.last_error, '') FROM outbox o WHERE o.appeal_id = a.id AND o.dedupe_key = 'appeal:' || a.id || ':chancery')
             FROM appeals a JOIN categories c ON c.code = a.category_code LEFT JOIN regions r ON r.code = a.region_code
                  LEFT JOIN topics t ON t.code = a.topic_code
             WHERE a.id = \(id) AND (\(ownOnly)::bigint IS NULL OR a.created_by = \(ownOnly))
-            """, logger: web.logger).decode((String, String, String, String?, String?, String, String, String, String, String?, Date, String?, String?, Int64?).self) {
+            """, logger: web.logger).decode((String, String, String, String?, String?, String, String, String, String, String?, Date, String?, String?, Int64?,
+                      String?, String?, String?, String?).self) {
             _ = createdBy
             statusCode = status
             let personal = Self.personalData.contains(user.role)
@@ -142,7 +146,11 @@ struct AppealsController: Sendable {
                 "id": id, "number": number, "status": Strings.text("status_\(status)", language), "source": Strings.text("source_\(source)", language),
                 "name": personal ? (name ?? "—") : Strings.text("hidden", language), "phone": personal ? (phone ?? "—") : Self.mask(phone),
                 "region": region, "category": category, "topic": topic, "text": text, "answer": answer ?? "", "created": created.description,
-                "due": due ?? "—", "callId": callId ?? "",
+                "due": due ?? "—", "callId": callId ?? "", "official": official ?? "", "registration": registration ?? "",
+                "forwarded": forwarded ?? "", "delivery": delivery ?? "",
+                "canForward": ["resolved", "unresolved", "disputed"].contains(status) && !(official ?? "").isEmpty,
+                "canEditOfficial": !["forwarded", "answered", "closed"].contains(status),
+                "canRegister": forwarded != nil,
             ]
         }
         guard var appeal else { throw HTTPError(.notFound) }
@@ -160,9 +168,12 @@ struct AppealsController: Sendable {
         appeal["history"] = history
         let canChange = Self.changers.contains(user.role)
         let next = AppealStatus(rawValue: statusCode)?.next ?? []
-        appeal["transitions"] = canChange ? AppealStatus.allCases.filter(next.contains).map { ["code": $0.rawValue, "name": Strings.text("status_\($0.rawValue)", language)] } : []
-        appeal["canChange"] = canChange && !next.isEmpty
-        return pages.render("appeal", request, context, title: "appeal", ["appeal": appeal, "error": request.uri.queryParameters["error"] == "transition" ? Strings.text("bad_transition", language) : ""])
+        // Forwarding goes through the editor's form: it needs the official text and writes the chancery e-mail.
+        appeal["transitions"] = canChange ? AppealStatus.allCases.filter { next.contains($0) && $0 != .forwarded }.map { ["code": $0.rawValue, "name": Strings.text("status_\($0.rawValue)", language)] } : []
+        appeal["canChange"] = canChange && !next.subtracting([.forwarded]).isEmpty
+        appeal["isEditor"] = EditorController.editors.contains(user.role)
+        appeal["canPrint"] = EditorController.printers.contains(user.role)
+        return pages.render("appeal", request, context, title: "appeal", ["appeal": appeal, "error": request.uri.queryParameters["error"].map { Strings.text("err_appeal_\($0)", language) } ?? ""])
     }
 
     func changeStatus(_ request: Request, _ context: AppRequestContext) async throws -> Response {
@@ -170,6 +181,7 @@ struct AppealsController: Sendable {
         guard let id = context.parameters.get("id", as: Int64.self) else { throw HTTPError(.notFound) }
         let form = try await Form.read(request)
         guard let status = form["status"].flatMap(AppealStatus.init(rawValue:)) else { throw HTTPError(.badRequest, message: "err_choice") }
+        guard status != .forwarded else { return .seeOther("/appeals/\(id)?error=forward") }
         let comment = form["comment"].map { String($0.prefix(1000)) }
         do {
             try await AppealRepository(database: web.database, logger: web.logger).transition(id, to: status, by: user.id, comment: comment)

@@ -146,6 +146,18 @@ extension Strings {
         "check_status": [.uz: "Murojaat holatini bilish", .ru: "Узнать статус обращения"],
         "not_found_appeal": [.uz: "Bunday raqam va telefon bilan murojaat topilmadi.", .ru: "Обращение с таким номером и телефоном не найдено."],
         "err_number": [.uz: "Raqam 2026-000123 ko'rinishida bo'lsin.", .ru: "Номер в виде 2026-000123."],
+        "err_appeal_transition": [.uz: "Bu holatga o'tib bo'lmaydi.", .ru: "Такой переход статуса невозможен."],
+        "err_appeal_forward": [.uz: "Yuborishdan oldin rasmiy matnni yozing; murojaat hal qilingan, hal qilinmagan yoki bahsli bo'lishi kerak.",
+                               .ru: "Перед отправкой напишите официальный текст; обращение должно быть решено, не решено или спорно."],
+        "err_appeal_official": [.uz: "Rasmiy matn bo'sh.", .ru: "Официальный текст пуст."],
+        "err_appeal_registration": [.uz: "Ro'yxat raqami noto'g'ri.", .ru: "Неверный регистрационный номер."],
+        "official_text": [.uz: "Rasmiy matn (devonxona uchun)", .ru: "Официальный текст (для канцелярии)"],
+        "forward": [.uz: "Devonxonaga yuborish", .ru: "Передать в канцелярию"],
+        "forwarded_at": [.uz: "Devonxonaga yuborilgan", .ru: "Передано в канцелярию"],
+        "delivery": [.uz: "Xat holati", .ru: "Статус письма"],
+        "reg_number": [.uz: "Devonxona ro'yxat raqami", .ru: "Регистрационный номер канцелярии"],
+        "print": [.uz: "Chop etish", .ru: "Печать"],
+        "document_title": [.uz: "Jismoniy shaxsning murojaati", .ru: "Обращение физического лица"],
         "call_us": [.uz: "Ishonch telefoni: 24/7", .ru: "Телефон доверия: 24/7"],
     ]
 }

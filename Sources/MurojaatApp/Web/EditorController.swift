@@ -1,0 +1,141 @@
+import Foundation
+import Hummingbird
+import PostgresNIO
+
+/// The editor's work on an appeal: the official wording, forwarding to the chancery (an e-mail row in
+/// the outbox, written in the same transaction as the status change, so it is sent exactly once by the
+/// notifications worker), the chancery's registration number, and a printable A4 document.
+struct EditorController: Sendable {
+    let web: WebContext
+    let audit: AuditLog
+    let pages: Pages
+
+    static let editors: Set<Role> = [.editor, .supervisor]
+    static let printers: Set<Role> = [.editor, .supervisor, .dtm]
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        let edit = router.group("appeals").add(middleware: RequireRole(Self.editors))
+        edit.post(":id/official") { request, context in try await saveOfficial(request, context) }
+        edit.post(":id/forward") { request, context in try await forward(request, context) }
+        edit.post(":id/chancery") { request, context in try await registration(request, context) }
+        router.group("appeals").add(middleware: RequireRole(Self.printers))
+            .get(":id/print") { request, context in try await print(request, context) }
+    }
+
+    func id(_ context: AppRequestContext) throws -> Int64 {
+        guard let id = context.parameters.get("id", as: Int64.self) else { throw HTTPError(.notFound) }
+        return id
+    }
+
+    func saveOfficial(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        let id = try id(context)
+        let form = try await Form.read(request)
+        guard let text = form["official_text"] else { return .seeOther("/appeals/\(id)?error=official") }
+        guard text.count <= 10_000 else { throw HTTPError(.contentTooLarge) }
+        let rows = try await web.database.query("""
+            UPDATE appeals SET official_text = \(text), assigned_to = coalesce(assigned_to, \(user.id)), updated_at = now()
+            WHERE id = \(id) AND status NOT IN ('forwarded', 'answered', 'closed') RETURNING id
+            """, logger: web.logger)
+        var updated = false
+        for try await _ in rows.decode(Int64.self) { updated = true }
+        guard updated else { return .seeOther("/appeals/\(id)?error=transition") }
+        try await audit.record(user, ip: context.remoteAddress, action: "appeal.official_text", objectType: "appeal", objectId: "\(id)")
+        return .seeOther("/appeals/\(id)")
+    }
+
+    /// Forwards to the chancery: status, history and the e-mail row in one transaction. The outbox key
+    /// makes a second click (or a retried request) produce no second e-mail.
+    func forward(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        let id = try id(context)
+        let form = try await Form.read(request)
+        let comment = form["comment"].map { String($0.prefix(1000)) }
+        var chancery: String?
+        for try await value in try await web.database.query("SELECT value #>> '{}' FROM settings WHERE key = 'chancery.email'",
+                                                           logger: web.logger).decode(String?.self) { chancery = value }
+        let address = chancery
+        let base = web.configuration.publicURL
+        let logger = web.logger
+        do {
+            try await web.database.withTransaction(logger: logger) { connection in
+                var found: (String, String, String?, String, String?, String?)?
+                for try await row in try await connection.query("""
+                    SELECT a.status, a.number, a.official_text, a.text, a.citizen_name, a.phone FROM appeals a WHERE a.id = \(id) FOR UPDATE
+                    """, logger: logger).decode((String, String, String?, String, String?, String?).self) { found = row }
+                guard let (status, number, official, text, name, phone) = found else { throw AppealRepository.TransitionError.notFound }
+                guard let current = AppealStatus(rawValue: status), current.next.contains(.forwarded),
+                      let official, !official.isEmpty else { throw AppealRepository.TransitionError.notAllowed }
+                try await connection.query("""
+                    UPDATE appeals SET status = 'forwarded', forwarded_at = now(), updated_at = now() WHERE id = \(id)
+                    """, logger: logger)
+                try await connection.query("""
+                    INSERT INTO appeal_history (appeal_id, from_status, to_status, user_id, comment)
+                    VALUES (\(id), \(status), 'forwarded', \(user.id), \(comment))
+                    """, logger: logger)
+                let body = """
+                    Murojaat / Обращение \(number)
+                    \(name ?? "") \(phone ?? "")
+
+                    \(official)
+
+                    ---
+                    \(text)
+
+                    \(base)/appeals/\(id)
+                    """
+                let payload: [String: String?] = ["to": address, "subject": "Murojaat \(number)", "text": body]
+                let json = String(decoding: try JSONEncoder().encode(payload), as: UTF8.self)
+                try await connection.query("""
+                    INSERT INTO outbox (channel, dedupe_key, payload, appeal_id) VALUES ('email', \("appeal:\(id):chancery"), \(json)::jsonb, \(id))
+                    ON CONFLICT (dedupe_key) DO NOTHING
+                    """, logger: logger)
+            }
+        } catch let error as PostgresTransactionError {
+            switch error.closureError {
+            case AppealRepository.TransitionError.notFound?: throw HTTPError(.notFound)
+            case AppealRepository.TransitionError.notAllowed?: return .seeOther("/appeals/\(id)?error=forward")
+            default: throw error
+            }
+        }
+        try await audit.record(user, ip: context.remoteAddress, action: "appeal.forward", objectType: "appeal", objectId: "\(id)")
+        return .seeOther("/appeals/\(id)")
+    }
+
+    func registration(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        let id = try id(context)
+        let form = try await Form.read(request)
+        guard let number = form["chancery_reg_number"], number.count <= 64,
+              number.allSatisfy({ $0.isLetter || $0.isNumber || "-/ .№".contains($0) }) else {
+            return .seeOther("/appeals/\(id)?error=registration")
+        }
+        try await web.database.query("UPDATE appeals SET chancery_reg_number = \(number), updated_at = now() WHERE id = \(id) AND forwarded_at IS NOT NULL",
+                                     logger: web.logger)
+        try await audit.record(user, ip: context.remoteAddress, action: "appeal.chancery_number", objectType: "appeal", objectId: "\(id)",
+                               details: ["number": number])
+        return .seeOther("/appeals/\(id)")
+    }
+
+    /// The appeal as an official A4 document; the browser prints it.
+    func print(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        let id = try id(context)
+        let language = Pages.language(request, context)
+        var document: [String: Any]?
+        for try await (number, created, name, phone, region, category, topic, text, official, answer, reg, status)
+            in try await web.database.query("""
+            SELECT a.number, to_char(a.created_at AT TIME ZONE 'Asia/Tashkent', 'DD.MM.YYYY HH24:MI'), a.citizen_name, a.phone,
+                   coalesce(r.name_uz, ''), c.name_uz, coalesce(t.name_uz, ''), a.text, a.official_text, a.answer, a.chancery_reg_number, a.status
+            FROM appeals a JOIN categories c ON c.code = a.category_code LEFT JOIN regions r ON r.code = a.region_code
+                 LEFT JOIN topics t ON t.code = a.topic_code WHERE a.id = \(id)
+            """, logger: web.logger).decode((String, String, String?, String?, String, String, String, String, String?, String?, String?, String).self) {
+            document = ["number": number, "created": created, "name": name ?? "—", "phone": phone ?? "—", "region": region,
+                        "category": category, "topic": topic, "text": official ?? text, "answer": answer ?? "", "reg": reg ?? "",
+                        "status": Strings.text("status_\(status)", language)]
+        }
+        guard let document else { throw HTTPError(.notFound) }
+        try await audit.record(user, ip: context.remoteAddress, action: "appeal.print", objectType: "appeal", objectId: "\(id)")
+        return pages.render("print", request, context, title: "appeal", ["doc": document])
+    }
+}

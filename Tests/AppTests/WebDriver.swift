@@ -1,0 +1,138 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import Testing
+
+/// A small W3C WebDriver client for Debian's `chromium-driver` driving headless Chromium.
+final class WebDriver: Sendable {
+    let process: Process
+    let base: String
+    let session: String
+    let http: HTTPClient
+
+    struct Failure: Error, CustomStringConvertible { var description: String }
+
+    static var available: Bool {
+        FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver") && FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium")
+    }
+
+    /// Starts chromedriver on a free port and opens a headless browser session.
+    static func start() async throws -> WebDriver {
+        let port = Int.random(in: 20_000...40_000)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/chromedriver")
+        process.arguments = ["--port=\(port)"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        let base = "http://127.0.0.1:\(port)"
+        let clock = ContinuousClock(), deadline = clock.now.advanced(by: .seconds(20))
+        while clock.now < deadline {
+            if (try? await call(http, "GET", base + "/status", nil)) != nil { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let capabilities: [String: Any] = ["capabilities": ["alwaysMatch": [
+            "browserName": "chrome",
+            "goog:chromeOptions": ["binary": "/usr/bin/chromium",
+                                   "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000"]],
+        ]]]
+        let created = try await call(http, "POST", base + "/session", capabilities)
+        guard let value = created["value"] as? [String: Any], let session = value["sessionId"] as? String else {
+            process.terminate()
+            throw Failure(description: "no WebDriver session: \(created)")
+        }
+        return WebDriver(process: process, base: base + "/session/" + session, session: session, http: http)
+    }
+
+    init(process: Process, base: String, session: String, http: HTTPClient) {
+        self.process = process
+        self.base = base
+        self.session = session
+        self.http = http
+    }
+
+    func quit() async {
+        _ = try? await Self.call(http, "DELETE", base, nil)
+        process.terminate()
+        try? await http.shutdown()
+    }
+
+    @discardableResult
+    static func call(_ http: HTTPClient, _ method: String, _ url: String, _ body: [String: Any]?) async throws -> [String: Any] {
+        var request = HTTPClientRequest(url: url)
+        request.method = .init(rawValue: method)
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
+        }
+        let response = try await http.execute(request, timeout: .seconds(60))
+        let data = try await response.body.collect(upTo: 32 << 20)
+        let json = (try? JSONSerialization.jsonObject(with: Data(data.readableBytesView))) as? [String: Any] ?? [:]
+        if response.status.code >= 400 { throw Failure(description: "\(method) \(url): \(response.status) \(json)") }
+        return json
+    }
+
+    @discardableResult
+    func send(_ method: String, _ path: String, _ body: [String: Any]? = nil) async throws -> Any? {
+        try await Self.call(http, method, base + path, body)["value"]
+    }
+
+    func open(_ url: String) async throws { try await send("POST", "/url", ["url": url]) }
+
+    func element(_ css: String) async throws -> String {
+        let value = try await send("POST", "/element", ["using": "css selector", "value": css]) as? [String: Any]
+        guard let id = value?.values.first as? String else { throw Failure(description: "no element \(css)") }
+        return id
+    }
+
+    func type(_ css: String, _ text: String) async throws {
+        let id = try await element(css)
+        try await send("POST", "/element/\(id)/clear", [:])
+        try await send("POST", "/element/\(id)/value", ["text": text])
+    }
+
+    func click(_ css: String) async throws {
+        try await send("POST", "/element/\(try await element(css))/click", [:])
+    }
+
+    func select(_ css: String, value: String) async throws {
+        try await script("var s = document.querySelector(arguments[0]); s.value = arguments[1]; s.dispatchEvent(new Event('change'));", [css, value])
+    }
+
+    func text(_ css: String) async throws -> String {
+        (try await send("GET", "/element/\(try await element(css))/text") as? String) ?? ""
+    }
+
+    @discardableResult
+    func script(_ source: String, _ args: [Any] = []) async throws -> Any? {
+        try await send("POST", "/execute/sync", ["script": source, "args": args])
+    }
+
+    func url() async throws -> String { (try await send("GET", "/url") as? String) ?? "" }
+
+    func source() async throws -> String { (try await send("GET", "/source") as? String) ?? "" }
+
+    /// Waits until `css` shows `text` (or just exists when `text` is nil).
+    func waitFor(_ css: String, text expected: String? = nil, timeout: Duration = .seconds(10)) async throws {
+        let clock = ContinuousClock(), deadline = clock.now.advanced(by: timeout)
+        var last = ""
+        while clock.now < deadline {
+            if let shown = try? await text(css) {
+                last = shown
+                if expected == nil || shown.contains(expected!) { return }
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw Failure(description: "\(css) never showed \(expected ?? "up"); last: \(last)")
+    }
+
+    /// Saves a PNG of the page under `.build/test-artifacts/screenshots/`.
+    func screenshot(_ name: String) async throws {
+        guard let base64 = try await send("GET", "/screenshot") as? String, let data = Data(base64Encoded: base64) else { return }
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../.build/test-artifacts/screenshots").standardized
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try data.write(to: folder.appendingPathComponent("\(name).png"))
+    }
+}
