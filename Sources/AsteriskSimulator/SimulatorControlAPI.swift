@@ -10,6 +10,8 @@ public enum SimulatorControlAPI {
     struct Digits: Decodable { var digits: String; var gapMs: Int? }
     struct Raw: Decodable { var app: String?; var text: String?; var repeatCharacters: Int? }
     struct Scale: Decodable { var scale: Double }
+    struct Load: Decodable { var concurrency: Int; var total: Int; var app: String? }
+    struct LoadResult: Encodable { var completed: Int; var failed: Int }
 
     static func addRoutes(to router: Router<BasicRequestContext>, simulator: AsteriskSimulator) {
         let control = router.group("/_sim")
@@ -62,6 +64,13 @@ public enum SimulatorControlAPI {
         control.post("/sockets/drop") { _, _ -> Response in
             await simulator.dropSockets()
             return Response(status: .noContent)
+        }
+        // Runs generated callers to the end and answers how many calls completed (a long request).
+        control.post("/load") { request, context -> Response in
+            let body = try await request.decode(as: Load.self, context: context)
+            guard (1...5000).contains(body.concurrency), (1...10_000_000).contains(body.total) else { return Response(status: .badRequest) }
+            let result = await simulator.runLoad(concurrency: body.concurrency, total: body.total, app: body.app ?? "murojaat")
+            return json(LoadResult(completed: result.completed, failed: result.failed))
         }
         control.post("/restart") { _, _ -> Response in
             await simulator.restart()

@@ -139,6 +139,16 @@ struct BackOfficeTests {
             sameExtension["login"] = "newop2"
             #expect(try await admin.request(.post, "/admin/users", form: sameExtension).status == .badRequest) // extension taken
             #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM users WHERE login LIKE 'newop%'") == 1)
+            // An operator's extension, skills and team; a team of more than 20 operators without a lead is flagged.
+            let newop = try #require(try await world.database.query("SELECT id FROM users WHERE login = 'newop'").decode(Int64.self).first { _ in true })
+            #expect(try await admin.request(.post, "/admin/teams", form: ["_csrf": admin.token, "name": "Smena A"]).status == .seeOther)
+            let team = try #require(try await world.database.query("SELECT id FROM teams WHERE name = 'Smena A'").decode(Int64.self).first { _ in true })
+            #expect(try await admin.request(.post, "/admin/users/\(newop)/operator", form: ["_csrf": admin.token, "extension": "160", "skill_ru": "1", "team": "\(team)"]).status == .seeOther)
+            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM operators o JOIN users u ON u.id = o.user_id WHERE u.id = \(newop) AND o.extension = '160' AND NOT o.skill_uz AND o.skill_ru AND u.team_id = \(team)") == 1)
+            #expect(try await admin.request(.post, "/admin/users/\(newop)/operator", form: ["_csrf": admin.token, "extension": "101", "skill_uz": "1"]).headers[.location] == "/admin/users?error=extension")
+            #expect(try await admin.request(.post, "/admin/users/\(newop)/operator", form: ["_csrf": admin.token, "extension": "161"]).headers[.location] == "/admin/users?error=skills")
+            try await world.database.query("INSERT INTO users (login, full_name, password_hash, role, team_id) SELECT 'bulk' || g, 'Bulk ' || g, '!locked', 'operator', \(team) FROM generate_series(1, 21) g")
+            #expect(String(buffer: try await admin.request(.get, "/admin/users").body).contains("20 dan ortiq operator"))
             // Oversized body.
             let huge = try await admin.request(.post, "/admin/users", rawBody: "_csrf=\(admin.token)&full_name=" + String(repeating: "a", count: 70_000))
             #expect(huge.status == .contentTooLarge)
@@ -259,7 +269,8 @@ struct BackOfficeTests {
             #expect(!adminView.contains("+998901234567") && !adminView.contains("Aliyev"))
             // Filters and search with hostile values answer safely.
             for query in ["status=closed", "q=2026-000001", "q=%2B998901234567", "q=%27%20OR%201%3D1%20--", "category=complaint&overdue=1",
-                          "from=2020-01-01&to=2030-12-31", "page=-5", "topic=results", "status=%3Cscript%3E"] {
+                          "from=2020-01-01&to=2030-12-31", "page=-5", "topic=results", "status=%3Cscript%3E",
+                          "operator=\(world.operators["operator"]!)", "operator=abc"] {
                 let response = try await editor.request(.get, "/appeals?\(query)")
                 #expect(response.status == .ok, "appeals?\(query)")
                 #expect(!String(buffer: response.body).contains("<script>"))

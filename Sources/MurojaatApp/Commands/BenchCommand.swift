@@ -88,43 +88,30 @@ extension MurojaatCommand.Bench {
                     calls per second:           \(String(format: "%.1f", Double(completed) / seconds))
                     StasisStart → answer:       p50 \(ms(latencies.percentile(.answer, 50))), p99 \(ms(latencies.percentile(.answer, 99))) (\(latencies.count(.answer)) samples)
                     ready → originate:          p50 \(ms(latencies.percentile(.routing, 50))), p99 \(ms(latencies.percentile(.routing, 99))) (\(latencies.count(.routing)) samples)
-                    app CPU per 1,000 calls:    \(String(format: "%.2f", cpu / Double(max(1, completed)) * 1000)) s (this process: call flow, journal, load driver)
+                    app CPU per 1,000 calls:    \(String(format: "%.2f", cpu / Double(max(1, completed)) * 1000)) s (this process: call flow, journal, ARI client; callers are generated in the simulator)
                     peak memory (RSS):          \(after.maxRSSMiB) MiB
                     journal backlog at the end: \(journal.backlog)
                     """)
             }
         }
 
-        /// Keeps `concurrency` callers busy until `total` calls have ended.
+        /// Keeps `concurrency` callers busy until `total` calls have ended. The callers are generated inside
+        /// the simulator process (one long request starts them), so this process's CPU is the app's own.
         func drive(center: CallCenter) async throws -> Int {
-            var httpConfiguration = HTTPClient.Configuration(timeout: .init(connect: .seconds(5), read: .seconds(130)))
-            httpConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: concurrency * 2)
-            let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+            let http = HTTPClient(eventLoopGroupProvider: .singleton)
             defer { Task { try? await http.shutdown() } }
-            let base = "http://127.0.0.1:\(port)/_sim"
-            let next = Counter()
-            return try await withThrowingTaskGroup(of: Int.self) { group in
-                for _ in 0..<concurrency {
-                    group.addTask {
-                        var done = 0
-                        while next.take() < total {
-                            let number = "+99890\(String(format: "%07d", Int.random(in: 0..<10_000_000)))"
-                            guard let channel = try await post(http, "\(base)/calls", ["from": number, "to": "1000"])?["channelId"] else { continue }
-                            _ = try await post(http, "\(base)/channels/\(channel)/dtmf", ["digits": Bool.random() ? "1" : "2", "gapMs": "1"])
-                            try await Task.sleep(for: .milliseconds(20))
-                            _ = try await post(http, "\(base)/channels/\(channel)/dtmf", ["digits": "6", "gapMs": "1"])
-                            var request = HTTPClientRequest(url: "\(base)/channels/\(channel)/gone?timeout=120")
-                            request.method = .GET
-                            _ = try await http.execute(request, timeout: .seconds(130))
-                            done += 1
-                        }
-                        return done
-                    }
-                }
-                var completed = 0
-                for try await done in group { completed += done }
-                return completed
+            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/_sim/load")
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: ["concurrency": concurrency, "total": total])))
+            let response = try await http.execute(request, timeout: .hours(6))
+            let data = try await response.body.collect(upTo: 1 << 16)
+            guard response.status == .ok,
+                  let result = (try? JSONSerialization.jsonObject(with: Data(data.readableBytesView))) as? [String: Int] else {
+                throw ValidationError("the simulator's load generator answered \(response.status)")
             }
+            if let failed = result["failed"], failed > 0 { print("calls that did not end within 120 s or could not be placed: \(failed)") }
+            return result["completed"] ?? 0
         }
 
         func post(_ http: HTTPClient, _ url: String, _ body: [String: String]) async throws -> [String: String]? {
@@ -176,9 +163,3 @@ extension MurojaatCommand.Bench {
     }
 }
 
-/// Hands out call numbers to the load workers.
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-    func take() -> Int { lock.withLock { defer { value += 1 }; return value } }
-}

@@ -14,20 +14,23 @@ struct AdminController: Sendable {
         admin.get("users") { request, context in try await users(request, context, errors: FieldErrors(), form: nil) }
         admin.post("users") { request, context in try await addUser(request, context) }
         admin.post("users/:id/active") { request, context in try await setActive(request, context) }
+        admin.post("users/:id/operator") { request, context in try await updateOperator(request, context) }
+        admin.post("teams") { request, context in try await saveTeam(request, context) }
         admin.get("audit") { request, context in try await auditLog(request, context) }
     }
 
     func users(_ request: Request, _ context: AppRequestContext, errors: FieldErrors, form: Form?, status: HTTPResponse.Status = .ok) async throws -> Response {
         let language = Pages.language(request, context)
         var rows: [[String: Any]] = []
-        for try await (id, login, name, role, active, ext, uz, ru, team) in try await web.database.query("""
-            SELECT u.id, u.login, u.full_name, u.role, u.active, o.extension, o.skill_uz, o.skill_ru, t.name
+        for try await (id, login, name, role, active, ext, uz, ru, team, teamId) in try await web.database.query("""
+            SELECT u.id, u.login, u.full_name, u.role, u.active, o.extension, o.skill_uz, o.skill_ru, t.name, u.team_id
             FROM users u LEFT JOIN operators o ON o.user_id = u.id LEFT JOIN teams t ON t.id = u.team_id
             ORDER BY u.role, u.login
-            """, logger: web.logger).decode((Int64, String, String, String, Bool, String?, Bool?, Bool?, String?).self) {
+            """, logger: web.logger).decode((Int64, String, String, String, Bool, String?, Bool?, Bool?, String?, Int64?).self) {
             let skills = [(uz ?? false) ? "uz" : nil, (ru ?? false) ? "ru" : nil].compactMap { $0 }.joined(separator: ", ")
             rows.append(["id": id, "login": login, "name": name, "role": Strings.text("role_\(role)", language), "active": active,
-                         "extension": ext ?? "", "skills": skills, "team": team ?? ""])
+                         "extension": ext ?? "", "skills": skills, "team": team ?? "", "teamId": teamId.map(String.init) ?? "",
+                         "isOperator": ext != nil, "skillUz": uz ?? false, "skillRu": ru ?? false])
         }
         var teams: [[String: Any]] = []
         for try await (id, name, operators, lead) in try await web.database.query("""
@@ -37,10 +40,23 @@ struct AdminController: Sendable {
             """, logger: web.logger).decode((Int64, String, Int, Bool).self) {
             teams.append(["id": id, "name": name, "operators": operators, "flag": operators > 20 && !lead])
         }
+        rows = rows.map { row in
+            var row = row
+            let current = row["teamId"] as? String
+            row["teamOptions"] = teams.map { ["id": $0["id"]!, "name": $0["name"]!, "selected": "\($0["id"]!)" == current] }
+            return row
+        }
+        var supervisors: [[String: Any]] = [], editors: [[String: Any]] = []
+        for try await (id, name, role) in try await web.database.query(
+            "SELECT id, full_name, role FROM users WHERE role IN ('supervisor', 'editor') AND active ORDER BY full_name", logger: web.logger
+        ).decode((Int64, String, String).self) {
+            if role == "supervisor" { supervisors.append(["id": id, "name": name]) } else { editors.append(["id": id, "name": name]) }
+        }
         let roles = Role.allCases.map { ["code": $0.rawValue, "name": Strings.text("role_\($0.rawValue)", language), "selected": form?["role"] == $0.rawValue] }
         return pages.render("admin_users", request, context, title: "nav_users", [
             "rows": rows, "teams": teams, "roles": roles, "errors": Pages.errors(errors, language), "hasErrors": !errors.isEmpty,
-            "form": form?.fields ?? [:],
+            "form": form?.fields ?? [:], "supervisors": supervisors, "editors": editors,
+            "error": request.uri.queryParameters["error"].map { Strings.text("err_admin_\($0)", language) } ?? "",
         ], status: status)
     }
 
@@ -84,6 +100,53 @@ struct AdminController: Sendable {
             errors.add("login", "err_login_taken")
             return try await users(request, context, errors: errors, form: form, status: .badRequest)
         }
+        return .seeOther("/admin/users")
+    }
+
+    /// An operator's extension, language skills and team. The call flow picks the change up on its next
+    /// operator sync.
+    func updateOperator(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        guard let id = context.parameters.get("id", as: Int64.self) else { throw HTTPError(.badRequest) }
+        let form = try await Form.read(request)
+        let admin = try context.requireUser()
+        guard let ext = form["extension"], (2...6).contains(ext.count), ext.allSatisfy(\.isNumber) else {
+            return .seeOther("/admin/users?error=extension")
+        }
+        let uz = form["skill_uz"] != nil, ru = form["skill_ru"] != nil
+        guard uz || ru else { return .seeOther("/admin/users?error=skills") }
+        let team = form["team"].flatMap(Int64.init)
+        let endpoint = web.configuration.callFlow.operatorEndpointTemplate.replacingOccurrences(of: "{extension}", with: ext)
+        do {
+            try await web.database.withTransaction(logger: web.logger) { connection in
+                try await connection.query("""
+                    UPDATE operators SET extension = \(ext), endpoint = \(endpoint), skill_uz = \(uz), skill_ru = \(ru) WHERE user_id = \(id)
+                    """, logger: web.logger)
+                try await connection.query("UPDATE users SET team_id = \(team) WHERE id = \(id)", logger: web.logger)
+            }
+        } catch {
+            return .seeOther("/admin/users?error=extension")
+        }
+        try await audit.record(admin, ip: context.remoteAddress, action: "operator.update", objectType: "user", objectId: "\(id)",
+                               details: ["extension": ext, "uz": "\(uz)", "ru": "\(ru)", "team": team.map(String.init) ?? ""])
+        return .seeOther("/admin/users")
+    }
+
+    /// Creates a team, or sets its supervisor and editor.
+    func saveTeam(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let form = try await Form.read(request)
+        let admin = try context.requireUser()
+        guard let name = form["name"], name.count <= 80 else { return .seeOther("/admin/users?error=team") }
+        let supervisor = form["supervisor"].flatMap(Int64.init), editor = form["editor"].flatMap(Int64.init)
+        do {
+            try await web.database.query("""
+                INSERT INTO teams (name, supervisor_id, editor_id)
+                VALUES (\(name), (SELECT id FROM users WHERE id = \(supervisor) AND role = 'supervisor'), (SELECT id FROM users WHERE id = \(editor) AND role = 'editor'))
+                ON CONFLICT (name) DO UPDATE SET supervisor_id = EXCLUDED.supervisor_id, editor_id = EXCLUDED.editor_id
+                """, logger: web.logger)
+        } catch {
+            return .seeOther("/admin/users?error=team")
+        }
+        try await audit.record(admin, ip: context.remoteAddress, action: "team.save", objectType: "team", objectId: name)
         return .seeOther("/admin/users")
     }
 

@@ -31,6 +31,7 @@ struct AppealsController: Sendable {
         var to: Date?
         var overdue = false
         var search: String?
+        var operatorId: Int64?
         var page = 1
     }
 
@@ -49,6 +50,7 @@ struct AppealsController: Sendable {
         f.to = text("to").flatMap { AppealRepository.dayFormatter.date(from: $0) }.map { $0.addingTimeInterval(86400) }
         f.overdue = q["overdue"] == "1"
         f.search = text("q")
+        f.operatorId = text("operator").flatMap(Int64.init)
         f.page = max(1, min(100_000, q["page"].flatMap { Int(String($0)) } ?? 1))
         return f
     }
@@ -83,6 +85,7 @@ struct AppealsController: Sendable {
                   AND (\(phone)::text IS NULL OR a.phone = \(phone))
                   AND (\(number)::text IS NULL OR a.number = \(number))
                   AND (\(ownOnly)::bigint IS NULL OR a.created_by = \(ownOnly))
+                  AND (\(f.operatorId)::bigint IS NULL OR a.operator_id = \(f.operatorId))
                 ORDER BY a.created_at DESC, a.id DESC
                 LIMIT 51 OFFSET \((f.page - 1) * 50)
                 """, logger: web.logger)
@@ -98,6 +101,14 @@ struct AppealsController: Sendable {
                 ])
             }
         }
+        var operatorOptions: [[String: Any]] = []
+        if user.role != .operator {
+            for try await (id, name) in try await web.database.query(
+                "SELECT o.id, u.full_name FROM operators o JOIN users u ON u.id = o.user_id ORDER BY u.full_name", logger: web.logger
+            ).decode((Int64, String).self) {
+                operatorOptions.append(["id": id, "name": name, "selected": id == f.operatorId])
+            }
+        }
         var query = request.uri.queryParameters.filter { $0.key != "page" }.map { "\($0.key)=\(String($0.value).addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) ?? "")" }
         query.sort()
         let base = "/appeals?" + query.joined(separator: "&") + (query.isEmpty ? "" : "&")
@@ -107,7 +118,7 @@ struct AppealsController: Sendable {
             "categories": classifier.options(classifier.categories, selected: f.category, language: language),
             "topics": classifier.options(classifier.topics.filter { $0.parent == nil }, selected: f.topic, language: language),
             "regions": classifier.options(classifier.regions, selected: f.region, language: language),
-            "q": f.search ?? "", "overdue": f.overdue, "fromValue": request.uri.queryParameters["from"].map(String.init) ?? "",
+            "q": f.search ?? "", "overdue": f.overdue, "operators": operatorOptions, "hasOperators": !operatorOptions.isEmpty, "fromValue": request.uri.queryParameters["from"].map(String.init) ?? "",
             "toValue": request.uri.queryParameters["to"].map(String.init) ?? "",
             "searchError": searchInvalid ? Strings.text("search_hint", language) : "",
             "prevLink": f.page > 1 ? base + "page=\(f.page - 1)" : "", "nextLink": rows.count > 50 ? base + "page=\(f.page + 1)" : "",

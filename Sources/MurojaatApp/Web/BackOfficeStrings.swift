@@ -158,6 +158,10 @@ extension Strings {
         "reg_number": [.uz: "Devonxona ro'yxat raqami", .ru: "Регистрационный номер канцелярии"],
         "print": [.uz: "Chop etish", .ru: "Печать"],
         "document_title": [.uz: "Jismoniy shaxsning murojaati", .ru: "Обращение физического лица"],
+        "err_admin_extension": [.uz: "Ichki raqam 2–6 ta raqam bo'lsin va band bo'lmasin.", .ru: "Внутренний номер: 2–6 цифр, не занятый."],
+        "err_admin_skills": [.uz: "Kamida bitta tilni tanlang.", .ru: "Выберите хотя бы один язык."],
+        "err_admin_team": [.uz: "Jamoa nomi noto'g'ri.", .ru: "Неверное название команды."],
+        "add_team": [.uz: "Jamoa qo'shish", .ru: "Добавить команду"],
         "call_us": [.uz: "Ishonch telefoni: 24/7", .ru: "Телефон доверия: 24/7"],
     ]
 }
