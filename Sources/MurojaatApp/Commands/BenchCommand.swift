@@ -13,7 +13,7 @@ import Glibc
 
 extension MurojaatCommand {
     struct Bench: AsyncCommand {
-        static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [Calls.self])
+        static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [Calls.self, Pages.self])
         func runAsync() async throws { print(Self.helpMessage()) }
     }
 }
