@@ -19,7 +19,13 @@ extension CallCenter {
         let up = Set(live.map(\.id))
         for (id, session) in sessions where session.server == server {
             if !up.contains(session.callerChannel) && session.phase != .callbackWaiting {
-                lost(id)
+                // The list can be newer than events still queued behind this re-read (a hang-up right after
+                // the reconnect): those get a moment to end the call as what it was.
+                let grace = settings.resyncGraceSeconds
+                Task { [weak self] in
+                    try? await Task.sleep(for: .milliseconds(Int64(grace * 1000)))
+                    await self?.lost(id)
+                }
             } else if let leg = session.operatorLeg, !up.contains(leg) {
                 if case .ringing(let operatorId, _) = session.phase {
                     channels[Self.key(server, leg)] = nil
@@ -45,7 +51,7 @@ extension CallCenter {
     }
 
     func lost(_ id: UUID) {
-        guard var session = sessions[id] else { return }
+        guard var session = sessions[id], session.phase != .ended else { return }
         let operatorId = session.operatorId
         session.record.outcome = .lost
         session.record.hangupSide = .system

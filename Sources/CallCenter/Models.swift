@@ -117,6 +117,9 @@ public struct CallCenterSettings: Sendable {
     public var announcement: String? = nil
     /// `PJSIP/{extension}`: how an operator's phone is reached.
     public var operatorEndpointTemplate = "PJSIP/{extension}"
+    /// After a reconnect, a call whose channel is missing from Asterisk's list is closed as lost only if
+    /// no hang-up event for it arrives within this time (events queued behind the re-read win).
+    public var resyncGraceSeconds = 1.0
     /// `PJSIP/{number}@trunk`: how a citizen is called back.
     public var callbackEndpointTemplate = "PJSIP/{number}@trunk"
     /// Average handling time assumed before there is history, for the expected-wait announcement.

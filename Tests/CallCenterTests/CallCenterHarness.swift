@@ -29,6 +29,7 @@ struct Harness: Sendable {
         settings.announcementIntervalSeconds = 0.3
         settings.callbackOfferAfterSeconds = 0.2
         settings.ringTimeoutSeconds = 1
+        settings.resyncGraceSeconds = 0.3
         return settings
     }
 

@@ -30,47 +30,44 @@ extension MurojaatCommand {
                 while done < calls {
                     let size = min(batch, calls - done)
                     let share = appealShare, span = days
-                    try await client.withTransaction(logger: logger) { connection in
-                        try await connection.query("""
-                            WITH ops AS (SELECT array_agg(id) AS ids FROM operators),
-                                 tops AS (SELECT array_agg(code) AS codes FROM topics WHERE parent_code IS NULL),
-                                 generated AS (
-                                   SELECT gen_random_uuid() AS id, g,
-                                          now() - random() * make_interval(days => \(span)) AS started,
-                                          (random() * 60)::int AS wait, (30 + random() * 400)::int AS talk, random() AS r
-                                   FROM generate_series(1, \(size)) g)
-                            INSERT INTO calls (id, asterisk_node, channel_id, caller_number, dialled_number, language, topic_code,
-                                               started_at, ivr_ended_at, queued_at, answered_at, ended_at, wait_seconds, talk_seconds,
-                                               operator_id, outcome, hangup_side, repeated)
-                            SELECT x.id, 'seed', 'seed-' || x.id, '+99890' || lpad((random() * 9999999)::int::text, 7, '0'), '1000',
-                                   CASE WHEN x.g % 3 = 0 THEN 'ru' ELSE 'uz' END, tops.codes[1 + (x.g % array_length(tops.codes, 1))],
-                                   x.started, x.started + interval '20 seconds', x.started + interval '20 seconds',
-                                   CASE WHEN x.r < 0.9 THEN x.started + interval '20 seconds' + make_interval(secs => x.wait) END,
-                                   x.started + interval '20 seconds' + make_interval(secs => x.wait + CASE WHEN x.r < 0.9 THEN x.talk ELSE 0 END),
-                                   x.wait, CASE WHEN x.r < 0.9 THEN x.talk END,
-                                   CASE WHEN x.r < 0.9 THEN ops.ids[1 + (x.g % array_length(ops.ids, 1))] END,
-                                   CASE WHEN x.r < 0.9 THEN 'answered' WHEN x.r < 0.95 THEN 'abandoned_queue' ELSE 'abandoned_ivr' END,
-                                   'caller', x.g % 7 = 0
-                            FROM generated x, ops, tops
-                            """, logger: logger)
-                        try await connection.query("""
-                            WITH base AS (SELECT coalesce(max(seq), 0) AS s FROM appeals),
-                                 src AS (
-                                   SELECT c.*, row_number() OVER () AS n, random() AS r FROM calls c
-                                   WHERE c.asterisk_node = 'seed' AND c.outcome = 'answered'
-                                     AND NOT EXISTS (SELECT 1 FROM appeals a WHERE a.call_id = c.id)
-                                     AND random() < \(share) / 0.9)
-                            INSERT INTO appeals (year, seq, source, citizen_name, phone, region_code, language, category_code, topic_code,
-                                                 text, answer, status, consent, call_id, operator_id, due_date, created_at, updated_at)
-                            SELECT extract(year FROM src.started_at)::smallint, base.s + src.n, 'call', 'Fuqaro ' || src.n, src.caller_number,
-                                   (SELECT code FROM regions ORDER BY sort, code OFFSET (src.n % 14) LIMIT 1), src.language,
-                                   (array['question','question','question','complaint','application','suggestion','gratitude'])[1 + (src.n % 7)::int],
-                                   src.topic_code, 'Generated appeal text for measurements ' || src.n, 'Javob berildi',
-                                   (array['resolved','resolved','resolved','unresolved','disputed','forwarded','answered','closed'])[1 + (src.n % 8)::int],
-                                   true, src.id, src.operator_id, (src.started_at + interval '15 days')::date, src.started_at, src.started_at
-                            FROM src, base
-                            """, logger: logger)
-                    }
+                    try await client.query("""
+                        WITH ops AS (SELECT array_agg(id) AS ids FROM operators),
+                             tops AS (SELECT array_agg(code) AS codes FROM topics WHERE parent_code IS NULL),
+                             regs AS (SELECT array_agg(code ORDER BY sort, code) AS codes FROM regions),
+                             base AS (SELECT coalesce(max(seq), 0) AS s FROM appeals),
+                             generated AS (
+                               SELECT gen_random_uuid() AS id, g,
+                                      now() - random() * make_interval(days => \(span)::int) AS started,
+                                      (random() * 60)::int AS wait, (30 + random() * 400)::int AS talk, random() AS r
+                               FROM generate_series(1, \(size)) g),
+                             inserted AS (
+                               INSERT INTO calls (id, asterisk_node, channel_id, caller_number, dialled_number, language, topic_code,
+                                                  started_at, ivr_ended_at, queued_at, answered_at, ended_at, wait_seconds, talk_seconds,
+                                                  operator_id, outcome, hangup_side, repeated)
+                               SELECT x.id, 'seed', 'seed-' || x.id, '+99890' || lpad((random() * 9999999)::int::text, 7, '0'), '1000',
+                                      CASE WHEN x.g % 3 = 0 THEN 'ru' ELSE 'uz' END, tops.codes[1 + (x.g % array_length(tops.codes, 1))],
+                                      x.started, x.started + interval '20 seconds', x.started + interval '20 seconds',
+                                      CASE WHEN x.r < 0.9 THEN x.started + interval '20 seconds' + make_interval(secs => x.wait::float8) END,
+                                      x.started + interval '20 seconds' + make_interval(secs => (x.wait + CASE WHEN x.r < 0.9 THEN x.talk ELSE 0 END)::float8),
+                                      x.wait, CASE WHEN x.r < 0.9 THEN x.talk END,
+                                      CASE WHEN x.r < 0.9 THEN ops.ids[1 + (x.g % array_length(ops.ids, 1))] END,
+                                      CASE WHEN x.r < 0.9 THEN 'answered' WHEN x.r < 0.95 THEN 'abandoned_queue' ELSE 'abandoned_ivr' END,
+                                      'caller', x.g % 7 = 0
+                               FROM generated x, ops, tops
+                               RETURNING id, started_at, caller_number, language, topic_code, operator_id, outcome),
+                             chosen AS (
+                               SELECT i.*, row_number() OVER () AS n FROM inserted i
+                               WHERE i.outcome = 'answered' AND random() < \(share) / 0.9)
+                        INSERT INTO appeals (year, seq, source, citizen_name, phone, region_code, language, category_code, topic_code,
+                                             text, answer, status, consent, call_id, operator_id, due_date, created_at, updated_at)
+                        SELECT extract(year FROM c.started_at)::smallint, base.s + c.n, 'call', 'Fuqaro ' || c.n, c.caller_number,
+                               regs.codes[1 + (c.n % 14)::int], c.language,
+                               (array['question','question','question','complaint','application','suggestion','gratitude'])[1 + (c.n % 7)::int],
+                               c.topic_code, 'Generated appeal text for measurements ' || c.n, 'Javob berildi',
+                               (array['resolved','resolved','resolved','unresolved','disputed','forwarded','answered','closed'])[1 + (c.n % 8)::int],
+                               true, c.id, c.operator_id, (c.started_at + interval '15 days')::date, c.started_at, c.started_at
+                        FROM chosen c, base, regs
+                        """, logger: logger)
                     done += size
                     print("calls: \(done) of \(calls) (\(Int(Date().timeIntervalSince(started))) s)")
                 }
