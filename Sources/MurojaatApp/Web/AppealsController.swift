@@ -70,7 +70,7 @@ struct AppealsController: Sendable {
         formatter.dateFormat = "dd.MM.yyyy"
         let showPersonal = Self.personalData.contains(user.role)
         if !searchInvalid {
-            let sequence = try await web.database.query("""
+            var listQuery: PostgresQuery = """
                 SELECT a.id, a.number, a.created_at, a.status, a.source, a.category_code, coalesce(t.name_uz, ''), coalesce(t.name_ru, ''),
                        a.phone, a.due_date::text, (a.due_date < current_date AND a.status NOT IN ('answered', 'closed', 'resolved')),
                        (a.due_date BETWEEN current_date AND current_date + 3 AND a.status NOT IN ('answered', 'closed', 'resolved'))
@@ -86,9 +86,11 @@ struct AppealsController: Sendable {
                   AND (\(number)::text IS NULL OR a.number = \(number))
                   AND (\(ownOnly)::bigint IS NULL OR a.created_by = \(ownOnly))
                   AND (\(f.operatorId)::bigint IS NULL OR a.operator_id = \(f.operatorId))
-                ORDER BY a.created_at DESC, a.id DESC
-                LIMIT 51 OFFSET \((f.page - 1) * 50)
-                """, logger: web.logger)
+                """
+            // Overdue appeals come by deadline (most recent first), which the partial index on open appeals serves.
+            listQuery.sql += f.overdue ? " ORDER BY a.due_date DESC, a.id DESC" : " ORDER BY a.created_at DESC, a.id DESC"
+            listQuery.sql += " LIMIT 51 OFFSET \((f.page - 1) * 50)"
+            let sequence = try await web.database.query(listQuery, logger: web.logger)
             for try await (id, num, created, status, source, category, topicUz, topicRu, phoneValue, due, overdue, soon)
                 in sequence.decode((Int64, String, Date, String, String, String, String, String, String?, String?, Bool?, Bool?).self) {
                 let categoryName = classifier.categories.first { $0.code == category }.map { classifier.name($0, language) } ?? category
