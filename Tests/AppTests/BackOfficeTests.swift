@@ -75,6 +75,8 @@ struct BackOfficeTests {
         Route(method: .get, path: "/kb/999999/history", allowed: [.editor, .supervisor]),
         Route(method: .get, path: "/classifier", allowed: [.editor, .supervisor]),
         Route(method: .post, path: "/classifier", allowed: [.editor, .supervisor]),
+        Route(method: .get, path: "/appeals/new", allowed: [.editor, .supervisor]),
+        Route(method: .post, path: "/appeals/new", allowed: [.editor, .supervisor]),
         Route(method: .get, path: "/admin/users", allowed: [.admin]),
         Route(method: .post, path: "/admin/users", allowed: [.admin]),
         Route(method: .post, path: "/admin/users/999999/active", allowed: [.admin]),
@@ -379,6 +381,40 @@ struct BackOfficeTests {
             #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM topics WHERE code = 'results.appeal_form' AND name_ru = 'Апелляция'") == 1)
             let page = String(buffer: try await editor.request(.get, "/classifier").body)
             #expect(page.contains("Apellyatsiya arizasi")) // the rename's history keeps the old name
+        }
+    }
+
+    @Test func editorsRegisterWrittenAppealsAndSeeTheirQueue() async throws {
+        try await BackOffice.run { world, client in
+            let editor = Visitor(client)
+            try await editor.signIn("editor")
+            #expect(String(buffer: try await editor.request(.get, "/appeals/new").body).contains("id=\"written-form\""))
+            var written = Self.validPublic
+            written["_csrf"] = editor.token
+            written["phone"] = ""
+            let created = try await editor.request(.post, "/appeals/new", form: written)
+            #expect(created.status == .seeOther)
+            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM appeals WHERE source = 'written' AND phone IS NULL AND status = 'new' AND created_by = \(world.users["editor"]!)") == 1)
+            // Bad input: errors, nothing stored.
+            let refused = try await editor.request(.post, "/appeals/new", form: ["_csrf": editor.token, "citizen_name": String(repeating: "x", count: 500),
+                                                                                 "category": "nope", "text": "short", "call_id": "x"])
+            #expect(refused.status == .unprocessableContent)
+            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM appeals") == 1)
+            // The queue to formalise: an unresolved call appeal is in it, a resolved question is not.
+            let op = Visitor(client)
+            try await op.signIn("operator")
+            for (category, outcome, text) in [("complaint", "unresolved", "Navbatga tushishi kerak bo'lgan shikoyat."), ("question", "resolved", "Navbatga tushmaydigan savol javobi.")] {
+                var card = Self.validPublic
+                card["_csrf"] = op.token
+                card["category"] = category
+                card["outcome"] = outcome
+                card["text"] = text
+                #expect(try await op.request(.post, "/panel/appeal", form: card, headers: [.accept: "application/json"]).status == .created)
+            }
+            let queue = String(buffer: try await editor.request(.get, "/appeals?queue=1").body)
+            let unresolved = try #require(try await world.database.query("SELECT id FROM appeals WHERE status = 'unresolved'").decode(Int64.self).first { _ in true })
+            let resolved = try #require(try await world.database.query("SELECT id FROM appeals WHERE status = 'resolved'").decode(Int64.self).first { _ in true })
+            #expect(queue.contains("/appeals/\(unresolved)\"") && !queue.contains("/appeals/\(resolved)\""))
         }
     }
 }

@@ -30,7 +30,7 @@ public struct WebContext: Sendable {
 public func loadTemplates(_ directory: String) async throws -> MustacheLibrary {
     let library = try await MustacheLibrary(directory: directory)
     for name in ["layout", "status", "error", "login", "panel", "appeals", "appeal", "admin_users", "audit", "public_form",
-                 "public_done", "public_status", "print", "kb", "kb_history", "classifier"] where library.getTemplate(named: name) == nil {
+                 "public_done", "public_status", "print", "kb", "kb_history", "classifier", "appeal_new"] where library.getTemplate(named: name) == nil {
         throw ConfigurationError(setting: "MUROJAAT_TEMPLATES_DIR", problem: "(\(directory)) has no \(name).mustache")
     }
     return library

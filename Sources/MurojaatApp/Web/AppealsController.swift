@@ -18,8 +18,10 @@ struct AppealsController: Sendable {
         let appeals = router.group("appeals").add(middleware: RequireRole(Self.readers))
         appeals.get { request, context in try await list(request, context) }
         appeals.get(":id") { request, context in try await show(request, context) }
-        router.group("appeals").add(middleware: RequireRole(Self.changers))
-            .post(":id/status") { request, context in try await changeStatus(request, context) }
+        let changers = router.group("appeals").add(middleware: RequireRole(Self.changers))
+        changers.post(":id/status") { request, context in try await changeStatus(request, context) }
+        changers.get("new") { request, context in try await newWritten(request, context, draft: [:], errors: FieldErrors()) }
+        changers.post("new") { request, context in try await saveWritten(request, context) }
     }
 
     struct Filters {
@@ -30,6 +32,7 @@ struct AppealsController: Sendable {
         var from: Date?
         var to: Date?
         var overdue = false
+        var queue = false
         var search: String?
         var operatorId: Int64?
         var page = 1
@@ -49,6 +52,7 @@ struct AppealsController: Sendable {
         f.from = text("from").flatMap { AppealRepository.dayFormatter.date(from: $0) }
         f.to = text("to").flatMap { AppealRepository.dayFormatter.date(from: $0) }.map { $0.addingTimeInterval(86400) }
         f.overdue = q["overdue"] == "1"
+        f.queue = q["queue"] == "1"
         f.search = text("q")
         f.operatorId = text("operator").flatMap(Int64.init)
         f.page = max(1, min(100_000, q["page"].flatMap { Int(String($0)) } ?? 1))
@@ -81,6 +85,8 @@ struct AppealsController: Sendable {
                   AND (\(f.region)::text IS NULL OR a.region_code = \(f.region))
                   AND (\(f.from)::timestamptz IS NULL OR a.created_at >= \(f.from))
                   AND (\(f.to)::timestamptz IS NULL OR a.created_at < \(f.to))
+                  AND (NOT \(f.queue) OR (a.forwarded_at IS NULL AND a.status IN ('unresolved', 'disputed', 'resolved')
+                                         AND (a.status <> 'resolved' OR a.category_code IN ('complaint', 'application', 'suggestion'))))
                   AND (NOT \(f.overdue) OR (a.due_date < current_date AND a.status NOT IN ('answered', 'closed', 'resolved')))
                   AND (\(phone)::text IS NULL OR a.phone = \(phone))
                   AND (\(number)::text IS NULL OR a.number = \(number))
@@ -187,6 +193,38 @@ struct AppealsController: Sendable {
         appeal["isEditor"] = EditorController.editors.contains(user.role)
         appeal["canPrint"] = EditorController.printers.contains(user.role)
         return pages.render("appeal", request, context, title: "appeal", ["appeal": appeal, "error": request.uri.queryParameters["error"].map { Strings.text("err_appeal_\($0)", language) } ?? ""])
+    }
+
+    /// A written (paper) appeal registered by an editor.
+    func newWritten(_ request: Request, _ context: AppRequestContext, draft: [String: String], errors: FieldErrors,
+                    status: HTTPResponse.Status = .ok) async throws -> Response {
+        let language = Pages.language(request, context)
+        let classifier = try await Classifier.load(web.database, logger: web.logger)
+        return pages.render("appeal_new", request, context, title: "new_written", [
+            "f": draft, "errors": Pages.errors(errors, language), "hasErrors": !errors.isEmpty, "consentChecked": draft["consent"] != nil,
+            "categories": classifier.options(classifier.categories, selected: draft["category"], language: language),
+            "regions": classifier.options(classifier.regions, selected: draft["region"], language: language),
+            "topics": classifier.options(classifier.topics.filter { $0.parent == nil }, selected: draft["topic"], language: language),
+            "subtopics": classifier.options(classifier.topics.filter { $0.parent != nil }, selected: draft["subtopic"], language: language),
+        ], status: status)
+    }
+
+    func saveWritten(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        let form = try await Form.read(request)
+        let classifier = try await Classifier.load(web.database, logger: web.logger)
+        var (draft, errors) = AppealDraft.from(form, source: "written", classifier: classifier, requireName: true, requireOutcome: false)
+        if form["call_id"] != nil { errors.add("call_id", "bad_request") }
+        guard errors.isEmpty else {
+            var echoed = form.fields
+            echoed["_csrf"] = nil
+            return try await newWritten(request, context, draft: echoed, errors: errors, status: .unprocessableContent)
+        }
+        draft.createdBy = user.id
+        let created = try await AppealRepository(database: web.database, logger: web.logger).create(draft, classifier: classifier)
+        try await audit.record(user, ip: context.remoteAddress, action: "appeal.create", objectType: "appeal", objectId: "\(created.id)",
+                               details: ["number": created.number, "source": "written"])
+        return .seeOther("/appeals/\(created.id)")
     }
 
     func changeStatus(_ request: Request, _ context: AppRequestContext) async throws -> Response {

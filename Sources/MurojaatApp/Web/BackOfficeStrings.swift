@@ -162,6 +162,8 @@ extension Strings {
         "err_admin_skills": [.uz: "Kamida bitta tilni tanlang.", .ru: "Выберите хотя бы один язык."],
         "err_admin_team": [.uz: "Jamoa nomi noto'g'ri.", .ru: "Неверное название команды."],
         "add_team": [.uz: "Jamoa qo'shish", .ru: "Добавить команду"],
+        "to_formalise": [.uz: "Rasmiylashtirish navbati", .ru: "Очередь на оформление"],
+        "new_written": [.uz: "Yozma murojaat", .ru: "Письменное обращение"],
         "call_us": [.uz: "Ishonch telefoni: 24/7", .ru: "Телефон доверия: 24/7"],
     ]
 }

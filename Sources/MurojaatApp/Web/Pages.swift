@@ -18,7 +18,9 @@ struct Pages: Sendable {
         var items: [(String, String)] = []
         if role == .operator { items.append(("/panel", "nav_panel")) }
         items.append(("/appeals", "nav_appeals"))
-        if role == .editor || role == .supervisor { items += [("/kb", "kb"), ("/classifier", "topic")] }
+        if role == .editor || role == .supervisor {
+            items += [("/appeals?queue=1", "to_formalise"), ("/appeals/new", "new_written"), ("/kb", "kb"), ("/classifier", "topic")]
+        }
         if role == .admin { items += [("/admin/users", "nav_users"), ("/admin/audit", "nav_audit")] }
         return items.map { ["href": $0.0, "label": strings[$0.1] ?? $0.1] }
     }
