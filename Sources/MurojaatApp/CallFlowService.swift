@@ -11,13 +11,15 @@ struct OperatorSync: Service {
     let logger: Logger
 
     func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            try? await Task.sleep(for: interval)
-            if Task.isCancelled || Task.isShuttingDownGracefully { break }
-            do {
-                await center.loadOperators(try await store.loadOperators())
-            } catch {
-                logger.debug("operator list not refreshed", metadata: ["error": "\(String(reflecting: error).prefix(200))"])
+        // Shutdown ends the wait between two refreshes at once.
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: self.interval)
+                do {
+                    await self.center.loadOperators(try await self.store.loadOperators())
+                } catch {
+                    self.logger.debug("operator list not refreshed", metadata: ["error": "\(String(reflecting: error).prefix(200))"])
+                }
             }
         }
     }

@@ -20,13 +20,18 @@ public struct DemoTraffic: Service {
     static let prefixes = ["90", "91", "93", "94", "95", "97", "98", "99", "88", "33", "71"]
 
     public func run() async throws {
+        // Shutdown cancels the generated callers too: they sleep for minutes between their steps.
+        try? await cancelWhenGracefulShutdown { try await self.generate() }
+    }
+
+    func generate() async throws {
         var regulars = (0..<20).map { _ in Self.randomNumber() }
         try await withThrowingDiscardingTaskGroup { group in
-            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            while !Task.isCancelled {
                 // Exponential gaps: arrivals of a Poisson process.
                 let gap = -log(Double.random(in: 0.0001..<1)) * meanInterval
                 try? await Task.sleep(for: .milliseconds(Int64(gap * 1000)))
-                if Task.isCancelled || Task.isShuttingDownGracefully { break }
+                if Task.isCancelled { break }
                 let number = Double.random(in: 0..<1) < 0.25 ? regulars.randomElement()! : Self.randomNumber()
                 if regulars.count < 200 { regulars.append(number) }
                 group.addTask { await self.call(from: number) }

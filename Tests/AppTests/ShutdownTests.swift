@@ -1,0 +1,52 @@
+import AsyncHTTPClient
+import Foundation
+import Testing
+
+/// The README's run command keeps running until Ctrl-C: the whole process (web, Stasis app, journal,
+/// simulator, generated callers) must stop promptly on SIGTERM and SIGINT.
+@Suite("Stopping the process", .serialized)
+struct ShutdownTests {
+    static var binary: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../.build/debug/murojaat").standardized
+    }
+
+    @Test(arguments: [SIGTERM, SIGINT])
+    func demoStopsPromptlyOnASignal(_ signal: Int32) async throws {
+        try await withMigratedDatabase { database in
+            let process = Process()
+            process.executableURL = Self.binary
+            let asteriskPort = Int.random(in: 20_000...30_000), httpPort = Int.random(in: 30_001...40_000)
+            process.arguments = ["demo", "--asterisk-port", "\(asteriskPort)", "--call-interval", "0.5"]
+            var environment = ProcessInfo.processInfo.environment
+            environment["MUROJAAT_DATABASE_URL"] = "postgres://\(database.username):\(database.password ?? "")@\(database.host):\(database.port)/\(database.database)"
+            environment["MUROJAAT_HTTP_PORT"] = "\(httpPort)"
+            environment["MUROJAAT_TEMPLATES_DIR"] = Self.binary.deletingLastPathComponent().appendingPathComponent("../../Templates").standardized.path
+            environment["MUROJAAT_PUBLIC_DIR"] = Self.binary.deletingLastPathComponent().appendingPathComponent("../../Public").standardized.path
+            process.environment = environment
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+            // Up: the web server answers and calls are being generated.
+            let clock = ContinuousClock()
+            var up = false
+            let deadline = clock.now.advanced(by: .seconds(60))
+            while clock.now < deadline && process.isRunning {
+                if let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(httpPort)/health"), timeout: .seconds(2)),
+                   response.status.code < 600 {
+                    up = true
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(up, "the demo came up")
+            try await Task.sleep(for: .seconds(3))
+            let sent = clock.now
+            kill(process.processIdentifier, signal)
+            while process.isRunning && clock.now - sent < .seconds(15) { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(!process.isRunning, "stopped within 15 s of signal \(signal)")
+            #expect(clock.now - sent < .seconds(5), "stopped within 5 s")
+            if !process.isRunning { #expect(process.terminationStatus == 0) }
+        }
+    }
+}
