@@ -146,8 +146,4 @@ enum BackOffice {
         }
     }
 
-    static func count(_ client: PostgresClient, _ query: PostgresQuery) async throws -> Int {
-        for try await value in try await client.query(query).decode(Int.self) { return value }
-        return -1
-    }
 }

@@ -22,13 +22,13 @@ struct BackOfficeTests {
             #expect(String(buffer: wrong.body).contains("Login yoki parol noto"))
             try await visitor.signIn("editor")
             #expect(visitor.cookies.withLock { $0["sid"] } != nil)
-            let stored = try await BackOffice.count(world.database, "SELECT count(*) FROM sessions WHERE user_id = \(world.users["editor"]!)")
+            let stored = try await rowCount(world.database, "SELECT count(*) FROM sessions WHERE user_id = \(world.users["editor"]!)")
             #expect(stored == 1)
             #expect(try await visitor.request(.get, "/appeals").status == .ok)
             // Sign-out needs the token, then the session is gone on the server.
             #expect(try await visitor.request(.post, "/logout", form: [:]).status == .forbidden)
             #expect(try await visitor.request(.post, "/logout", form: ["_csrf": visitor.token]).status == .seeOther)
-            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM sessions WHERE user_id = \(world.users["editor"]!)") == 0)
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM sessions WHERE user_id = \(world.users["editor"]!)") == 0)
             #expect(try await visitor.request(.get, "/appeals").status == .seeOther)
 
             // Five wrong passwords lock the account, even for the right password afterwards.
@@ -38,7 +38,7 @@ struct BackOfficeTests {
             let locked = try await attacker.request(.post, "/login", form: ["login": "dtm", "password": BackOffice.password])
             #expect(locked.status == .tooManyRequests)
             #expect(String(buffer: locked.body).contains("bloklandi"))
-            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM audit_log WHERE action = 'login.failed'") >= 5)
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM audit_log WHERE action = 'login.failed'") >= 5)
             // A forged or truncated cookie is nobody.
             let forger = Visitor(client)
             forger.cookies.withLock { $0["sid"] = String(repeating: "A", count: 43) }
@@ -115,7 +115,7 @@ struct BackOfficeTests {
             var withWrong = form
             withWrong["_csrf"] = "x" + admin.token.dropFirst()
             #expect(try await admin.request(.post, "/admin/users", form: withWrong).status == .forbidden)
-            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM users WHERE login = 'newop'") == 0)
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM users WHERE login = 'newop'") == 0)
             // Another user's token does not work either.
             let editor = Visitor(client)
             try await editor.signIn("editor")
@@ -125,8 +125,8 @@ struct BackOfficeTests {
             var good = form
             good["_csrf"] = admin.token
             #expect(try await admin.request(.post, "/admin/users", form: good).status == .seeOther)
-            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM operators o JOIN users u ON u.id = o.user_id WHERE u.login = 'newop' AND o.extension = '150' AND o.endpoint = 'PJSIP/150'") == 1)
-            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM audit_log WHERE action = 'user.create'") == 1)
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM operators o JOIN users u ON u.id = o.user_id WHERE u.login = 'newop' AND o.extension = '150' AND o.endpoint = 'PJSIP/150'") == 1)
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM audit_log WHERE action = 'user.create'") == 1)
             // Bad input: every field wrong, nothing created, errors in the page.
             let bad = ["_csrf": admin.token, "login": "<script>", "full_name": "", "role": "root", "password": "short", "extension": "12a"]
             let refused = try await admin.request(.post, "/admin/users", form: bad)
@@ -140,13 +140,13 @@ struct BackOfficeTests {
             var sameExtension = good
             sameExtension["login"] = "newop2"
             #expect(try await admin.request(.post, "/admin/users", form: sameExtension).status == .badRequest) // extension taken
-            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM users WHERE login LIKE 'newop%'") == 1)
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM users WHERE login LIKE 'newop%'") == 1)
             // An operator's extension, skills and team; a team of more than 20 operators without a lead is flagged.
             let newop = try #require(try await world.database.query("SELECT id FROM users WHERE login = 'newop'").decode(Int64.self).first { _ in true })
             #expect(try await admin.request(.post, "/admin/teams", form: ["_csrf": admin.token, "name": "Smena A"]).status == .seeOther)
             let team = try #require(try await world.database.query("SELECT id FROM teams WHERE name = 'Smena A'").decode(Int64.self).first { _ in true })
             #expect(try await admin.request(.post, "/admin/users/\(newop)/operator", form: ["_csrf": admin.token, "extension": "160", "skill_ru": "1", "team": "\(team)"]).status == .seeOther)
-            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM operators o JOIN users u ON u.id = o.user_id WHERE u.id = \(newop) AND o.extension = '160' AND NOT o.skill_uz AND o.skill_ru AND u.team_id = \(team)") == 1)
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM operators o JOIN users u ON u.id = o.user_id WHERE u.id = \(newop) AND o.extension = '160' AND NOT o.skill_uz AND o.skill_ru AND u.team_id = \(team)") == 1)
             #expect(try await admin.request(.post, "/admin/users/\(newop)/operator", form: ["_csrf": admin.token, "extension": "101", "skill_uz": "1"]).headers[.location] == "/admin/users?error=extension")
             #expect(try await admin.request(.post, "/admin/users/\(newop)/operator", form: ["_csrf": admin.token, "extension": "161"]).headers[.location] == "/admin/users?error=skills")
             try await world.database.query("INSERT INTO users (login, full_name, password_hash, role, team_id) SELECT 'bulk' || g, 'Bulk ' || g, '!locked', 'operator', \(team) FROM generate_series(1, 21) g")
@@ -190,7 +190,7 @@ struct BackOfficeTests {
                 #expect(!html[error].isEmpty)
             }
             #expect(html.contains("+998 va 9 ta raqam"))
-            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM appeals") == 0)
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM appeals") == 0)
             // The honeypot.
             var bot = Self.validPublic
             bot["_pcsrf"] = token
@@ -204,7 +204,7 @@ struct BackOfficeTests {
             let body = String(buffer: done.body)
             let numberRange = try #require(body.range(of: #"\d{4}-\d{6}"#, options: .regularExpression))
             let number = String(body[numberRange])
-            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM appeals WHERE source = 'web' AND phone = '+998901234567' AND status = 'new' AND due_date = (created_at AT TIME ZONE 'Asia/Tashkent')::date + 15 AND consent") == 1)
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM appeals WHERE source = 'web' AND phone = '+998901234567' AND status = 'new' AND due_date = (created_at AT TIME ZONE 'Asia/Tashkent')::date + 15 AND consent") == 1)
             // Status page: number + phone, nothing else.
             let wrongPhone = try await citizen.request(.post, "/murojaat/holat", form: ["_pcsrf": token, "number": number, "phone": "+998 91 000 00 00"])
             #expect(wrongPhone.status == .notFound)
@@ -232,12 +232,12 @@ struct BackOfficeTests {
             let saved = try await op.request(.post, "/panel/appeal", form: card, headers: [.accept: "application/json"])
             #expect(saved.status == .created)
             let id = try #require(try await world.database.query("SELECT id FROM appeals").decode(Int64.self).first { _ in true })
-            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM appeals WHERE source = 'call' AND status = 'disputed' AND topic_code = 'results.scoring' AND operator_id = \(world.operators["operator"]!)") == 1)
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM appeals WHERE source = 'call' AND status = 'disputed' AND topic_code = 'results.scoring' AND operator_id = \(world.operators["operator"]!)") == 1)
             // Invalid card: JSON errors per field, nothing stored.
             let invalid = try await op.request(.post, "/panel/appeal", form: ["_csrf": op.token, "phone": "abc"], headers: [.accept: "application/json"])
             #expect(invalid.status == .unprocessableContent)
             #expect(String(buffer: invalid.body).contains("\"phone\""))
-            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM appeals") == 1)
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM appeals") == 1)
             // The other operator neither lists nor opens it.
             let other = Visitor(client)
             try await other.signIn("operator2")
@@ -248,7 +248,7 @@ struct BackOfficeTests {
             let editor = Visitor(client)
             try await editor.signIn("editor")
             #expect(try await editor.request(.get, "/appeals/\(id)").status == .ok)
-            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM audit_log WHERE action = 'appeal.view' AND object_id = \(String(id))") == 2)
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM audit_log WHERE action = 'appeal.view' AND object_id = \(String(id))") == 2)
             let jump = try await editor.request(.post, "/appeals/\(id)/status", form: ["_csrf": editor.token, "status": "answered"])
             #expect(jump.headers[.location]?.contains("error=transition") == true)
             // Forwarding is not a plain status change: it needs the official text and writes the chancery e-mail.
@@ -260,8 +260,8 @@ struct BackOfficeTests {
                 let moved = try await editor.request(.post, "/appeals/\(id)/status", form: ["_csrf": editor.token, "status": status])
                 #expect(moved.headers[.location] == "/appeals/\(id)")
             }
-            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM appeal_history WHERE appeal_id = \(id)") == 5)
-            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM appeals WHERE status = 'closed' AND forwarded_at IS NOT NULL AND closed_at IS NOT NULL") == 1)
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM appeal_history WHERE appeal_id = \(id)") == 5)
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM appeals WHERE status = 'closed' AND forwarded_at IS NOT NULL AND closed_at IS NOT NULL") == 1)
             let page = String(buffer: try await editor.request(.get, "/appeals/\(id)").body)
             #expect(page.contains("&lt;i&gt;ok&lt;/i&gt;"))
             // The admin sees the list but not the citizen's personal data.
@@ -305,8 +305,8 @@ struct BackOfficeTests {
             #expect(try await editor.request(.post, "/appeals/\(id)/forward", form: ["_csrf": editor.token]).headers[.location] == "/appeals/\(id)")
             // A second click changes nothing and sends nothing more.
             #expect(try await editor.request(.post, "/appeals/\(id)/forward", form: ["_csrf": editor.token]).headers[.location] == "/appeals/\(id)?error=forward")
-            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM outbox WHERE appeal_id = \(id) AND channel = 'email' AND payload->>'to' = 'devon@dtm.uz' AND status = 'pending'") == 1)
-            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM appeals WHERE id = \(id) AND status = 'forwarded' AND forwarded_at IS NOT NULL") == 1)
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM outbox WHERE appeal_id = \(id) AND channel = 'email' AND payload->>'to' = 'devon@dtm.uz' AND status = 'pending'") == 1)
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM appeals WHERE id = \(id) AND status = 'forwarded' AND forwarded_at IS NOT NULL") == 1)
             // The official text is frozen once forwarded.
             let frozen = try await editor.request(.post, "/appeals/\(id)/official", form: ["_csrf": editor.token, "official_text": "changed"])
             #expect(frozen.headers[.location] == "/appeals/\(id)?error=transition")
@@ -325,7 +325,7 @@ struct BackOfficeTests {
             try await dtm.signIn("dtm")
             #expect(try await dtm.request(.get, "/appeals/\(id)/print").status == .ok)
             #expect(try await dtm.request(.post, "/appeals/\(id)/forward", form: ["_csrf": dtm.token]).status == .forbidden)
-            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM audit_log WHERE action = 'appeal.print'") == 2)
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM audit_log WHERE action = 'appeal.print'") == 2)
         }
     }
 
@@ -349,8 +349,8 @@ struct BackOfficeTests {
             edit["body"] = "Natijalar 7 kun ichida e'lon qilinadi."
             edit["active"] = "1"
             #expect(try await editor.request(.post, "/kb", form: edit).status == .seeOther)
-            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM kb_article_history WHERE article_id = \(id) AND version = 1 AND body LIKE '%10 kun%'") == 1)
-            #expect(try await BackOffice.count(world.database, "SELECT version FROM kb_articles WHERE id = \(id)") == 2)
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM kb_article_history WHERE article_id = \(id) AND version = 1 AND body LIKE '%10 kun%'") == 1)
+            #expect(try await rowCount(world.database, "SELECT version FROM kb_articles WHERE id = \(id)") == 2)
             #expect(String(buffer: try await editor.request(.get, "/kb/\(id)/history").body).contains("10 kun"))
             // Bad input: nothing written.
             let bad = try await editor.request(.post, "/kb", form: ["_csrf": editor.token, "topic": "nope", "kind": "x", "language": "en", "title": "", "body": ""])
@@ -358,7 +358,7 @@ struct BackOfficeTests {
             var unknown = edit
             unknown["id"] = "999999"
             #expect(try await editor.request(.post, "/kb", form: unknown).status == .notFound)
-            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM kb_articles") == 2)
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM kb_articles") == 2)
             // The operator's search, as they type, in the page's language.
             let op = Visitor(client)
             try await op.signIn("operator")
@@ -378,7 +378,7 @@ struct BackOfficeTests {
                                                                           "name_uz": "Apellyatsiya", "name_ru": "Апелляция", "active": "1"]).status == .seeOther)
             #expect(try await editor.request(.post, "/classifier", form: ["_csrf": editor.token, "parent": "results", "code": "other.x", "name_uz": "a", "name_ru": "b"]).status == .unprocessableContent)
             #expect(try await editor.request(.post, "/classifier", form: ["_csrf": editor.token, "code": "Bad Code;", "name_uz": "a", "name_ru": "b"]).status == .unprocessableContent)
-            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM topics WHERE code = 'results.appeal_form' AND name_ru = 'Апелляция'") == 1)
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM topics WHERE code = 'results.appeal_form' AND name_ru = 'Апелляция'") == 1)
             let page = String(buffer: try await editor.request(.get, "/classifier").body)
             #expect(page.contains("Apellyatsiya arizasi")) // the rename's history keeps the old name
         }
@@ -394,12 +394,12 @@ struct BackOfficeTests {
             written["phone"] = ""
             let created = try await editor.request(.post, "/appeals/new", form: written)
             #expect(created.status == .seeOther)
-            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM appeals WHERE source = 'written' AND phone IS NULL AND status = 'new' AND created_by = \(world.users["editor"]!)") == 1)
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM appeals WHERE source = 'written' AND phone IS NULL AND status = 'new' AND created_by = \(world.users["editor"]!)") == 1)
             // Bad input: errors, nothing stored.
             let refused = try await editor.request(.post, "/appeals/new", form: ["_csrf": editor.token, "citizen_name": String(repeating: "x", count: 500),
                                                                                  "category": "nope", "text": "short", "call_id": "x"])
             #expect(refused.status == .unprocessableContent)
-            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM appeals") == 1)
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM appeals") == 1)
             // The queue to formalise: an unresolved call appeal is in it, a resolved question is not.
             let op = Visitor(client)
             try await op.signIn("operator")

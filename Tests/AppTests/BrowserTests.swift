@@ -89,7 +89,7 @@ struct BrowserTests {
                 try await browser.waitFor("#card-message", text: "-0000")
                 let message = try await browser.text("#card-message")
                 let number = try #require(message.range(of: #"\d{4}-\d{6}"#, options: .regularExpression).map { String(message[$0]) })
-                #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM appeals WHERE number = \(number) AND call_id IS NOT NULL") == 1)
+                #expect(try await rowCount(world.database, "SELECT count(*) FROM appeals WHERE number = \(number) AND call_id IS NOT NULL") == 1)
                 try await sim.remoteHangup(channel)
                 try await browser.waitFor("#agent-state", text: "Yakunlash")
 

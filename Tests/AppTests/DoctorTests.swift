@@ -38,6 +38,12 @@ func withPostgres(_ config: DatabaseConfiguration, _ body: @Sendable (PostgresCl
     }
 }
 
+/// The single integer a query answers (a count), or -1 when it answers no row.
+func rowCount(_ client: PostgresClient, _ query: PostgresQuery) async throws -> Int {
+    for try await value in try await client.query(query).decode(Int.self) { return value }
+    return -1
+}
+
 /// A sounds folder holding every prompt in both languages, as `prompts synthesize` lays it out.
 func soundsWithAllPrompts() throws -> URL {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sounds-\(UUID())")

@@ -70,7 +70,7 @@ struct OperatorPanelTests {
             card["_csrf"] = op.token
             let saved = try await op.request(.post, "/panel/appeal", form: card, headers: [.accept: "application/json"])
             #expect(saved.status == .created)
-            #expect(try await BackOffice.count(world.database, "SELECT count(*) FROM appeals WHERE call_id = \(UUID(uuidString: callId)!)") == 1)
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM appeals WHERE call_id = \(UUID(uuidString: callId)!)") == 1)
 
             try await sim.remoteHangup(channel)
             try await waitFor("event: ended")

@@ -11,11 +11,6 @@ import Testing
 
 @Suite("Calls recorded in a real PostgreSQL", .serialized)
 struct PostgresCallFlowTests {
-    func count(_ client: PostgresClient, _ query: PostgresQuery) async throws -> Int {
-        for try await value in try await client.query(query).decode(Int.self) { return value }
-        return -1
-    }
-
     @Test func aCallLeavesItsRowEventsRecordingAndAgentLog() async throws {
         try await withMigratedDatabase { database in
             try await withPostgres(database) { client in
@@ -64,17 +59,17 @@ struct PostgresCallFlowTests {
                         group.cancelAll()
                     }
                 }
-                #expect(try await count(client, "SELECT count(*) FROM calls") == 2)
-                #expect(try await count(client, "SELECT count(*) FROM calls WHERE outcome = 'answered' AND topic_code = 'technical' AND language = 'uz' AND operator_id IS NOT NULL AND talk_seconds IS NOT NULL") == 2)
-                #expect(try await count(client, "SELECT count(*) FROM calls WHERE repeated") == 1)
-                #expect(try await count(client, "SELECT count(*) FROM call_events WHERE kind IN ('started', 'queued', 'answered', 'ended')") == 8)
-                #expect(try await count(client, "SELECT count(*) FROM recordings WHERE state = 'done' AND size_bytes > 44 AND storage_path IS NOT NULL") == 2)
-                #expect(try await count(client, "SELECT count(*) FROM agent_state_log WHERE state = 'on_call'") == 2)
-                #expect(try await count(client, "SELECT count(*) FROM agent_state_log WHERE ended_at IS NULL") <= 3)
+                #expect(try await rowCount(client, "SELECT count(*) FROM calls") == 2)
+                #expect(try await rowCount(client, "SELECT count(*) FROM calls WHERE outcome = 'answered' AND topic_code = 'technical' AND language = 'uz' AND operator_id IS NOT NULL AND talk_seconds IS NOT NULL") == 2)
+                #expect(try await rowCount(client, "SELECT count(*) FROM calls WHERE repeated") == 1)
+                #expect(try await rowCount(client, "SELECT count(*) FROM call_events WHERE kind IN ('started', 'queued', 'answered', 'ended')") == 8)
+                #expect(try await rowCount(client, "SELECT count(*) FROM recordings WHERE state = 'done' AND size_bytes > 44 AND storage_path IS NOT NULL") == 2)
+                #expect(try await rowCount(client, "SELECT count(*) FROM agent_state_log WHERE state = 'on_call'") == 2)
+                #expect(try await rowCount(client, "SELECT count(*) FROM agent_state_log WHERE ended_at IS NULL") <= 3)
                 // The first run's leftovers: calls still "in progress" on a server are closed as lost at start-up.
                 try await client.query("INSERT INTO calls (asterisk_node, channel_id, caller_number) VALUES ('ast1', 'stale-1', '+998900000000')")
                 #expect(try await store.closeLostCalls(server: "ast1", except: [], at: Date()) == 1)
-                #expect(try await count(client, "SELECT count(*) FROM calls WHERE outcome = 'lost'") == 1)
+                #expect(try await rowCount(client, "SELECT count(*) FROM calls WHERE outcome = 'lost'") == 1)
             }
         }
     }

@@ -11,11 +11,6 @@ import Testing
 
 @Suite("A real PostgreSQL going away mid-call", .serialized)
 struct PostgresOutageTests {
-    func count(_ client: PostgresClient, _ query: PostgresQuery) async throws -> Int {
-        for try await value in try await client.query(query).decode(Int.self) { return value }
-        return -1
-    }
-
     /// The app reaches PostgreSQL through a proxy that the test cuts: open connections are closed and new
     /// ones refused while a call goes through IVR, queue, operator and hang-up. When the database is back
     /// the call's row, events, recording and agent states are all written, once.
@@ -69,7 +64,7 @@ struct PostgresOutageTests {
                             while await !center.callSnapshot().isEmpty { try await Task.sleep(for: .milliseconds(10)) }
                             try await Task.sleep(for: .milliseconds(500))
                             #expect(journal.backlog > 5, "entries wait in the journal")
-                            #expect(try await count(direct, "SELECT count(*) FROM calls") == 0)
+                            #expect(try await rowCount(direct, "SELECT count(*) FROM calls") == 0)
 
                             proxy.restore()
                             #expect(await journal.flush(timeout: .seconds(30)), "the journal catches up once the database is back")
@@ -77,11 +72,11 @@ struct PostgresOutageTests {
                         }
                     }
                 }
-                #expect(try await count(direct, "SELECT count(*) FROM calls") == 1)
-                #expect(try await count(direct, "SELECT count(*) FROM calls WHERE outcome = 'answered' AND hangup_side = 'caller' AND ended_at IS NOT NULL") == 1)
-                #expect(try await count(direct, "SELECT count(*) FROM call_events WHERE kind IN ('started', 'queued', 'answered', 'ended')") == 4)
-                #expect(try await count(direct, "SELECT count(*) FROM recordings WHERE state = 'done'") == 1)
-                #expect(try await count(direct, "SELECT count(*) FROM agent_state_log WHERE state = 'on_call'") == 1)
+                #expect(try await rowCount(direct, "SELECT count(*) FROM calls") == 1)
+                #expect(try await rowCount(direct, "SELECT count(*) FROM calls WHERE outcome = 'answered' AND hangup_side = 'caller' AND ended_at IS NOT NULL") == 1)
+                #expect(try await rowCount(direct, "SELECT count(*) FROM call_events WHERE kind IN ('started', 'queued', 'answered', 'ended')") == 4)
+                #expect(try await rowCount(direct, "SELECT count(*) FROM recordings WHERE state = 'done'") == 1)
+                #expect(try await rowCount(direct, "SELECT count(*) FROM agent_state_log WHERE state = 'on_call'") == 1)
             }
         }
     }

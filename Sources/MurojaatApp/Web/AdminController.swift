@@ -61,7 +61,7 @@ struct AdminController: Sendable {
     }
 
     func addUser(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let form = try await Form.read(request)
+        let form = try await Form.read(request, context)
         var errors = FieldErrors()
         let login = form["login"] ?? ""
         if !Accounts.validLogin(login) { errors.add("login", "err_login") }
@@ -107,7 +107,7 @@ struct AdminController: Sendable {
     /// operator sync.
     func updateOperator(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         guard let id = context.parameters.get("id", as: Int64.self) else { throw HTTPError(.badRequest) }
-        let form = try await Form.read(request)
+        let form = try await Form.read(request, context)
         let admin = try context.requireUser()
         guard let ext = form["extension"], (2...6).contains(ext.count), ext.allSatisfy(\.isNumber) else {
             return .seeOther("/admin/users?error=extension")
@@ -133,7 +133,7 @@ struct AdminController: Sendable {
 
     /// Creates a team, or sets its supervisor and editor.
     func saveTeam(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let form = try await Form.read(request)
+        let form = try await Form.read(request, context)
         let admin = try context.requireUser()
         guard let name = form["name"], name.count <= 80 else { return .seeOther("/admin/users?error=team") }
         let supervisor = form["supervisor"].flatMap(Int64.init), editor = form["editor"].flatMap(Int64.init)
@@ -152,7 +152,7 @@ struct AdminController: Sendable {
 
     func setActive(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         guard let id = context.parameters.get("id", as: Int64.self) else { throw HTTPError(.badRequest) }
-        let form = try await Form.read(request)
+        let form = try await Form.read(request, context)
         let active = form["active"] == "1"
         let admin = try context.requireUser()
         guard id != admin.id else { throw HTTPError(.badRequest) }

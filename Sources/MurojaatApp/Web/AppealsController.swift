@@ -211,14 +211,12 @@ struct AppealsController: Sendable {
 
     func saveWritten(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        let form = try await Form.read(request)
+        let form = try await Form.read(request, context)
         let classifier = try await Classifier.load(web.database, logger: web.logger)
         var (draft, errors) = AppealDraft.from(form, source: "written", classifier: classifier, requireName: true, requireOutcome: false)
         if form["call_id"] != nil { errors.add("call_id", "bad_request") }
         guard errors.isEmpty else {
-            var echoed = form.fields
-            echoed["_csrf"] = nil
-            return try await newWritten(request, context, draft: echoed, errors: errors, status: .unprocessableContent)
+            return try await newWritten(request, context, draft: form.echo, errors: errors, status: .unprocessableContent)
         }
         draft.createdBy = user.id
         let created = try await AppealRepository(database: web.database, logger: web.logger).create(draft, classifier: classifier)
@@ -230,7 +228,7 @@ struct AppealsController: Sendable {
     func changeStatus(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
         guard let id = context.parameters.get("id", as: Int64.self) else { throw HTTPError(.notFound) }
-        let form = try await Form.read(request)
+        let form = try await Form.read(request, context)
         guard let status = form["status"].flatMap(AppealStatus.init(rawValue:)) else { throw HTTPError(.badRequest, message: "err_choice") }
         guard status != .forwarded else { return .seeOther("/appeals/\(id)?error=forward") }
         let comment = form["comment"].map { String($0.prefix(1000)) }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import PostgresNIO
+import Storage
 
 /// The editor's work on an appeal: the official wording, forwarding to the chancery (an e-mail row in
 /// the outbox, written in the same transaction as the status change, so it is sent exactly once by the
@@ -30,7 +31,7 @@ struct EditorController: Sendable {
     func saveOfficial(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
         let id = try id(context)
-        let form = try await Form.read(request)
+        let form = try await Form.read(request, context)
         guard let text = form["official_text"] else { return .seeOther("/appeals/\(id)?error=official") }
         guard text.count <= 10_000 else { throw HTTPError(.contentTooLarge) }
         let rows = try await web.database.query("""
@@ -49,7 +50,7 @@ struct EditorController: Sendable {
     func forward(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
         let id = try id(context)
-        let form = try await Form.read(request)
+        let form = try await Form.read(request, context)
         let comment = form["comment"].map { String($0.prefix(1000)) }
         var chancery: String?
         for try await value in try await web.database.query("SELECT value #>> '{}' FROM settings WHERE key = 'chancery.email'",
@@ -58,21 +59,14 @@ struct EditorController: Sendable {
         let base = web.configuration.publicURL
         let logger = web.logger
         do {
-            try await web.database.withTransaction(logger: logger) { connection in
-                var found: (String, String, String?, String, String?, String?)?
+            try await web.database.transaction(logger: logger) { connection in
+                var found: (String, String?, String, String?, String?)?
                 for try await row in try await connection.query("""
-                    SELECT a.status, a.number, a.official_text, a.text, a.citizen_name, a.phone FROM appeals a WHERE a.id = \(id) FOR UPDATE
-                    """, logger: logger).decode((String, String, String?, String, String?, String?).self) { found = row }
-                guard let (status, number, official, text, name, phone) = found else { throw AppealRepository.TransitionError.notFound }
-                guard let current = AppealStatus(rawValue: status), current.next.contains(.forwarded),
-                      let official, !official.isEmpty else { throw AppealRepository.TransitionError.notAllowed }
-                try await connection.query("""
-                    UPDATE appeals SET status = 'forwarded', forwarded_at = now(), updated_at = now() WHERE id = \(id)
-                    """, logger: logger)
-                try await connection.query("""
-                    INSERT INTO appeal_history (appeal_id, from_status, to_status, user_id, comment)
-                    VALUES (\(id), \(status), 'forwarded', \(user.id), \(comment))
-                    """, logger: logger)
+                    SELECT a.number, a.official_text, a.text, a.citizen_name, a.phone FROM appeals a WHERE a.id = \(id) FOR UPDATE
+                    """, logger: logger).decode((String, String?, String, String?, String?).self) { found = row }
+                guard let (number, official, text, name, phone) = found else { throw AppealRepository.TransitionError.notFound }
+                guard let official, !official.isEmpty else { throw AppealRepository.TransitionError.notAllowed }
+                try await AppealRepository.move(id, to: .forwarded, by: user.id, comment: comment, on: connection, logger: logger)
                 let body = """
                     Murojaat / Обращение \(number)
                     \(name ?? "") \(phone ?? "")
@@ -91,12 +85,10 @@ struct EditorController: Sendable {
                     ON CONFLICT (dedupe_key) DO NOTHING
                     """, logger: logger)
             }
-        } catch let error as PostgresTransactionError {
-            switch error.closureError {
-            case AppealRepository.TransitionError.notFound?: throw HTTPError(.notFound)
-            case AppealRepository.TransitionError.notAllowed?: return .seeOther("/appeals/\(id)?error=forward")
-            default: throw error
-            }
+        } catch AppealRepository.TransitionError.notFound {
+            throw HTTPError(.notFound)
+        } catch AppealRepository.TransitionError.notAllowed {
+            return .seeOther("/appeals/\(id)?error=forward")
         }
         try await audit.record(user, ip: context.remoteAddress, action: "appeal.forward", objectType: "appeal", objectId: "\(id)")
         return .seeOther("/appeals/\(id)")
@@ -105,7 +97,7 @@ struct EditorController: Sendable {
     func registration(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
         let id = try id(context)
-        let form = try await Form.read(request)
+        let form = try await Form.read(request, context)
         guard let number = form["chancery_reg_number"], number.count <= 64,
               number.allSatisfy({ $0.isLetter || $0.isNumber || "-/ .№".contains($0) }) else {
             return .seeOther("/appeals/\(id)?error=registration")

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import PostgresNIO
+import Storage
 
 /// Editors and supervisors keep the knowledge base (FAQ answers and call scripts, each edit keeps the
 /// previous version) and the topic classifier (both languages; every change is in the audit log with
@@ -52,7 +53,7 @@ struct KnowledgeController: Sendable {
 
     func save(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        let form = try await Form.read(request)
+        let form = try await Form.read(request, context)
         let classifier = try await Classifier.load(web.database, logger: web.logger)
         var errors = FieldErrors()
         let id = form["id"].flatMap(Int64.init)
@@ -69,33 +70,25 @@ struct KnowledgeController: Sendable {
         if body.isEmpty { errors.add("body", "err_required") } else if body.count > 20_000 { errors.add("body", "err_too_long") }
         let active = form["active"] != nil || id == nil
         guard errors.isEmpty else {
-            var echoed = form.fields
-            echoed["_csrf"] = nil
-            return try await list(request, context, errors: errors, form: echoed, status: .unprocessableContent)
+            return try await list(request, context, errors: errors, form: form.echo, status: .unprocessableContent)
         }
         let logger = web.logger
         if let id {
-            var missing = false
-            do {
-                try await web.database.withTransaction(logger: logger) { connection in
-                    // The version being replaced goes to the history first.
-                    var copied = false
-                    for try await _ in try await connection.query("""
-                        INSERT INTO kb_article_history (article_id, version, topic_code, kind, language, title, body, changed_by)
-                        SELECT id, version, topic_code, kind, language, title, body, \(user.id) FROM kb_articles WHERE id = \(id) FOR UPDATE
-                        RETURNING id
-                        """, logger: logger).decode(Int64.self) { copied = true }
-                    guard copied else { throw HTTPError(.notFound) }
-                    try await connection.query("""
-                        UPDATE kb_articles SET topic_code = \(topic), kind = \(kind), language = \(language), title = \(title), body = \(body),
-                               active = \(active), version = version + 1, updated_by = \(user.id), updated_at = now()
-                        WHERE id = \(id)
-                        """, logger: logger)
-                }
-            } catch let error as PostgresTransactionError where error.closureError is HTTPError {
-                missing = true
+            try await web.database.transaction(logger: logger) { connection in
+                // The version being replaced goes to the history first.
+                var copied = false
+                for try await _ in try await connection.query("""
+                    INSERT INTO kb_article_history (article_id, version, topic_code, kind, language, title, body, changed_by)
+                    SELECT id, version, topic_code, kind, language, title, body, \(user.id) FROM kb_articles WHERE id = \(id) FOR UPDATE
+                    RETURNING id
+                    """, logger: logger).decode(Int64.self) { copied = true }
+                guard copied else { throw HTTPError(.notFound) }
+                try await connection.query("""
+                    UPDATE kb_articles SET topic_code = \(topic), kind = \(kind), language = \(language), title = \(title), body = \(body),
+                           active = \(active), version = version + 1, updated_by = \(user.id), updated_at = now()
+                    WHERE id = \(id)
+                    """, logger: logger)
             }
-            if missing { throw HTTPError(.notFound) }
             try await audit.record(user, ip: context.remoteAddress, action: "kb.edit", objectType: "kb_article", objectId: "\(id)")
         } else {
             var created: Int64 = 0
@@ -147,7 +140,7 @@ struct KnowledgeController: Sendable {
     /// Adds a topic or subtopic, or renames / (de)activates one; codes never change (calls and appeals refer to them).
     func saveTopic(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        let form = try await Form.read(request)
+        let form = try await Form.read(request, context)
         var errors = FieldErrors()
         let code = form["code"] ?? ""
         let parent = form["parent"]
@@ -160,9 +153,7 @@ struct KnowledgeController: Sendable {
         if ru.isEmpty { errors.add("name_ru", "err_required") } else if ru.count > 200 { errors.add("name_ru", "err_too_long") }
         let active = form["active"] != nil
         guard errors.isEmpty else {
-            var echoed = form.fields
-            echoed["_csrf"] = nil
-            return try await topics(request, context, errors: errors, form: echoed, status: .unprocessableContent)
+            return try await topics(request, context, errors: errors, form: form.echo, status: .unprocessableContent)
         }
         var before: [String: String] = [:]
         for try await (oldUz, oldRu, oldActive) in try await web.database.query(

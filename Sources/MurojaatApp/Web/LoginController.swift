@@ -15,7 +15,7 @@ struct LoginController: Sendable {
         router.post("/login") { request, context in try await login(request, context) }
         router.post("/logout") { request, context in
             let user = try context.requireUser()
-            let form = try await Form.read(request)
+            let form = try await Form.read(request, context)
             guard let token = form.fields["_csrf"], constantTimeEquals(token, user.csrfToken) else { throw HTTPError(.forbidden, message: "csrf") }
             try await accounts.closeSession(user.sessionId)
             try await audit.record(user, ip: context.remoteAddress, action: "logout")
@@ -40,7 +40,7 @@ struct LoginController: Sendable {
     }
 
     func login(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let form = try await Form.read(request, limit: 4096)
+        let form = try await Form.read(request, context, limit: 4096)
         let login = String((form["login"] ?? "").prefix(64))
         let password = form.fields["password"] ?? ""
         let next = safeNext(form["next"])

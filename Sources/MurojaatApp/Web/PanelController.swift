@@ -48,7 +48,7 @@ struct PanelController: Sendable {
 
     func setState(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        let form = try await Form.read(request)
+        let form = try await Form.read(request, context)
         guard let operatorId = user.operatorId, let center = web.callCenter else { throw HTTPError(.conflict, message: "not_an_operator") }
         let state: AgentState
         var reason: String?
@@ -192,7 +192,7 @@ struct PanelController: Sendable {
     func saveAppeal(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
         let language = Pages.language(request, context)
-        let form = try await Form.read(request)
+        let form = try await Form.read(request, context)
         let classifier = try await Classifier.load(web.database, logger: web.logger)
         var (draft, errors) = AppealDraft.from(form, source: "call", classifier: classifier, requireName: false, requireOutcome: true)
         draft.operatorId = user.operatorId

@@ -50,9 +50,7 @@ struct PublicController: Sendable {
 
     func token(_ request: Request) -> (String, Bool) {
         if let existing = request.cookies[Self.csrfCookie]?.value, existing.count == 32 { return (existing, false) }
-        var bytes = [UInt8](repeating: 0, count: 24)
-        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
-        return (Accounts.base64URL(bytes), true)
+        return (Accounts.randomToken(bytes: 24), true)
     }
 
     func withToken(_ response: Response, _ token: (String, Bool)) -> Response {
@@ -78,7 +76,7 @@ struct PublicController: Sendable {
     }
 
     func submit(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let form = try await Form.read(request, limit: 32 * 1024)
+        let form = try await Form.read(request, context, limit: 32 * 1024)
         guard let cookie = request.cookies[Self.csrfCookie]?.value, let field = form.fields["_pcsrf"], constantTimeEquals(cookie, field) else {
             throw HTTPError(.forbidden, message: "csrf")
         }
@@ -90,9 +88,7 @@ struct PublicController: Sendable {
         var (draft, errors) = AppealDraft.from(form, source: "web", classifier: classifier, requireName: true, requireOutcome: false)
         if form.fields["language"] == nil { draft.language = language }
         guard errors.isEmpty else {
-            var echoed = form.fields
-            echoed["_pcsrf"] = nil
-            return try await self.form(request, context, draft: echoed, errors: errors, status: .unprocessableContent)
+            return try await self.form(request, context, draft: form.echo, errors: errors, status: .unprocessableContent)
         }
         let created = try await AppealRepository(database: web.database, logger: web.logger).create(draft, classifier: classifier)
         return pages.render("public_done", request, context, title: "thanks", ["number": created.number])
@@ -106,7 +102,7 @@ struct PublicController: Sendable {
     }
 
     func lookup(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let form = try await Form.read(request, limit: 4096)
+        let form = try await Form.read(request, context, limit: 4096)
         guard let cookie = request.cookies[Self.csrfCookie]?.value, let field = form.fields["_pcsrf"], constantTimeEquals(cookie, field) else {
             throw HTTPError(.forbidden, message: "csrf")
         }

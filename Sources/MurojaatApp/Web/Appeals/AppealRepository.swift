@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Logging
+import Storage
 import PostgresNIO
 
 /// Topics, categories and regions as the forms offer them.
@@ -163,14 +164,12 @@ struct AppealRepository: Sendable {
         var token: String?
         var tokenHash: ByteBuffer?
         if withStatusToken {
-            var bytes = [UInt8](repeating: 0, count: 24)
-            for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
-            token = Accounts.base64URL(bytes)
+            token = Accounts.randomToken(bytes: 24)
             tokenHash = ByteBuffer(bytes: Array(SHA256.hash(data: Array(token!.utf8))))
         }
         let status = draft.outcome ?? .new
         let draft = draft
-        let (id, number) = try await database.withTransaction(logger: logger) { connection -> (Int64, String) in
+        let (id, number) = try await database.transaction(logger: logger) { connection -> (Int64, String) in
             var seq = 0
             for try await value in try await connection.query("""
                 INSERT INTO appeal_counters (year, last_seq) VALUES (\(year), 1)
@@ -204,34 +203,32 @@ struct AppealRepository: Sendable {
 
     /// Moves an appeal along its life cycle, keeping who, when and why.
     func transition(_ id: Int64, to status: AppealStatus, by user: Int64, comment: String?) async throws {
-        do {
-            try await transitionInTransaction(id, to: status, by: user, comment: comment)
-        } catch let error as PostgresTransactionError {
-            // What the closure threw comes back wrapped.
-            throw error.closureError ?? error
+        try await database.transaction(logger: logger) { connection in
+            try await Self.move(id, to: status, by: user, comment: comment, on: connection, logger: logger)
         }
     }
 
-    func transitionInTransaction(_ id: Int64, to status: AppealStatus, by user: Int64, comment: String?) async throws {
-        try await database.withTransaction(logger: logger) { connection in
-            var current: AppealStatus?
-            for try await raw in try await connection.query("SELECT status FROM appeals WHERE id = \(id) FOR UPDATE", logger: logger).decode(String.self) {
-                current = AppealStatus(rawValue: raw)
-            }
-            guard let current else { throw TransitionError.notFound }
-            guard current.next.contains(status) else { throw TransitionError.notAllowed }
-            try await connection.query("""
-                UPDATE appeals SET status = \(status.rawValue), updated_at = now(),
-                    forwarded_at = CASE WHEN \(status.rawValue) = 'forwarded' THEN now() ELSE forwarded_at END,
-                    answered_at = CASE WHEN \(status.rawValue) = 'answered' THEN now() ELSE answered_at END,
-                    closed_at = CASE WHEN \(status.rawValue) = 'closed' THEN now() ELSE closed_at END
-                WHERE id = \(id)
-                """, logger: logger)
-            try await connection.query("""
-                INSERT INTO appeal_history (appeal_id, from_status, to_status, user_id, comment)
-                VALUES (\(id), \(current.rawValue), \(status.rawValue), \(user), \(comment))
-                """, logger: logger)
+    /// The status change inside a caller's transaction: locks the row, refuses a step the life cycle does
+    /// not allow, stamps the dates and writes the history row.
+    static func move(_ id: Int64, to status: AppealStatus, by user: Int64, comment: String?, on connection: PostgresConnection,
+                     logger: Logger) async throws {
+        var current: AppealStatus?
+        for try await raw in try await connection.query("SELECT status FROM appeals WHERE id = \(id) FOR UPDATE", logger: logger).decode(String.self) {
+            current = AppealStatus(rawValue: raw)
         }
+        guard let current else { throw TransitionError.notFound }
+        guard current.next.contains(status) else { throw TransitionError.notAllowed }
+        try await connection.query("""
+            UPDATE appeals SET status = \(status.rawValue), updated_at = now(),
+                forwarded_at = CASE WHEN \(status.rawValue) = 'forwarded' THEN now() ELSE forwarded_at END,
+                answered_at = CASE WHEN \(status.rawValue) = 'answered' THEN now() ELSE answered_at END,
+                closed_at = CASE WHEN \(status.rawValue) = 'closed' THEN now() ELSE closed_at END
+            WHERE id = \(id)
+            """, logger: logger)
+        try await connection.query("""
+            INSERT INTO appeal_history (appeal_id, from_status, to_status, user_id, comment)
+            VALUES (\(id), \(current.rawValue), \(status.rawValue), \(user), \(comment))
+            """, logger: logger)
     }
 
     static let dayFormatter: DateFormatter = {

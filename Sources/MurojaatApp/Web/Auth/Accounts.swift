@@ -94,12 +94,8 @@ struct Accounts: Sendable {
 
     /// Opens a session and returns the cookie token; only its SHA-256 is stored.
     func openSession(userId: Int64, ip: String?, userAgent: String?) async throws -> String {
-        var bytes = [UInt8](repeating: 0, count: 32)
-        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
-        let token = Self.base64URL(bytes)
-        var csrfBytes = [UInt8](repeating: 0, count: 24)
-        for index in csrfBytes.indices { csrfBytes[index] = UInt8.random(in: 0...255) }
-        let csrf = Self.base64URL(csrfBytes)
+        let token = Self.randomToken(bytes: 32)
+        let csrf = Self.randomToken(bytes: 24)
         let id = ByteBuffer(bytes: Array(SHA256.hash(data: Array(token.utf8))))
         let expires = Date().addingTimeInterval(sessionLifetime)
         try await database.query("""
@@ -111,22 +107,24 @@ struct Accounts: Sendable {
     }
 
     /// The user behind a session cookie, if the session exists, has not expired and the user is active.
-    /// Each use slides the expiry forward.
     func session(token: String) async throws -> SessionUser? {
         guard token.count == 43 else { return nil }
         let digest = Array(SHA256.hash(data: Array(token.utf8)))
         let id = ByteBuffer(bytes: digest)
         let rows = try await database.query("""
-            SELECT u.id, u.login, u.full_name, u.role, u.language, o.id, s.csrf_token
+            SELECT u.id, u.login, u.full_name, u.role, u.language, o.id, s.csrf_token, s.last_seen_at < now() - interval '1 minute'
             FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN operators o ON o.user_id = u.id
             WHERE s.id = \(id) AND s.expires_at > now() AND u.active
             """, logger: logger)
         var user: SessionUser?
-        for try await (uid, login, name, role, language, operatorId, csrf) in rows.decode((Int64, String, String, String, String, Int64?, String).self) {
+        var stale = false
+        for try await (uid, login, name, role, language, operatorId, csrf, old) in rows.decode((Int64, String, String, String, String, Int64?, String, Bool).self) {
+            stale = old
             user = SessionUser(id: uid, login: login, fullName: name, role: Role(rawValue: role) ?? .operator,
                                language: UILanguage(rawValue: language) ?? .uz, operatorId: operatorId, csrfToken: csrf, sessionId: digest)
         }
-        if user != nil {
+        // Each use slides the expiry, written at most once a minute rather than on every request.
+        if user != nil && stale {
             let expires = Date().addingTimeInterval(sessionLifetime)
             try await database.query("UPDATE sessions SET last_seen_at = now(), expires_at = \(expires) WHERE id = \(id)", logger: logger)
         }
@@ -135,6 +133,13 @@ struct Accounts: Sendable {
 
     func closeSession(_ sessionId: [UInt8]) async throws {
         try await database.query("DELETE FROM sessions WHERE id = \(ByteBuffer(bytes: sessionId))", logger: logger)
+    }
+
+    /// `bytes` random bytes as unpadded base64url (43 characters for 32 bytes).
+    static func randomToken(bytes count: Int) -> String {
+        var bytes = [UInt8](repeating: 0, count: count)
+        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
+        return base64URL(bytes)
     }
 
     static func base64URL(_ bytes: [UInt8]) -> String {

@@ -23,6 +23,8 @@ struct SessionUser: Sendable {
 struct AppRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
     var user: SessionUser?
+    /// The form body, once read (the CSRF check reads it before the handler does).
+    var form: Form?
     let remoteAddress: String?
 
     init(source: ApplicationRequestContextSource) {

@@ -9,7 +9,9 @@ struct Form: Sendable {
 
     init(fields: [String: String]) { self.fields = fields }
 
-    static func read(_ request: Request, limit: Int = Form.maxBytes) async throws -> Form {
+    /// The form of the request: the one already read for the CSRF check, or the body read now.
+    static func read(_ request: Request, _ context: AppRequestContext, limit: Int = Form.maxBytes) async throws -> Form {
+        if let form = context.form { return form }
         var request = request
         let buffer: ByteBuffer
         do {
@@ -49,6 +51,9 @@ struct Form: Sendable {
         return String(String.UnicodeScalarView(kept)).replacingOccurrences(of: "\r\n", with: "\n")
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
+
+    /// The fields to show again in a form with errors: everything typed, without the CSRF tokens.
+    var echo: [String: String] { fields.filter { $0.key != "_csrf" && $0.key != "_pcsrf" } }
 
     subscript(_ key: String) -> String? {
         guard let value = fields[key], !value.isEmpty else { return nil }

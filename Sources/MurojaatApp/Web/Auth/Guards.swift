@@ -36,18 +36,14 @@ struct RequireRole: RouterMiddleware {
         }
         guard roles.contains(user.role) else { throw HTTPError(.forbidden) }
         if request.method != .get && request.method != .head {
-            var request = request
+            var context = context
             let presented: String?
             if let header = request.headers[HTTPField.Name("X-CSRF-Token")!] {
                 presented = header
             } else {
-                let form = try await Form.read(request)
+                let form = try await Form.read(request, context)
                 presented = form.fields["_csrf"]
-                // Hand the already-read body on to the handler.
-                let body = form.fields.map { key, value in
-                    "\(key.addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) ?? "")=\(value.addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) ?? "")"
-                }.joined(separator: "&")
-                request.body = .init(buffer: ByteBuffer(string: body))
+                context.form = form // the handler reads it from here: the body is consumed
             }
             guard let presented, constantTimeEquals(presented, user.csrfToken) else { throw HTTPError(.forbidden, message: "csrf") }
             return try await next(request, context)
