@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         .target(
@@ -64,9 +65,20 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Notifications",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "MurojaatApp",
             dependencies: [
-                "ARI", "AsteriskSimulator", "Storage", "CallCenter",
+                "ARI", "AsteriskSimulator", "Storage", "CallCenter", "Notifications",
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -91,6 +103,12 @@ let package = Package(
         ),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "CallCenterTests", dependencies: ["CallCenter", "ARI", "AsteriskSimulator", "TestSupport"]),
+        .testTarget(name: "NotificationTests", dependencies: [
+            "Notifications", "MurojaatApp", "Storage", "TestSupport",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ], resources: [.copy("Resources")]),
         .testTarget(name: "AppTests", dependencies: [
             "MurojaatApp", "AsteriskSimulator", "Storage", "CallCenter", "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -55,7 +55,9 @@ public struct Server {
             // ServiceGroup stops services in reverse order, each after the one before has finished: the demo
             // and web first, then the event sockets (which ends their streams), then the telephony handler that
             // reads them, and the journal last, so that everything the call flow wrote is flushed.
-            let services: [any Service] = [journal, telephony] + connections + [operatorSync, web] + extra
+            let outbox = OutboxWorker(database: database, configuration: configuration.notifications, publicURL: configuration.publicURL,
+                                      timeZone: configuration.timeZone, logger: logger)
+            let services: [any Service] = [journal, outbox, telephony] + connections + [operatorSync, web] + extra
             let serviceGroup = ServiceGroup(configuration: .init(
                 services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             logger.info("Murojaat is listening", metadata: ["url": "http://\(configuration.httpHost):\(configuration.httpPort)/"])

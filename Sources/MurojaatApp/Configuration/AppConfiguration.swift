@@ -25,6 +25,7 @@ public struct AppConfiguration: Sendable {
     public var publicDirectory: String
     public var timeZone: TimeZone
     public var logLevel: Logger.Level
+    public var notifications: NotificationConfiguration
     /// Where the values came from, for `doctor`.
     public var sourceFile: String?
 
@@ -52,6 +53,13 @@ public struct AppConfiguration: Sendable {
         ("MUROJAAT_PUBLIC_DIR", "Public", "static files (CSS, JavaScript) served under /"),
         ("MUROJAAT_TIMEZONE", "Asia/Tashkent", "time zone of reports and deadlines"),
         ("MUROJAAT_LOG_LEVEL", "info", "trace, debug, info, notice, warning, error or critical"),
+        ("MUROJAAT_TELEGRAM_API_URL", "https://api.telegram.org", "Telegram Bot API base URL"),
+        ("MUROJAAT_ESKIZ_API_URL", "https://notify.eskiz.uz", "Eskiz SMS API base URL"),
+        ("MUROJAAT_PLAYMOBILE_API_URL", "https://send.smsxabar.uz", "Play Mobile SMS API base URL"),
+        ("MUROJAAT_SMTP_CA_FILE", "", "PEM file of extra CA certificates trusted for SMTP over TLS (a private mail server)"),
+        ("MUROJAAT_OUTBOX_POLL_SECONDS", "1", "how often the notification worker looks for due messages"),
+        ("MUROJAAT_OUTBOX_LEASE_SECONDS", "120", "a message being sent is taken over by another worker after this long (crash recovery)"),
+        ("MUROJAAT_OUTBOX_RETRY_SECONDS", "30", "first retry delay of a failed message; doubles per attempt, at most an hour"),
     ]
 
     /// Reads `environment`, after the KEY=VALUE lines of `file` (the environment wins).
@@ -132,6 +140,27 @@ public struct AppConfiguration: Sendable {
             throw ConfigurationError(setting: "MUROJAAT_LOG_LEVEL", problem: "is '\(level)'; use trace, debug, info, notice, warning, error or critical")
         }
         self.logLevel = logLevel
+        notifications = NotificationConfiguration()
+        notifications.telegramURL = try Self.httpURL(value("MUROJAAT_TELEGRAM_API_URL"), setting: "MUROJAAT_TELEGRAM_API_URL")
+        notifications.eskizURL = try Self.httpURL(value("MUROJAAT_ESKIZ_API_URL"), setting: "MUROJAAT_ESKIZ_API_URL")
+        notifications.playMobileURL = try Self.httpURL(value("MUROJAAT_PLAYMOBILE_API_URL"), setting: "MUROJAAT_PLAYMOBILE_API_URL")
+        let caFile = value("MUROJAAT_SMTP_CA_FILE")
+        if !caFile.isEmpty {
+            guard FileManager.default.isReadableFile(atPath: caFile) else {
+                throw ConfigurationError(setting: "MUROJAAT_SMTP_CA_FILE", problem: "names \(caFile), which cannot be read")
+            }
+            notifications.smtpTrustRootsFile = caFile
+        }
+        func seconds(_ name: String, _ range: ClosedRange<Double>) throws -> Double {
+            let text = value(name)
+            guard let number = Double(text), range.contains(number) else {
+                throw ConfigurationError(setting: name, problem: "is '\(text)'; give seconds from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return number
+        }
+        notifications.pollSeconds = try seconds("MUROJAAT_OUTBOX_POLL_SECONDS", 0.05...60)
+        notifications.leaseSeconds = try seconds("MUROJAAT_OUTBOX_LEASE_SECONDS", 1...3600)
+        notifications.retrySeconds = try seconds("MUROJAAT_OUTBOX_RETRY_SECONDS", 0.1...3600)
     }
 
     static func callFlow(_ value: (String) -> String) throws -> CallCenterSettings {

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Notifications
 import PostgresNIO
 
 /// Appeals for staff: list with filters and search, one appeal with its history, status changes.
@@ -185,6 +186,24 @@ struct AppealsController: Sendable {
                             "who": who ?? "—", "comment": comment ?? "", "at": at.description])
         }
         appeal["history"] = history
+        var notifications: [[String: Any]] = []
+        for try await (channel, key, state, error, text, sent, report) in try await web.database.query("""
+            SELECT o.channel, coalesce(o.dedupe_key, ''), o.status, coalesce(o.last_error, ''), o.payload->>'text',
+                   coalesce(to_char(o.sent_at AT TIME ZONE 'Asia/Tashkent', 'DD.MM.YYYY HH24:MI'), ''),
+                   (SELECT r.status FROM sms_delivery_reports r WHERE r.outbox_id = o.id ORDER BY r.id DESC LIMIT 1)
+            FROM outbox o WHERE o.appeal_id = \(id) ORDER BY o.id
+            """, logger: web.logger).decode((String, String, String, String, String?, String, String?).self) {
+            var row: [String: Any] = ["channel": channel, "kind": key.split(separator: ":").dropFirst(2).joined(separator: " "),
+                                      "state": Strings.text("outbox_\(state)", language), "error": error, "sent": sent]
+            if let report { row["report"] = report }
+            if channel == "sms", let text {
+                let segments = SMSSegments(text)
+                row["segments"] = "\(segments.segments) (\(segments.encoding.rawValue), \(segments.units))"
+            }
+            notifications.append(row)
+        }
+        appeal["notifications"] = notifications
+        appeal["canSMS"] = EditorController.editors.contains(user.role)
         let canChange = Self.changers.contains(user.role)
         let next = AppealStatus(rawValue: statusCode)?.next ?? []
         // Forwarding goes through the editor's form: it needs the official text and writes the chancery e-mail.
@@ -219,7 +238,7 @@ struct AppealsController: Sendable {
             return try await newWritten(request, context, draft: form.echo, errors: errors, status: .unprocessableContent)
         }
         draft.createdBy = user.id
-        let created = try await AppealRepository(database: web.database, logger: web.logger).create(draft, classifier: classifier)
+        let created = try await AppealRepository(database: web.database, logger: web.logger, publicURL: web.configuration.publicURL).create(draft, classifier: classifier)
         try await audit.record(user, ip: context.remoteAddress, action: "appeal.create", objectType: "appeal", objectId: "\(created.id)",
                                details: ["number": created.number, "source": "written"])
         return .seeOther("/appeals/\(created.id)")
@@ -233,7 +252,7 @@ struct AppealsController: Sendable {
         guard status != .forwarded else { return .seeOther("/appeals/\(id)?error=forward") }
         let comment = form["comment"].map { String($0.prefix(1000)) }
         do {
-            try await AppealRepository(database: web.database, logger: web.logger).transition(id, to: status, by: user.id, comment: comment)
+            try await AppealRepository(database: web.database, logger: web.logger, publicURL: web.configuration.publicURL).transition(id, to: status, by: user.id, comment: comment)
         } catch AppealRepository.TransitionError.notFound {
             throw HTTPError(.notFound)
         } catch AppealRepository.TransitionError.notAllowed {

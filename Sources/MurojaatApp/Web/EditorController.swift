@@ -1,5 +1,7 @@
 import Foundation
+import Crypto
 import Hummingbird
+import Notifications
 import PostgresNIO
 import Storage
 
@@ -19,6 +21,7 @@ struct EditorController: Sendable {
         edit.post(":id/official") { request, context in try await saveOfficial(request, context) }
         edit.post(":id/forward") { request, context in try await forward(request, context) }
         edit.post(":id/chancery") { request, context in try await registration(request, context) }
+        edit.post(":id/sms") { request, context in try await sendSMS(request, context) }
         router.group("appeals").add(middleware: RequireRole(Self.printers))
             .get(":id/print") { request, context in try await print(request, context) }
     }
@@ -52,10 +55,6 @@ struct EditorController: Sendable {
         let id = try id(context)
         let form = try await Form.read(request, context)
         let comment = form["comment"].map { String($0.prefix(1000)) }
-        var chancery: String?
-        for try await value in try await web.database.query("SELECT value #>> '{}' FROM settings WHERE key = 'chancery.email'",
-                                                           logger: web.logger).decode(String?.self) { chancery = value }
-        let address = chancery
         let base = web.configuration.publicURL
         let logger = web.logger
         do {
@@ -66,7 +65,7 @@ struct EditorController: Sendable {
                     """, logger: logger).decode((String, String?, String, String?, String?).self) { found = row }
                 guard let (number, official, text, name, phone) = found else { throw AppealRepository.TransitionError.notFound }
                 guard let official, !official.isEmpty else { throw AppealRepository.TransitionError.notAllowed }
-                try await AppealRepository.move(id, to: .forwarded, by: user.id, comment: comment, on: connection, logger: logger)
+                try await AppealRepository.move(id, to: .forwarded, by: user.id, comment: comment, publicURL: base, on: connection, logger: logger)
                 let body = """
                     Murojaat / Обращение \(number)
                     \(name ?? "") \(phone ?? "")
@@ -78,12 +77,10 @@ struct EditorController: Sendable {
 
                     \(base)/appeals/\(id)
                     """
-                let payload: [String: String?] = ["to": address, "subject": "Murojaat \(number)", "text": body]
-                let json = String(decoding: try JSONEncoder().encode(payload), as: UTF8.self)
-                try await connection.query("""
-                    INSERT INTO outbox (channel, dedupe_key, payload, appeal_id) VALUES ('email', \("appeal:\(id):chancery"), \(json)::jsonb, \(id))
-                    ON CONFLICT (dedupe_key) DO NOTHING
-                    """, logger: logger)
+                // The address is taken when the e-mail is sent, so a chancery address set later still receives it.
+                try await Outbox.enqueue(.email, key: "appeal:\(id):chancery",
+                                         payload: OutboxPayload(toSetting: "chancery.email", subject: "Murojaat \(number)", text: body),
+                                         appealID: id, on: connection, logger: logger)
             }
         } catch AppealRepository.TransitionError.notFound {
             throw HTTPError(.notFound)
@@ -91,6 +88,26 @@ struct EditorController: Sendable {
             return .seeOther("/appeals/\(id)?error=forward")
         }
         try await audit.record(user, ip: context.remoteAddress, action: "appeal.forward", objectType: "appeal", objectId: "\(id)")
+        return .seeOther("/appeals/\(id)")
+    }
+
+    /// A message of the editor's to the citizen's mobile, through the outbox. The same text to the same
+    /// appeal is one message, however often the button is pressed.
+    func sendSMS(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        let id = try id(context)
+        let form = try await Form.read(request, context)
+        guard let text = form["sms_text"], SMSSegments(text).segments <= 6 else { return .seeOther("/appeals/\(id)?error=sms_text") }
+        let settings = try await NotificationSettings.load(web.database, logger: web.logger)
+        var phone: String?
+        var language = "uz"
+        for try await (number, lang) in try await web.database.query("SELECT phone, language FROM appeals WHERE id = \(id)", logger: web.logger)
+            .decode((String?, String).self) { phone = number.flatMap(PhoneNumber.mobile); language = lang }
+        guard settings.smsEnabled, let phone else { return .seeOther("/appeals/\(id)?error=sms") }
+        let digest = SHA256.hash(data: Array(text.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
+        try await Outbox.enqueue(.sms, key: "appeal:\(id):sms:manual:\(digest)", payload: OutboxPayload(text: text, phone: phone, language: language),
+                                 appealID: id, database: web.database, logger: web.logger)
+        try await audit.record(user, ip: context.remoteAddress, action: "appeal.sms", objectType: "appeal", objectId: "\(id)")
         return .seeOther("/appeals/\(id)")
     }
 

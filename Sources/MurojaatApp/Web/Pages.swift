@@ -21,7 +21,9 @@ struct Pages: Sendable {
         if role == .editor || role == .supervisor {
             items += [("/appeals?queue=1", "to_formalise"), ("/appeals/new", "new_written"), ("/kb", "kb"), ("/classifier", "topic")]
         }
-        if role == .admin { items += [("/admin/users", "nav_users"), ("/admin/audit", "nav_audit")] }
+        if role == .admin {
+            items += [("/admin/users", "nav_users"), ("/admin/settings", "nav_settings"), ("/admin/outbox", "nav_outbox"), ("/admin/audit", "nav_audit")]
+        }
         return items.map { ["href": $0.0, "label": strings[$0.1] ?? $0.1] }
     }
 

@@ -214,7 +214,7 @@ struct PanelController: Sendable {
             for (field, key) in errors.messages { messages[field] = Strings.text(key, language) }
             return try json(SaveResult(ok: false, message: Strings.text("form_has_errors", language), errors: messages), status: .unprocessableContent)
         }
-        let created = try await AppealRepository(database: web.database, logger: web.logger).create(draft, classifier: classifier)
+        let created = try await AppealRepository(database: web.database, logger: web.logger, publicURL: web.configuration.publicURL).create(draft, classifier: classifier)
         try await audit.record(user, ip: context.remoteAddress, action: "appeal.create", objectType: "appeal", objectId: "\(created.id)",
                                details: ["number": created.number])
         return try json(SaveResult(ok: true, number: created.number, message: Strings.text("saved", language), errors: [:]), status: .created)

@@ -90,7 +90,7 @@ struct PublicController: Sendable {
         guard errors.isEmpty else {
             return try await self.form(request, context, draft: form.echo, errors: errors, status: .unprocessableContent)
         }
-        let created = try await AppealRepository(database: web.database, logger: web.logger).create(draft, classifier: classifier)
+        let created = try await AppealRepository(database: web.database, logger: web.logger, publicURL: web.configuration.publicURL).create(draft, classifier: classifier)
         return pages.render("public_done", request, context, title: "thanks", ["number": created.number])
     }
 

@@ -148,6 +148,8 @@ struct AppealDraft: Sendable {
 struct AppealRepository: Sendable {
     let database: PostgresClient
     let logger: Logger
+    /// Base of the links in the notifications an appeal causes.
+    var publicURL = "http://localhost:8080"
 
     struct Created: Sendable { var id: Int64; var number: String; var statusToken: String? }
 
@@ -194,6 +196,8 @@ struct AppealRepository: Sendable {
                     INSERT INTO appeal_history (appeal_id, from_status, to_status, user_id) VALUES (\(result.0), 'new', \(status.rawValue), \(draft.createdBy))
                     """, logger: logger)
             }
+            // Alerts and the citizen's SMS are written with the appeal: both or neither.
+            try await AppealNotifications.created(result.0, publicURL: publicURL, on: connection, logger: logger)
             return result
         }
         return Created(id: id, number: number, statusToken: token)
@@ -204,14 +208,14 @@ struct AppealRepository: Sendable {
     /// Moves an appeal along its life cycle, keeping who, when and why.
     func transition(_ id: Int64, to status: AppealStatus, by user: Int64, comment: String?) async throws {
         try await database.transaction(logger: logger) { connection in
-            try await Self.move(id, to: status, by: user, comment: comment, on: connection, logger: logger)
+            try await Self.move(id, to: status, by: user, comment: comment, publicURL: publicURL, on: connection, logger: logger)
         }
     }
 
     /// The status change inside a caller's transaction: locks the row, refuses a step the life cycle does
     /// not allow, stamps the dates and writes the history row.
-    static func move(_ id: Int64, to status: AppealStatus, by user: Int64, comment: String?, on connection: PostgresConnection,
-                     logger: Logger) async throws {
+    static func move(_ id: Int64, to status: AppealStatus, by user: Int64, comment: String?, publicURL: String,
+                     on connection: PostgresConnection, logger: Logger) async throws {
         var current: AppealStatus?
         for try await raw in try await connection.query("SELECT status FROM appeals WHERE id = \(id) FOR UPDATE", logger: logger).decode(String.self) {
             current = AppealStatus(rawValue: raw)
@@ -229,6 +233,7 @@ struct AppealRepository: Sendable {
             INSERT INTO appeal_history (appeal_id, from_status, to_status, user_id, comment)
             VALUES (\(id), \(current.rawValue), \(status.rawValue), \(user), \(comment))
             """, logger: logger)
+        try await AppealNotifications.moved(id, to: status.rawValue, publicURL: publicURL, on: connection, logger: logger)
     }
 
     static let dayFormatter: DateFormatter = {
