@@ -93,7 +93,8 @@ let package = Package(
             name: "TestSupport",
             dependencies: ["ARI", "AsteriskSimulator", .product(name: "HummingbirdTesting", package: "hummingbird"),
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
-            path: "Sources/TestSupport"
+            path: "Sources/TestSupport",
+            resources: [.copy("Resources")]
         ),
         .executableTarget(name: "murojaat", dependencies: ["MurojaatApp", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(
@@ -108,7 +109,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
-        ], resources: [.copy("Resources")]),
+        ]),
         .testTarget(name: "AppTests", dependencies: [
             "MurojaatApp", "AsteriskSimulator", "Storage", "CallCenter", "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -63,6 +63,12 @@ public struct SMSSegments: Sendable, Equatable {
     static let basic: Set<Character> = Set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
     static let extended: Set<Character> = Set("^{}\\[~]|€\u{0C}")
 
+    public init(encoding: Encoding, units: Int, segments: Int) {
+        self.encoding = encoding
+        self.units = units
+        self.segments = segments
+    }
+
     public init(_ text: String) {
         var gsmUnits = 0
         var isGSM = true

@@ -61,10 +61,10 @@ final class SMTPReplyDecoder: ByteToMessageDecoder {
             if buffer.readableBytes > 4096 { throw SMTPError("reply line longer than 4096 bytes") }
             return .needMoreData
         }
-        let bytes = buffer.readBytes(length: newline - buffer.readerIndex + 1) ?? []
-        var line = String(decoding: bytes, as: UTF8.self)
-        while line.hasSuffix("\n") || line.hasSuffix("\r") { line.removeLast() }
-        let utf8 = Array(line.utf8)
+        var utf8 = buffer.readBytes(length: newline - buffer.readerIndex + 1) ?? []
+        // Byte-wise: in Swift "\r\n" is one Character, so String suffix checks would not see "\n".
+        while let last = utf8.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") { utf8.removeLast() }
+        let line = String(decoding: utf8, as: UTF8.self)
         guard utf8.count >= 3, let code = Int(String(decoding: utf8[0..<3], as: UTF8.self)), (200...599).contains(code) else {
             throw SMTPError("malformed reply '\(line.prefix(80))'")
         }

@@ -239,7 +239,7 @@ struct SMSReportsController: Sendable {
                       let name = part[..<split.lowerBound].range(of: #"name="([^"]{1,64})""#, options: .regularExpression) else { continue }
                 let key = String(part[name].dropFirst(6).dropLast())
                 var value = String(part[split.upperBound...])
-                if value.hasSuffix("\r\n") { value.removeLast(2) }
+                if value.hasSuffix("\r\n") { value.removeLast() }  // "\r\n" is one Character
                 fields[key] = value
             }
             return fields.isEmpty ? [] : [fields]
