@@ -86,7 +86,8 @@ enum BackOffice {
         try await loadTemplates(URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Templates").standardized.path)
     }
 
-    static func run(telephony: Bool = false, _ body: @escaping @Sendable (World, any TestClientProtocol) async throws -> Void) async throws {
+    static func run(telephony: Bool = false, configure: @Sendable (inout AppConfiguration) -> Void = { _ in },
+                    _ body: @escaping @Sendable (World, any TestClientProtocol) async throws -> Void) async throws {
         try await withMigratedDatabase { database in
             try await withPostgres(database) { client in
                 let logger = Logger(label: "test.web")
@@ -106,6 +107,7 @@ enum BackOffice {
                 }
                 var config = try AppConfiguration.load(environment: [:])
                 config.publicDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Public").standardized.path
+                configure(&config)
                 let configuration = config
                 let templates = try await templates()
                 let (userIds, operatorIds) = (users, operators)

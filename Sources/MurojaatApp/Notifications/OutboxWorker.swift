@@ -17,7 +17,6 @@ public final class OutboxWorker: Service, Sendable {
     let logger: Logger
     let deliverer: Deliverer
     let http: HTTPClient
-    let ownsHTTP: Bool
     let timeZone: TimeZone
     let telegramPace = Pace()
 
@@ -28,8 +27,7 @@ public final class OutboxWorker: Service, Sendable {
         self.publicURL = publicURL
         self.timeZone = timeZone
         self.logger = logger
-        self.http = http ?? HTTPClient(eventLoopGroupProvider: .singleton)
-        self.ownsHTTP = http == nil
+        self.http = http ?? HTTPClient.shared
         self.deliverer = Deliverer(configuration: configuration, http: self.http)
     }
 
@@ -45,7 +43,6 @@ public final class OutboxWorker: Service, Sendable {
                 }
             }
         }
-        if ownsHTTP { try? await http.shutdown() }
     }
 
     /// Runs `step` until graceful shutdown; sleeps `every` (or the poll interval) when it found nothing to do.
