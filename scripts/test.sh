@@ -19,11 +19,22 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
 fi
 chromium --version
 
+# A real SMTP server for the e-mail tests (aiosmtpd from PyPI) and openssl for its test certificate.
+if ! command -v openssl >/dev/null; then
+    [ "$(id -u)" -eq 0 ] || { echo "test.sh: openssl is missing; run as root to install it" >&2; exit 1; }
+    export DEBIAN_FRONTEND=noninteractive; apt-get update -qq; apt-get install -y -qq openssl >/dev/null
+fi
+if ! python3 -c "import aiosmtpd" 2>/dev/null; then
+    echo "test.sh: installing aiosmtpd with pip"
+    python3 -m pip install --quiet aiosmtpd || { echo "test.sh: could not install aiosmtpd (python3 -m pip install aiosmtpd)" >&2; exit 1; }
+fi
+python3 -c "import aiosmtpd; print('aiosmtpd', aiosmtpd.__version__)"
+
 swift build --build-tests
 
 # One test target at a time, each under a time limit so that a hang fails loudly instead of eating CI's time.
 status=0
-for target in ARITests StorageTests CallCenterTests AppTests; do
+for target in ARITests StorageTests CallCenterTests NotificationTests AppTests; do
     set +e
     timeout --kill-after=10 300 swift test --skip-build --filter "^$target\." "$@"
     rc=$?

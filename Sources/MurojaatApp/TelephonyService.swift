@@ -19,6 +19,12 @@ public struct TelephonyService: Service {
     }
 
     public func run() async throws {
+        if connections.isEmpty {
+            // No Asterisk configured (web and notifications only): stay up until shutdown.
+            logger.warning("no Asterisk is configured (MUROJAAT_ARI_URL): calls are not handled")
+            try? await gracefulShutdown()
+            return
+        }
         await withDiscardingTaskGroup { group in
             for connection in connections {
                 group.addTask {

@@ -170,12 +170,18 @@ public func multipartFields(_ body: String, contentType: String) -> [String: Str
 /// The Bot API's `sendMessage` as Telegram answers it: 401 for a wrong token, 400 for an unknown chat or a
 /// group that became a supergroup (`migrate_to_chat_id`), 429 with `retry_after` above `perSecond`.
 public final class FakeTelegram: Sendable {
-    public struct Message: Sendable { public var chat: String; public var text: String; public var parseMode: String? }
+    public struct Message: Sendable {
+        public var chat: String
+        public var text: String
+        public var parseMode: String?
+        public var at = ContinuousClock.now
+    }
     struct State {
         var messages: [Message] = []
         var window: (start: ContinuousClock.Instant, count: Int)?
         var tooMany = 0
         var nextID: Int64 = 1
+        var requests = 0
     }
     public let token: String
     public let chats: Set<String>
@@ -183,11 +189,15 @@ public final class FakeTelegram: Sendable {
     public let migrations: [String: String]
     public let perSecond: Int?
     public let retryAfter: Int
+    /// Every n-th accepted request is answered 429 first (a deterministic rate limit for tests).
+    public let limitEvery: Int?
     let state = Mutex(State())
     let onMessage: (@Sendable (Message) -> Void)?
 
     public init(token: String = "123456:TEST-token_abcdefghijklmnopqrstuvwxyz", chats: Set<String> = ["-1001234567890"],
-                migrations: [String: String] = [:], perSecond: Int? = nil, retryAfter: Int = 1, onMessage: (@Sendable (Message) -> Void)? = nil) {
+                migrations: [String: String] = [:], perSecond: Int? = nil, retryAfter: Int = 1, limitEvery: Int? = nil,
+                onMessage: (@Sendable (Message) -> Void)? = nil) {
+        self.limitEvery = limitEvery
         self.token = token
         self.chats = chats
         self.migrations = migrations
@@ -232,6 +242,8 @@ public final class FakeTelegram: Sendable {
             let message = Message(chat: chat, text: text, parseMode: mode)
             let id: Int64? = self.state.withLock { state in
                 let now = ContinuousClock.now
+                state.requests += 1
+                if let every = self.limitEvery, state.requests % every == 0 { state.tooMany += 1; return nil }
                 if let limit = self.perSecond {
                     if let window = state.window, now - window.start < .seconds(1) {
                         if window.count >= limit { state.tooMany += 1; return nil }

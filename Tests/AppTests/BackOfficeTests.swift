@@ -305,7 +305,7 @@ struct BackOfficeTests {
             #expect(try await editor.request(.post, "/appeals/\(id)/forward", form: ["_csrf": editor.token]).headers[.location] == "/appeals/\(id)")
             // A second click changes nothing and sends nothing more.
             #expect(try await editor.request(.post, "/appeals/\(id)/forward", form: ["_csrf": editor.token]).headers[.location] == "/appeals/\(id)?error=forward")
-            #expect(try await rowCount(world.database, "SELECT count(*) FROM outbox WHERE appeal_id = \(id) AND dedupe_key = 'appeal:\(id):chancery' AND payload->>'to_setting' = 'chancery.email' AND status = 'pending'") == 1)
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM outbox WHERE appeal_id = \(id) AND dedupe_key = \("appeal:\(id):chancery") AND payload->>'to_setting' = 'chancery.email' AND status = 'pending'") == 1)
             #expect(try await rowCount(world.database, "SELECT count(*) FROM appeals WHERE id = \(id) AND status = 'forwarded' AND forwarded_at IS NOT NULL") == 1)
             // The official text is frozen once forwarded.
             let frozen = try await editor.request(.post, "/appeals/\(id)/official", form: ["_csrf": editor.token, "official_text": "changed"])
