@@ -129,4 +129,43 @@ struct BrowserTests {
             }
         }
     }
+
+    @Test func adminSavesSettingsAndEditorSeesTheSMSSegmentCount() async throws {
+        try await BackOffice.run { world, client in
+            let base = "http://127.0.0.1:\(try #require(client.port))"
+            try await withBrowser { browser in
+                try await signIn(browser, base, "admin")
+                try await browser.open(base + "/admin/settings?lang=uz")
+                try await browser.waitFor("h1", text: "Sozlamalar")
+                try await browser.type("#f-alerts\\.email", "markaz@")
+                try await browser.click("#settings-form button[type=submit]")
+                try await browser.waitFor(".field-error", text: "E-pochta manzili noto'g'ri")
+                try await browser.script("document.getElementById('f-alerts.email').value = ''")
+                try await browser.type("#f-alerts\\.email", "markaz@dtm.uz")
+                try await browser.select("#f-sms\\.provider", value: "eskiz")
+                try await browser.click("#settings-form button[type=submit]")
+                try await browser.waitFor("#saved")
+                try await browser.screenshot("admin-settings")
+                try await browser.open(base + "/admin/outbox")
+                try await browser.waitFor("h1", text: "Xabarnomalar")
+
+                // An appeal with a mobile number; the editor types an SMS and sees its segments live.
+                try await world.database.query("""
+                    INSERT INTO appeals (year, seq, source, phone, category_code, text, status) VALUES (2026, 1, 'written', '+998901234567', 'question', 'Savol matni uzunroq', 'new')
+                    """)
+                try await signIn(browser, base, "editor")
+                try await browser.open(base + "/appeals/1")
+                try await browser.waitFor("#sms-count")
+                try await browser.type("#sms-text", String(repeating: "a", count: 161))
+                try await browser.waitFor("#sms-count", text: "2 · GSM-7 · 161")
+                try await browser.script("document.getElementById('sms-text').value = ''")
+                try await browser.type("#sms-text", "Ваш ответ готов")
+                try await browser.waitFor("#sms-count", text: "1 · UCS-2 · 15")
+                try await browser.click("#send-sms")
+                try await browser.waitFor("#notifications", text: "manual")
+                try await browser.screenshot("appeal-sms")
+            }
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM outbox WHERE channel = 'sms' AND payload->>'text' = 'Ваш ответ готов'") == 1)
+        }
+    }
 }

@@ -40,7 +40,7 @@ struct Pages: Sendable {
             page["csrf"] = user.csrfToken
             page["nav"] = Self.navigation(for: user.role, strings)
         }
-        for (key, value) in values { page[key] = value }
+        for (key, value) in values { page[key] = Self.blanksAreFalse(value) }
         let html = templates.render(page, withTemplate: template) ?? ""
         var response = Response(status: status, headers: [.contentType: "text/html; charset=utf-8"],
                                 body: .init(byteBuffer: ByteBuffer(string: html)))
@@ -62,5 +62,24 @@ struct Pages: Sendable {
 extension Response {
     static func seeOther(_ location: String) -> Response {
         Response(status: .seeOther, headers: [.location: location])
+    }
+}
+
+/// Mustache treats an empty string as true in `{{#x}}`; an empty text must hide its section, as nil does,
+/// while `{{x}}` still renders nothing (and does not fall through to a same-named key of an outer context).
+struct BlankText: MustacheCustomRenderable {
+    var renderText: String { "" }
+    var isNull: Bool { true }
+}
+
+extension Pages {
+    static func blanksAreFalse(_ value: Any) -> Any {
+        switch value {
+        case let text as String: return text.isEmpty ? BlankText() : text
+        case let dictionary as [String: Any]: return dictionary.mapValues(blanksAreFalse)
+        case let rows as [[String: Any]]: return rows.map { $0.mapValues(blanksAreFalse) }
+        case let list as [Any]: return list.map(blanksAreFalse)
+        default: return value
+        }
     }
 }

@@ -29,7 +29,8 @@ struct SettingsController: Sendable {
         let fields: [[String: Any]] = NotificationSettings.fields.map { field in
             let current = settings.values[field.key] ?? NotificationSettings.defaults[field.key] ?? ""
             var row: [String: Any] = ["key": field.key, "label": Strings.text("setting_\(field.key)", language), "secret": field.secret,
-                                      "isSet": !current.isEmpty, "error": messages[field.key] ?? ""]
+                                      "isSet": !current.isEmpty]
+            if let error = messages[field.key] as? String { row["error"] = error }
             if case .choice(let options) = field.kind {
                 let chosen = typed?[field.key] ?? current
                 row["options"] = options.map { ["value": $0, "selected": $0 == chosen] }
@@ -140,9 +141,10 @@ struct SettingsController: Sendable {
             FROM outbox WHERE (\(status) = 'all' OR status = \(status)) ORDER BY id DESC LIMIT 200
             """, logger: web.logger).decode((Int64, String, String, String, Int, String, String, String, Int64?, String?).self) {
             var row: [String: Any] = ["id": id, "channel": channel, "key": key, "status": Strings.text("outbox_\(rowStatus)", language),
-                                      "attempts": attempts, "error": error, "created": created, "sent": sent,
+                                      "attempts": attempts, "error": error, "created": created,
                                       "canRetry": rowStatus == "failed"]
             if let appeal { row["appeal"] = appeal }
+            if !sent.isEmpty { row["sent"] = sent }
             if channel == "sms", let text {
                 let segments = SMSSegments(text)
                 row["segments"] = "\(segments.segments) × \(segments.encoding.rawValue)"
