@@ -54,7 +54,12 @@ struct PostgresCallFlowTests {
                             while await !center.callSnapshot().isEmpty { try await Task.sleep(for: .milliseconds(10)) }
                             _ = round
                         }
-                        try await Task.sleep(for: .milliseconds(300))
+                        // The recordings are fetched from Asterisk after each call ends: wait for both (under load it can take a while).
+                        let deadline = ContinuousClock.now.advanced(by: .seconds(15))
+                        repeat {
+                            try await Task.sleep(for: .milliseconds(100))
+                            _ = await journal.flush()
+                        } while try await rowCount(client, "SELECT count(*) FROM recordings WHERE state = 'done'") < 2 && ContinuousClock.now < deadline
                         #expect(await journal.flush())
                         group.cancelAll()
                     }
