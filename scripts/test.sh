@@ -19,16 +19,17 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
 fi
 chromium --version
 
-# A real SMTP server for the e-mail tests (aiosmtpd from PyPI) and openssl for its test certificate.
+# A real SMTP server for the e-mail tests (aiosmtpd from PyPI), openssl for its test certificate, and
+# openpyxl, an independent reader of the XLSX exports.
 if ! command -v openssl >/dev/null; then
     [ "$(id -u)" -eq 0 ] || { echo "test.sh: openssl is missing; run as root to install it" >&2; exit 1; }
     export DEBIAN_FRONTEND=noninteractive; apt-get update -qq; apt-get install -y -qq openssl >/dev/null
 fi
-if ! python3 -c "import aiosmtpd" 2>/dev/null; then
-    echo "test.sh: installing aiosmtpd with pip"
-    python3 -m pip install --quiet aiosmtpd || { echo "test.sh: could not install aiosmtpd (python3 -m pip install aiosmtpd)" >&2; exit 1; }
+if ! python3 -c "import aiosmtpd, openpyxl" 2>/dev/null; then
+    echo "test.sh: installing aiosmtpd and openpyxl with pip"
+    python3 -m pip install --quiet aiosmtpd openpyxl || { echo "test.sh: could not install aiosmtpd and openpyxl (python3 -m pip install aiosmtpd openpyxl)" >&2; exit 1; }
 fi
-python3 -c "import aiosmtpd; print('aiosmtpd', aiosmtpd.__version__)"
+python3 -c "import aiosmtpd, openpyxl; print('aiosmtpd', aiosmtpd.__version__, 'openpyxl', openpyxl.__version__)"
 
 swift build --build-tests
 

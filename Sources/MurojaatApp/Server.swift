@@ -57,7 +57,8 @@ public struct Server {
             // reads them, and the journal last, so that everything the call flow wrote is flushed.
             let outbox = OutboxWorker(database: database, configuration: configuration.notifications, publicURL: configuration.publicURL,
                                       timeZone: configuration.timeZone, logger: logger)
-            let services: [any Service] = [journal, outbox, telephony] + connections + [operatorSync, web] + extra
+            let maintenance = MaintenanceService(database: database, timeZone: configuration.timeZone, logger: logger)
+            let services: [any Service] = [journal, outbox, maintenance, telephony] + connections + [operatorSync, web] + extra
             let serviceGroup = ServiceGroup(configuration: .init(
                 services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             logger.info("Murojaat is listening", metadata: ["url": "http://\(configuration.httpHost):\(configuration.httpPort)/"])
@@ -72,6 +73,7 @@ public struct Server {
         if migrate {
             try await ReferenceData.bundled().seed(database, logger: logger)
             try await IVRRepository(client: database, logger: logger).seed()
+            try await QualityForms.seed(database, logger: logger)
         }
     }
 }

@@ -10,9 +10,20 @@ extension MurojaatCommand.Bench {
     /// Times the back office's list pages against whatever the database holds (`murojaat seed` makes a
     /// year of data): the web app runs in this process on a free port and is asked over HTTP.
     struct Pages: AsyncCommand {
-        static let configuration = CommandConfiguration(abstract: "Time the appeals list pages (50 rows) and print p50/p99 per page.")
+        static let configuration = CommandConfiguration(abstract: "Time the appeals list pages (50 rows) and the statistics report of last month; print p50/p99 per page.")
         @OptionGroup var options: ConfigOptions
         @Option(help: "Requests per page.") var repeats = 50
+
+        /// The monthly report of last month (what the responsible employee opens), filtered variants, the
+        /// recordings search and the staffing forecast.
+        static func statsPages(_ zone: TimeZone) -> [String] {
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = zone
+            let lastMonth = StatsFilter.month(of: calendar.date(byAdding: .month, value: -1, to: Date())!, timeZone: zone)
+            let period = "from=\(lastMonth.from)&to=\(lastMonth.to)"
+            return ["/stats?\(period)", "/stats?\(period)&language=ru", "/stats?\(period)&topic=results", "/stats?\(period)&operator=1",
+                    "/stats?\(period)&region=TK", "/calls?\(period)", "/calls?\(period)&number=901234567", "/stats/forecast"]
+        }
 
         func runAsync() async throws {
             var config = try options.load()
@@ -37,7 +48,7 @@ extension MurojaatCommand.Bench {
                 try await Task.sleep(for: .milliseconds(500))
                 let login = "bench-\(UInt32.random(in: 1000...9999))"
                 let password = "bench-\(UUID().uuidString)"
-                _ = try await Accounts(database: database, logger: logger).createUser(login: login, fullName: "Bench", role: .editor, password: password)
+                _ = try await Accounts(database: database, logger: logger).createUser(login: login, fullName: "Bench", role: .supervisor, password: password)
                 let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
                 defer { Task { try? await http.shutdown() } }
                 var signIn = HTTPClientRequest(url: "http://127.0.0.1:\(port)/login")
@@ -54,6 +65,7 @@ extension MurojaatCommand.Bench {
                 let pages = ["/appeals", "/appeals?status=resolved", "/appeals?category=complaint", "/appeals?topic=results",
                              "/appeals?overdue=1", "/appeals?from=2026-01-01&to=2026-01-31", "/appeals?q=%2B998901234567",
                              "/appeals?page=100", "/appeals?region=TK&category=question"]
+                    + Self.statsPages(config.timeZone)
                 for page in pages {
                     var times: [Double] = []
                     for _ in 0..<repeats {

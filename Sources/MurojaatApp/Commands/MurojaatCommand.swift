@@ -17,7 +17,7 @@ public struct MurojaatCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "murojaat",
         abstract: "Call-centre platform of the State Testing Center: Stasis app, back office and public site.",
-        subcommands: [Serve.self, Migrate.self, Doctor.self, User.self, Prompts.self, Simulate.self, Demo.self, Seed.self, Bench.self])
+        subcommands: [Serve.self, Migrate.self, Doctor.self, User.self, Prompts.self, Simulate.self, Demo.self, Seed.self, Stats.self, Bench.self])
 
     public init() {}
 }

@@ -77,6 +77,12 @@ extension MurojaatCommand {
                     """, logger: logger)
                 try await client.query("ANALYZE calls", logger: logger)
                 try await client.query("ANALYZE appeals", logger: logger)
+                // The statistics read the daily roll-up: build it for the whole seeded year.
+                let zone = config.timeZone
+                let from = StatsRollup.day(Date().addingTimeInterval(-367 * 86400), zone), to = StatsRollup.day(Date(), zone)
+                let rows = try await StatsRollup.rebuild(client, from: from, to: to, timeZone: zone, thresholdSeconds: 20, logger: logger)
+                try await client.query("ANALYZE call_stats_daily", logger: logger)
+                print("statistics roll-up: \(rows) rows for \(from) … \(to)")
                 print("done in \(Int(Date().timeIntervalSince(started))) s")
             }
         }

@@ -4,86 +4,9 @@ import Notifications
 import PostgresNIO
 
 /// The monthly statistics e-mailed to the Center's responsible employee on the first day of each month:
-/// calls by outcome with waiting and talk time, service level, repeated calls, appeals by category and
-/// status. The body is HTML and text; the figures also come as a CSV attachment.
-public struct MonthlyReport: Sendable {
-    public var month: String                 // 2026-10
-    public var rows: [(section: String, name: String, value: String)]
-
-    /// First day of `month` and of the month after, as dates in the report's time zone.
-    static func bounds(_ month: String) -> (String, String)? {
-        let parts = month.split(separator: "-").compactMap { Int($0) }
-        guard parts.count == 2, (2000...2999).contains(parts[0]), (1...12).contains(parts[1]) else { return nil }
-        let next = parts[1] == 12 ? (parts[0] + 1, 1) : (parts[0], parts[1] + 1)
-        return (String(format: "%04d-%02d-01", parts[0], parts[1]), String(format: "%04d-%02d-01", next.0, next.1))
-    }
-
-    public static func build(_ database: PostgresClient, month: String, timeZone: TimeZone, logger: Logger) async throws -> MonthlyReport {
-        guard let (from, to) = bounds(month) else { throw ValidationError.month }
-        let zone = timeZone.identifier
-        var rows: [(String, String, String)] = []
-        for try await (total, answered, ivr, queue, noAnswer, callbacks, lost, repeated, talk, wait, longest, within20)
-            in try await database.query("""
-            SELECT count(*), count(*) FILTER (WHERE outcome IN ('answered', 'callback_done')), count(*) FILTER (WHERE outcome = 'abandoned_ivr'),
-                   count(*) FILTER (WHERE outcome = 'abandoned_queue'), count(*) FILTER (WHERE outcome = 'operator_no_answer'),
-                   count(*) FILTER (WHERE outcome IN ('callback_requested', 'callback_done')), count(*) FILTER (WHERE outcome = 'lost'),
-                   count(*) FILTER (WHERE repeated), coalesce(sum(talk_seconds), 0)::bigint,
-                   coalesce(round(avg(wait_seconds) FILTER (WHERE queued_at IS NOT NULL)), 0)::bigint, coalesce(max(wait_seconds), 0)::bigint,
-                   count(*) FILTER (WHERE answered_at IS NOT NULL AND coalesce(wait_seconds, 0) <= 20)
-            FROM calls WHERE direction = 'inbound'
-              AND started_at >= (\(from)::date::timestamp AT TIME ZONE \(zone)) AND started_at < (\(to)::date::timestamp AT TIME ZONE \(zone))
-            """, logger: logger).decode((Int, Int, Int, Int, Int, Int, Int, Int, Int64, Int64, Int64, Int).self) {
-            let offered = total - ivr
-            rows += [
-                ("calls", "received", "\(total)"), ("calls", "answered", "\(answered)"), ("calls", "abandoned_ivr", "\(ivr)"),
-                ("calls", "abandoned_queue", "\(queue)"), ("calls", "operator_no_answer", "\(noAnswer)"),
-                ("calls", "callback", "\(callbacks)"), ("calls", "lost", "\(lost)"), ("calls", "repeated", "\(repeated)"),
-                ("calls", "talk_seconds_total", "\(talk)"), ("calls", "talk_seconds_average", answered > 0 ? "\(Int64(talk) / Int64(answered))" : "0"),
-                ("calls", "wait_seconds_average", "\(wait)"), ("calls", "wait_seconds_longest", "\(longest)"),
-                ("calls", "service_level_20s_percent", offered > 0 ? String(format: "%.1f", Double(within20) * 100 / Double(offered)) : "—"),
-                ("calls", "abandonment_percent", offered > 0 ? String(format: "%.1f", Double(queue) * 100 / Double(offered)) : "—"),
-            ]
-        }
-        for try await (category, count) in try await database.query("""
-            SELECT c.code, count(a.id) FROM categories c LEFT JOIN appeals a ON a.category_code = c.code
-              AND a.created_at >= (\(from)::date::timestamp AT TIME ZONE \(zone)) AND a.created_at < (\(to)::date::timestamp AT TIME ZONE \(zone))
-            GROUP BY c.code, c.sort ORDER BY c.sort, c.code
-            """, logger: logger).decode((String, Int).self) {
-            rows.append(("appeals_by_category", category, "\(count)"))
-        }
-        for try await (status, count) in try await database.query("""
-            SELECT status, count(*) FROM appeals
-            WHERE created_at >= (\(from)::date::timestamp AT TIME ZONE \(zone)) AND created_at < (\(to)::date::timestamp AT TIME ZONE \(zone))
-            GROUP BY status ORDER BY status
-            """, logger: logger).decode((String, Int).self) {
-            rows.append(("appeals_by_status", status, "\(count)"))
-        }
-        return MonthlyReport(month: month, rows: rows)
-    }
-
-    enum ValidationError: Error { case month }
-
-    public var csv: String {
-        "section,measure,value\r\n" + rows.map { "\($0.section),\($0.name),\($0.value)" }.joined(separator: "\r\n") + "\r\n"
-    }
-
-    public var text: String {
-        var out = "Murojaat — oylik hisobot / ежемесячный отчёт \(month)\n"
-        var section = ""
-        for row in rows {
-            if row.section != section { section = row.section; out += "\n[\(section)]\n" }
-            out += "\(row.name): \(row.value)\n"
-        }
-        return out
-    }
-
-    public var html: String {
-        func e(_ s: String) -> String { s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;") }
-        var out = "<h1>Murojaat — \(e(month))</h1><table border=\"1\" cellpadding=\"4\" cellspacing=\"0\">"
-        for row in rows { out += "<tr><td>\(e(row.section))</td><td>\(e(row.name))</td><td align=\"right\">\(e(row.value))</td></tr>" }
-        return out + "</table>"
-    }
-
+/// the statistics report of the previous month (the same as `/stats` shows), its summary in the body and
+/// every table as a CSV attachment.
+public enum MonthlyReport {
     /// The month before `date` in the report's time zone, e.g. 2026-10 on any day of November 2026.
     static func previousMonth(of date: Date, timeZone: TimeZone) -> String {
         var calendar = Calendar(identifier: .gregorian)
@@ -91,6 +14,41 @@ public struct MonthlyReport: Sendable {
         let previous = calendar.date(byAdding: .month, value: -1, to: date)!
         let parts = calendar.dateComponents([.year, .month], from: previous)
         return String(format: "%04d-%02d", parts.year!, parts.month!)
+    }
+
+    static func filter(_ month: String, timeZone: TimeZone) -> StatsFilter {
+        let parts = month.split(separator: "-").compactMap { Int($0) }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let start = calendar.date(from: DateComponents(year: parts[0], month: parts[1], day: 1, hour: 12))!
+        return StatsFilter.month(of: start, timeZone: timeZone)
+    }
+
+    /// The outbox e-mail of `month`'s report.
+    public static func payload(_ database: PostgresClient, month: String, publicURL: String, timeZone: TimeZone, logger: Logger) async throws -> OutboxPayload {
+        let filter = filter(month, timeZone: timeZone)
+        var threshold = 20
+        for try await value in try await database.query("SELECT value #>> '{}' FROM settings WHERE key = 'stats.answer_threshold_seconds'", logger: logger)
+            .decode(String?.self) { if let n = value.flatMap(Int.init) { threshold = n } }
+        // The roll-up of the month's last day may be a minute behind: make it whole first.
+        try await StatsRollup.rebuild(database, from: filter.from, to: filter.to, timeZone: timeZone, thresholdSeconds: threshold, logger: logger)
+        let report = try await StatsReport.build(database, filter: filter, timeZone: timeZone, logger: logger)
+        let link = "\(publicURL)/stats?from=\(filter.from)&to=\(filter.to)"
+        var text = "Murojaat — oylik hisobot / ежемесячный отчёт \(month)\n\n"
+        var html = "<h1>Murojaat — \(TableExport.xml(month))</h1><table border=\"1\" cellpadding=\"4\" cellspacing=\"0\">"
+        for row in report.table("summary")?.rows ?? [] {
+            let name = Strings.text("m_\(row[0].description)", .uz) + " / " + Strings.text("m_\(row[0].description)", .ru)
+            text += "\(name): \(row[1].description)\n"
+            html += "<tr><td>\(TableExport.xml(name))</td><td align=\"right\">\(TableExport.xml(row[1].description))</td></tr>"
+        }
+        text += "\n\(link)\n"
+        html += "</table><p><a href=\"\(TableExport.xml(link))\">\(TableExport.xml(link))</a></p>"
+        let attachments = report.tables.map { table in
+            OutboxPayload.Attachment(filename: "murojaat-\(month)-\(table.id).csv", contentType: "text/csv",
+                                     base64: Data(TableExport.csv(table).utf8).base64EncodedString())
+        }
+        return OutboxPayload(toSetting: "report.email", subject: "Murojaat: oylik hisobot / ежемесячный отчёт \(month)", text: text, html: html,
+                             attachments: attachments)
     }
 
     /// Once a month (key `report:monthly:YYYY-MM`): the previous month's report as an outbox e-mail to the
@@ -104,11 +62,7 @@ public struct MonthlyReport: Sendable {
         var exists = false
         for try await _ in try await database.query("SELECT 1 FROM outbox WHERE dedupe_key = \(key)", logger: logger).decode(Int.self) { exists = true }
         if exists { return false }
-        let report = try await build(database, month: month, timeZone: timeZone, logger: logger)
-        let payload = OutboxPayload(toSetting: "report.email", subject: "Murojaat: oylik hisobot / ежемесячный отчёт \(month)",
-                                    text: report.text + "\n\(publicURL)/\n", html: report.html,
-                                    attachments: [.init(filename: "murojaat-\(month).csv", contentType: "text/csv",
-                                                        base64: Data(report.csv.utf8).base64EncodedString())])
+        let payload = try await payload(database, month: month, publicURL: publicURL, timeZone: timeZone, logger: logger)
         return try await Outbox.enqueue(.email, key: key, payload: payload, database: database, logger: logger)
     }
 }

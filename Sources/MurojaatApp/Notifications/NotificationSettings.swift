@@ -46,11 +46,17 @@ public struct NotificationSettings: Sendable, Equatable {
         .init(key: "chancery.email", secret: false, kind: .email),
         .init(key: "report.email", secret: false, kind: .email),
         .init(key: "outbox.max_attempts", secret: false, kind: .number(1...50)),
+        .init(key: "stats.answer_threshold_seconds", secret: false, kind: .number(1...600)),
+        .init(key: "stats.service_level_target", secret: false, kind: .number(1...100)),
+        .init(key: "billing.price_per_call", secret: false, kind: .number(0...100_000_000)),
+        .init(key: "recordings.retention_days", secret: false, kind: .number(1...3650)),
+        .init(key: "qa.sample_per_operator", secret: false, kind: .number(1...20)),
     ]
 
     public static let defaults: [String: String] = [
         "smtp.port": "587", "smtp.security": "starttls", "smtp.from_name": "DTM Murojaat", "telegram.per_minute": "20",
-        "sms.provider": "none", "sms.sender": "4546", "outbox.max_attempts": "8",
+        "sms.provider": "none", "sms.sender": "4546", "outbox.max_attempts": "8", "stats.answer_threshold_seconds": "20",
+        "stats.service_level_target": "80", "billing.price_per_call": "0", "recordings.retention_days": "365", "qa.sample_per_operator": "3",
     ]
 
     public var values: [String: String]

@@ -30,7 +30,8 @@ public struct WebContext: Sendable {
 public func loadTemplates(_ directory: String) async throws -> MustacheLibrary {
     let library = try await MustacheLibrary(directory: directory)
     for name in ["layout", "status", "error", "login", "panel", "appeals", "appeal", "admin_users", "audit", "public_form",
-                 "public_done", "public_status", "print", "kb", "kb_history", "classifier", "appeal_new", "settings", "outbox"] where library.getTemplate(named: name) == nil {
+                 "public_done", "public_status", "print", "kb", "kb_history", "classifier", "appeal_new", "settings", "outbox",
+                 "stats", "stats_print", "forecast", "calls", "wallboard", "qa", "qa_evaluation", "qa_mine", "qa_answers"] where library.getTemplate(named: name) == nil {
         throw ConfigurationError(setting: "MUROJAAT_TEMPLATES_DIR", problem: "(\(directory)) has no \(name).mustache")
     }
     return library
@@ -63,6 +64,10 @@ func buildRouter(_ web: WebContext, logger: Logger, bcryptCost: UInt8 = 10) -> R
     AdminController(web: web, accounts: accounts, audit: audit, pages: pages).addRoutes(to: router)
     SettingsController(web: web, audit: audit, pages: pages).addRoutes(to: router)
     SMSReportsController(web: web).addRoutes(to: router)
+    StatsController(web: web, audit: audit, pages: pages).addRoutes(to: router)
+    RecordingsController(web: web, audit: audit, pages: pages).addRoutes(to: router)
+    WallboardController(web: web, audit: audit, pages: pages, feed: WallboardFeed(web: web)).addRoutes(to: router)
+    QualityController(web: web, audit: audit, pages: pages).addRoutes(to: router)
     PublicController(web: web, pages: pages, submissions: RateLimiter(limit: 5, window: 600),
                      lookups: RateLimiter(limit: 30, window: 600)).addRoutes(to: router)
     return router

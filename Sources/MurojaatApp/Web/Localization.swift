@@ -29,7 +29,7 @@ enum Strings {
         "server_error": [.uz: "Serverda xatolik yuz berdi. Keyinroq urinib ko'ring.", .ru: "Ошибка на сервере. Попробуйте позже."],
     ]
 
-    static let merged: [String: [UILanguage: String]] = table.merging(backOffice) { first, _ in first }
+    static let merged: [String: [UILanguage: String]] = table.merging(backOffice) { first, _ in first }.merging(statistics) { first, _ in first }
 
     static func all(_ language: UILanguage) -> [String: String] {
         merged.mapValues { $0[language] ?? "" }

@@ -21,8 +21,13 @@ struct Pages: Sendable {
         if role == .editor || role == .supervisor {
             items += [("/appeals?queue=1", "to_formalise"), ("/appeals/new", "new_written"), ("/kb", "kb"), ("/classifier", "topic")]
         }
+        if role == .supervisor || role == .dtm {
+            items += [("/wallboard", "nav_wallboard"), ("/stats", "nav_stats"), ("/calls", "nav_calls"), ("/qa", "nav_qa")]
+        }
+        if role == .dtm { items.append(("/qa/answers", "nav_qa_answers")) }
+        if role == .operator { items.append(("/qa/mine", "nav_qa_mine")) }
         if role == .admin {
-            items += [("/admin/users", "nav_users"), ("/admin/settings", "nav_settings"), ("/admin/outbox", "nav_outbox"), ("/admin/audit", "nav_audit")]
+            items += [("/admin/users", "nav_users"), ("/stats", "nav_stats"), ("/admin/settings", "nav_settings"), ("/admin/outbox", "nav_outbox"), ("/admin/audit", "nav_audit")]
         }
         return items.map { ["href": $0.0, "label": strings[$0.1] ?? $0.1] }
     }

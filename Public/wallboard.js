@@ -1,0 +1,49 @@
+// The live wallboard: one Server-Sent Events stream of snapshots; every value is set as text, never as HTML.
+(function () {
+  var root = document.getElementById("wallboard");
+  if (!root) return;
+  var labels = JSON.parse(root.getAttribute("data-labels") || "{}");
+  function t(key) { return labels[key] || key; }
+  function set(id, value) { var el = document.getElementById(id); if (el) el.textContent = value; }
+  function fmt(v, digits) { return v === null || v === undefined ? "—" : Number(v).toFixed(digits); }
+  function clock(s) { var m = Math.floor(s / 60); return m + ":" + String(s % 60).padStart(2, "0"); }
+  function cell(tr, text) { var td = document.createElement("td"); td.textContent = text; tr.appendChild(td); return td; }
+  var canMonitor = document.getElementById("calls").getAttribute("data-monitor") === "1";
+  function monitor(call, mode) {
+    var ext = document.getElementById("monitor-ext");
+    if (!ext.value) { ext.focus(); ext.reportValidity(); return; }
+    document.getElementById("monitor-call").value = call;
+    document.getElementById("monitor-mode").value = mode;
+    document.getElementById("monitor-form").submit();
+  }
+  function render(s) {
+    set("wb-at", new Date(s.at).toLocaleTimeString());
+    set("ivr-uz", s.inIVR.uz || 0); set("ivr-ru", s.inIVR.ru || 0);
+    set("wait-uz", s.waiting.uz || 0); set("wait-ru", s.waiting.ru || 0);
+    set("longest", s.longestWait);
+    set("sl", fmt(s.today.serviceLevel, 1)); set("ab", fmt(s.today.abandonment, 1));
+    set("asa", fmt(s.today.asa, 0)); set("aht", fmt(s.today.aht, 0));
+    set("received", s.today.received); set("answered", s.today.answered);
+    var states = Object.keys(s.agentsByState).sort().map(function (k) { return t("state_" + k) + ": " + s.agentsByState[k]; });
+    set("by-state", states.join(" · "));
+    var alerts = document.getElementById("alerts"); alerts.textContent = "";
+    s.alerts.forEach(function (a) { var li = document.createElement("li"); li.className = "alert"; li.textContent = (a.at ? a.at + " " : "") + t("alert_" + a.kind) + " " + a.message; alerts.appendChild(li); });
+    var agents = document.getElementById("agents"); agents.textContent = "";
+    s.agents.forEach(function (a) { var tr = document.createElement("tr"); tr.className = "state-" + a.state; cell(tr, a.ext); cell(tr, a.name); cell(tr, t("state_" + a.state) + (a.reason ? " (" + a.reason + ")" : "")); cell(tr, clock(a.seconds)); agents.appendChild(tr); });
+    var calls = document.getElementById("calls"); calls.textContent = "";
+    s.calls.forEach(function (c) {
+      var tr = document.createElement("tr"); tr.setAttribute("data-call", c.id);
+      cell(tr, c.number); cell(tr, c.language); cell(tr, t("phase_" + c.phase)); cell(tr, clock(c.seconds)); cell(tr, c.operatorName || "");
+      var actions = cell(tr, "");
+      if (canMonitor && c.phase === "talking") {
+        ["listen", "whisper", "barge"].forEach(function (mode) {
+          var b = document.createElement("button"); b.type = "button"; b.className = "monitor-" + mode; b.textContent = t("monitor_" + mode);
+          b.addEventListener("click", function () { monitor(c.id, mode); }); actions.appendChild(b);
+        });
+      }
+      calls.appendChild(tr);
+    });
+  }
+  var source = new EventSource("/wallboard/events");
+  source.addEventListener("state", function (e) { render(JSON.parse(e.data)); });
+})();

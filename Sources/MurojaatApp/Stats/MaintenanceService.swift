@@ -1,0 +1,73 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// Background upkeep: the statistics roll-up of today and yesterday every minute, the recordings'
+/// retention every hour, and the weekly quality sample once per week.
+public final class MaintenanceService: Service, Sendable {
+    let database: PostgresClient
+    let timeZone: TimeZone
+    let logger: Logger
+    let interval: Double
+
+    public init(database: PostgresClient, timeZone: TimeZone, interval: Double = 60, logger: Logger) {
+        self.database = database
+        self.timeZone = timeZone
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var ticks = 0
+            while !Task.isCancelled {
+                do {
+                    try await self.rollUp()
+                    if ticks % 60 == 0 {
+                        let purged = try await RecordingRetention.purge(self.database, logger: self.logger)
+                        if purged > 0 { self.logger.notice("recordings past retention purged", metadata: ["count": "\(purged)"]) }
+                        try await self.weeklySample()
+                    }
+                } catch is CancellationError {
+                    return
+                } catch {
+                    self.logger.warning("maintenance step failed", metadata: ["error": "\(String(reflecting: error))"])
+                }
+                ticks += 1
+                try? await Task.sleep(nanoseconds: UInt64(self.interval * 1e9))
+            }
+        }
+    }
+
+    func threshold() async throws -> Int {
+        var threshold = 20
+        for try await value in try await database.query("SELECT value #>> '{}' FROM settings WHERE key = 'stats.answer_threshold_seconds'", logger: logger)
+            .decode(String?.self) { if let n = value.flatMap(Int.init) { threshold = n } }
+        return threshold
+    }
+
+    func rollUp() async throws {
+        let today = StatsRollup.day(Date(), timeZone)
+        let yesterday = StatsRollup.day(Date().addingTimeInterval(-86400), timeZone)
+        try await StatsRollup.rebuild(database, from: yesterday, to: today, timeZone: timeZone, thresholdSeconds: try await threshold(), logger: logger)
+    }
+
+    /// Once per ISO week: a sample of each operator's calls for the team supervisors (the first active one).
+    func weeklySample() async throws {
+        var done = false
+        for try await _ in try await database.query("""
+            SELECT 1 FROM qa_evaluations WHERE created_at >= date_trunc('week', now()) LIMIT 1
+            """, logger: logger).decode(Int.self) { done = true }
+        guard !done else { return }
+        var evaluator: Int64?
+        for try await id in try await database.query("SELECT id FROM users WHERE role = 'supervisor' AND active ORDER BY id LIMIT 1", logger: logger)
+            .decode(Int64.self) { evaluator = id }
+        guard let evaluator else { return }
+        var perOperator = 3
+        for try await value in try await database.query("SELECT value #>> '{}' FROM settings WHERE key = 'qa.sample_per_operator'", logger: logger)
+            .decode(String?.self) { if let n = value.flatMap(Int.init), (1...20).contains(n) { perOperator = n } }
+        let created = try await QualityForms.sample(database, evaluator: evaluator, perOperator: perOperator, logger: logger)
+        if created > 0 { logger.info("weekly quality sample drawn", metadata: ["evaluations": "\(created)"]) }
+    }
+}

@@ -1,0 +1,399 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// What a report is about: a period (whole days in the report time zone) and optional filters.
+public struct StatsFilter: Sendable, Equatable {
+    public var from: String
+    public var to: String
+    public var language: String?
+    public var topic: String?
+    public var operatorID: Int64?
+    public var teamID: Int64?
+    public var region: String?
+
+    public init(from: String, to: String, language: String? = nil, topic: String? = nil, operatorID: Int64? = nil, teamID: Int64? = nil,
+                region: String? = nil) {
+        self.from = from
+        self.to = to
+        self.language = language
+        self.topic = topic
+        self.operatorID = operatorID
+        self.teamID = teamID
+        self.region = region
+    }
+
+    /// The month containing `date`.
+    public static func month(of date: Date, timeZone: TimeZone) -> StatsFilter {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let start = calendar.date(from: calendar.dateComponents([.year, .month], from: date))!
+        let end = calendar.date(byAdding: DateComponents(month: 1, day: -1), to: start)!
+        return StatsFilter(from: StatsRollup.day(start, timeZone), to: StatsRollup.day(end, timeZone))
+    }
+
+    static func isDay(_ text: String) -> Bool {
+        text.range(of: #"^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"#, options: .regularExpression) != nil
+    }
+
+    /// The query string that reproduces this filter (for links and exports).
+    public var query: String {
+        var items = ["from=\(from)", "to=\(to)"]
+        if let language { items.append("language=\(language)") }
+        if let topic { items.append("topic=\(topic.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")") }
+        if let operatorID { items.append("operator=\(operatorID)") }
+        if let teamID { items.append("team=\(teamID)") }
+        if let region { items.append("region=\(region)") }
+        return items.joined(separator: "&")
+    }
+}
+
+/// A SQL text with bound parameters, built piece by piece; values never enter the text.
+struct SQLBuilder {
+    var sql = ""
+    var binds = PostgresBindings()
+    var count = 0
+
+    mutating func bind(_ value: some PostgresNonThrowingEncodable & Sendable) -> String {
+        binds.append(value)
+        count += 1
+        return "$\(count)"
+    }
+
+    mutating func append(_ text: String) { sql += text }
+
+    var query: PostgresQuery { PostgresQuery(unsafeSQL: sql, binds: binds) }
+}
+
+/// One table of the report: what it shows, exported as CSV and XLSX as it is.
+public struct StatsTable: Sendable {
+    public var id: String
+    public var columns: [String]
+    public var rows: [[StatsCell]]
+    /// A link per row (to the calls or the appeal behind it), if any.
+    public var links: [String?]
+}
+
+public enum StatsCell: Sendable, Equatable, CustomStringConvertible {
+    case text(String)
+    case int(Int64)
+    case number(Double, decimals: Int)
+
+    public var description: String {
+        switch self {
+        case .text(let text): return text
+        case .int(let value): return String(value)
+        case .number(let value, let decimals): return value.isFinite ? String(format: "%.\(decimals)f", value) : "—"
+        }
+    }
+}
+
+/// The statistics of a period: calls, contact-centre measures, repeated callers, appeals, operators, billing.
+public struct StatsReport: Sendable {
+    public var filter: StatsFilter
+    public var thresholdSeconds: Int
+    public var pricePerCall: Double
+    public var summary: [String: Double]
+    public var tables: [StatsTable]
+
+    public func table(_ id: String) -> StatsTable? { tables.first { $0.id == id } }
+
+    struct Totals {
+        var calls = 0, answered = 0, ivr = 0, queue = 0, noAnswer = 0, callbacks = 0, callbackDone = 0, lost = 0, repeated = 0
+        var within = 0, queued = 0
+        var talk: Int64 = 0, wait: Int64 = 0, waitMax = 0, answeredWait: Int64 = 0
+    }
+
+    static let totalsColumns = """
+        coalesce(sum(calls), 0)::int, coalesce(sum(answered), 0)::int, coalesce(sum(abandoned_ivr), 0)::int, coalesce(sum(abandoned_queue), 0)::int,
+        coalesce(sum(operator_no_answer), 0)::int, coalesce(sum(callback_requested), 0)::int, coalesce(sum(callback_done), 0)::int,
+        coalesce(sum(lost), 0)::int, coalesce(sum(repeated), 0)::int, coalesce(sum(answered_within_threshold), 0)::int, coalesce(sum(queued), 0)::int,
+        coalesce(sum(talk_seconds_sum), 0)::bigint, coalesce(sum(wait_seconds_sum), 0)::bigint, coalesce(max(wait_seconds_max), 0)::int,
+        coalesce(sum(answered_wait_seconds_sum), 0)::bigint
+        """
+    typealias TotalsRow = (Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int64, Int64, Int, Int64)
+
+    static func totals(_ row: TotalsRow) -> Totals {
+        Totals(calls: row.0, answered: row.1, ivr: row.2, queue: row.3, noAnswer: row.4, callbacks: row.5, callbackDone: row.6, lost: row.7,
+               repeated: row.8, within: row.9, queued: row.10, talk: row.11, wait: row.12, waitMax: row.13, answeredWait: row.14)
+    }
+
+    /// The calls of the filter in the roll-up's shape: from the roll-up itself, or (with a region, which only
+    /// appeals carry, or for hours of the day) from the raw calls, row by row.
+    static func source(_ filter: StatsFilter, _ b: inout SQLBuilder, zone: String, threshold: Int, raw: Bool) {
+        if !raw && filter.region == nil {
+            b.append("(SELECT * FROM call_stats_daily s WHERE s.day BETWEEN \(b.bind(filter.from))::date AND \(b.bind(filter.to))::date")
+            if let language = filter.language { b.append(" AND s.language = \(b.bind(language))") }
+            if let topic = filter.topic {
+                let t = b.bind(topic)
+                b.append(" AND (s.topic_code = \(t) OR s.topic_code IN (SELECT code FROM topics WHERE parent_code = \(t)))")
+            }
+            if let id = filter.operatorID { b.append(" AND s.operator_id = \(b.bind(id))") }
+            if let team = filter.teamID { b.append(" AND s.operator_id IN (SELECT o.id FROM operators o JOIN users u ON u.id = o.user_id WHERE u.team_id = \(b.bind(team)))") }
+            b.append(") src")
+            return
+        }
+        let z = b.bind(zone)
+        let th = b.bind(threshold)
+        b.append("""
+            (SELECT (c.started_at AT TIME ZONE \(z))::date AS day, extract(hour FROM c.started_at AT TIME ZONE \(z))::int AS hour,
+                    coalesce(c.language, '') AS language, coalesce(c.topic_code, '') AS topic_code, coalesce(c.operator_id, 0) AS operator_id,
+                    1 AS calls, (c.outcome IN ('answered', 'callback_done'))::int AS answered, (c.outcome = 'abandoned_ivr')::int AS abandoned_ivr,
+                    (c.outcome = 'abandoned_queue')::int AS abandoned_queue, (c.outcome = 'operator_no_answer')::int AS operator_no_answer,
+                    (c.outcome IN ('callback_requested', 'callback_done'))::int AS callback_requested, (c.outcome = 'callback_done')::int AS callback_done,
+                    (c.outcome = 'lost')::int AS lost, c.repeated::int AS repeated,
+                    (c.answered_at IS NOT NULL AND coalesce(c.wait_seconds, 0) <= \(th))::int AS answered_within_threshold,
+                    coalesce(c.talk_seconds, 0) AS talk_seconds_sum,
+                    CASE WHEN c.queued_at IS NOT NULL THEN coalesce(c.wait_seconds, 0) ELSE 0 END AS wait_seconds_sum,
+                    coalesce(c.wait_seconds, 0) AS wait_seconds_max, (c.queued_at IS NOT NULL)::int AS queued,
+                    CASE WHEN c.answered_at IS NOT NULL THEN coalesce(c.wait_seconds, 0) ELSE 0 END AS answered_wait_seconds_sum
+             FROM calls c
+             WHERE c.direction = 'inbound' AND c.outcome <> 'in_progress'
+               AND c.started_at >= (\(b.bind(filter.from))::date::timestamp AT TIME ZONE \(z))
+               AND c.started_at < ((\(b.bind(filter.to))::date + 1)::timestamp AT TIME ZONE \(z))
+            """)
+        if let language = filter.language { b.append(" AND c.language = \(b.bind(language))") }
+        if let topic = filter.topic {
+            let t = b.bind(topic)
+            b.append(" AND (c.topic_code = \(t) OR c.topic_code IN (SELECT code FROM topics WHERE parent_code = \(t)))")
+        }
+        if let id = filter.operatorID { b.append(" AND c.operator_id = \(b.bind(id))") }
+        if let team = filter.teamID { b.append(" AND c.operator_id IN (SELECT o.id FROM operators o JOIN users u ON u.id = o.user_id WHERE u.team_id = \(b.bind(team)))") }
+        if let region = filter.region { b.append(" AND EXISTS (SELECT 1 FROM appeals a WHERE a.call_id = c.id AND a.region_code = \(b.bind(region)))") }
+        b.append(") src")
+    }
+
+    /// Appeals of the period and filters (a topic includes its subtopics; an operator or team is who registered it).
+    static func appealsWhere(_ filter: StatsFilter, _ b: inout SQLBuilder, zone: String) {
+        let z = b.bind(zone)
+        b.append(" WHERE a.created_at >= (\(b.bind(filter.from))::date::timestamp AT TIME ZONE \(z)) AND a.created_at < ((\(b.bind(filter.to))::date + 1)::timestamp AT TIME ZONE \(z))")
+        if let language = filter.language { b.append(" AND a.language = \(b.bind(language))") }
+        if let topic = filter.topic {
+            let t = b.bind(topic)
+            b.append(" AND (a.topic_code = \(t) OR a.topic_code IN (SELECT code FROM topics WHERE parent_code = \(t)))")
+        }
+        if let id = filter.operatorID { b.append(" AND a.operator_id = \(b.bind(id))") }
+        if let team = filter.teamID { b.append(" AND a.operator_id IN (SELECT o.id FROM operators o JOIN users u ON u.id = o.user_id WHERE u.team_id = \(b.bind(team)))") }
+        if let region = filter.region { b.append(" AND a.region_code = \(b.bind(region))") }
+    }
+
+    static func ratio(_ a: Int, _ b: Int) -> Double { b > 0 ? Double(a) * 100 / Double(b) : .nan }
+    static func average(_ a: Int64, _ b: Int) -> Double { b > 0 ? Double(a) / Double(b) : .nan }
+
+    public static func build(_ database: PostgresClient, filter: StatsFilter, timeZone: TimeZone, logger: Logger) async throws -> StatsReport {
+        let zone = timeZone.identifier
+        var threshold = 20
+        var price = 0.0
+        for try await (key, value) in try await database.query("""
+            SELECT key, value #>> '{}' FROM settings WHERE key IN ('stats.answer_threshold_seconds', 'billing.price_per_call')
+            """, logger: logger).decode((String, String?).self) {
+            if key == "stats.answer_threshold_seconds", let number = value.flatMap(Int.init) { threshold = number }
+            if key == "billing.price_per_call", let number = value.flatMap(Double.init) { price = number }
+        }
+        // The queries are independent: run them side by side on the pool.
+        async let totalsTask = queryTotals(database, filter, zone: zone, threshold: threshold, logger: logger)
+        async let daysTask = queryDays(database, filter, zone: zone, threshold: threshold, logger: logger)
+        async let hoursTask = queryHours(database, filter, zone: zone, threshold: threshold, logger: logger)
+        async let repeatedTask = queryRepeatedNumbers(database, filter, zone: zone, logger: logger)
+        async let operatorsTask = queryOperators(database, filter, zone: zone, threshold: threshold, logger: logger)
+        async let appealsTask = queryAppeals(database, filter, zone: zone, logger: logger)
+        let (totals, wrapUp) = try await totalsTask
+        let days = try await daysTask
+        let hours = try await hoursTask
+        let repeated = try await repeatedTask
+        let operators = try await operatorsTask
+        let appeals = try await appealsTask
+
+        let offered = totals.calls - totals.ivr
+        let handled = totals.answered
+        var summary: [String: Double] = [
+            "calls_received": Double(totals.calls), "calls_answered": Double(totals.answered), "abandoned_ivr": Double(totals.ivr),
+            "abandoned_queue": Double(totals.queue), "operator_no_answer": Double(totals.noAnswer), "callbacks_requested": Double(totals.callbacks),
+            "callbacks_done": Double(totals.callbackDone), "lost": Double(totals.lost),
+            "missed": Double(totals.ivr + totals.queue + totals.noAnswer),
+            "talk_seconds_total": Double(totals.talk), "talk_seconds_average": average(totals.talk, totals.answered),
+            "wait_seconds_average": average(totals.wait, totals.queued), "wait_seconds_longest": Double(totals.waitMax),
+            "service_level_percent": ratio(totals.within, offered), "average_speed_of_answer": average(totals.answeredWait, totals.answered),
+            "average_handling_seconds": average(totals.talk + wrapUp, totals.answered), "abandonment_percent": ratio(totals.queue, offered),
+            "repeated_calls": Double(totals.repeated), "repeated_percent": ratio(totals.repeated, totals.calls),
+            "wrap_up_seconds_total": Double(wrapUp), "handled_calls": Double(handled), "price_per_call": price,
+            "billing_amount": Double(handled) * price,
+        ]
+        summary["threshold_seconds"] = Double(threshold)
+        let order = ["calls_received", "calls_answered", "missed", "abandoned_ivr", "abandoned_queue", "operator_no_answer", "callbacks_requested",
+                     "callbacks_done", "lost", "talk_seconds_total", "talk_seconds_average", "wait_seconds_average", "wait_seconds_longest",
+                     "service_level_percent", "average_speed_of_answer", "average_handling_seconds", "abandonment_percent", "repeated_calls",
+                     "repeated_percent", "wrap_up_seconds_total", "handled_calls", "price_per_call", "billing_amount"]
+        let summaryTable = StatsTable(id: "summary", columns: ["measure", "value"],
+                                      rows: order.map { key in
+                                          let value = summary[key]!
+                                          let integral = value.isFinite && value == value.rounded() && !key.hasSuffix("percent")
+                                          return [.text(key), integral ? .int(Int64(value)) : .number(value, decimals: key.hasSuffix("percent") ? 1 : 1)]
+                                      },
+                                      links: order.map { _ in nil })
+        let report = StatsReport(filter: filter, thresholdSeconds: threshold, pricePerCall: price, summary: summary,
+                                 tables: [summaryTable, days, hours, repeated, operators] + appeals)
+        return report
+    }
+
+    static func queryTotals(_ database: PostgresClient, _ filter: StatsFilter, zone: String, threshold: Int, logger: Logger) async throws -> (Totals, Int64) {
+        var b = SQLBuilder()
+        b.append("SELECT \(totalsColumns) FROM ")
+        source(filter, &b, zone: zone, threshold: threshold, raw: false)
+        var totals = Totals()
+        for try await row in try await database.query(b.query, logger: logger).decode(TotalsRow.self) { totals = Self.totals(row) }
+        // Wrap-up time from the agents' state log, clipped to the period.
+        var w = SQLBuilder()
+        let z = w.bind(zone)
+        let from = w.bind(filter.from), to = w.bind(filter.to)
+        w.append("""
+            SELECT coalesce(sum(extract(epoch FROM least(coalesce(l.ended_at, now()), ((\(to)::date + 1)::timestamp AT TIME ZONE \(z)))
+                                          - greatest(l.started_at, (\(from)::date::timestamp AT TIME ZONE \(z))))), 0)::bigint
+            FROM agent_state_log l
+            WHERE l.state = 'wrap_up' AND l.started_at < ((\(to)::date + 1)::timestamp AT TIME ZONE \(z))
+              AND coalesce(l.ended_at, now()) > (\(from)::date::timestamp AT TIME ZONE \(z))
+            """)
+        if let id = filter.operatorID { w.append(" AND l.operator_id = \(w.bind(id))") }
+        if let team = filter.teamID { w.append(" AND l.operator_id IN (SELECT o.id FROM operators o JOIN users u ON u.id = o.user_id WHERE u.team_id = \(w.bind(team)))") }
+        var wrapUp: Int64 = 0
+        if filter.language == nil && filter.topic == nil && filter.region == nil {
+            for try await value in try await database.query(w.query, logger: logger).decode(Int64.self) { wrapUp = value }
+        }
+        return (totals, wrapUp)
+    }
+
+    static func measures(_ t: Totals) -> [StatsCell] {
+        let offered = t.calls - t.ivr
+        return [.int(Int64(t.calls)), .int(Int64(t.answered)), .int(Int64(t.ivr + t.queue + t.noAnswer)), .number(ratio(t.within, offered), decimals: 1),
+                .number(ratio(t.queue, offered), decimals: 1), .number(average(t.answeredWait, t.answered), decimals: 1),
+                .number(average(t.talk, t.answered), decimals: 1)]
+    }
+    static let measureColumns = ["received", "answered", "missed", "service_level_percent", "abandonment_percent", "asa_seconds", "talk_average_seconds"]
+
+    static func queryDays(_ database: PostgresClient, _ filter: StatsFilter, zone: String, threshold: Int, logger: Logger) async throws -> StatsTable {
+        var b = SQLBuilder()
+        b.append("SELECT day::text, \(totalsColumns) FROM ")
+        source(filter, &b, zone: zone, threshold: threshold, raw: false)
+        b.append(" GROUP BY day ORDER BY day")
+        var rows: [[StatsCell]] = [], links: [String?] = []
+        for try await row in try await database.query(b.query, logger: logger).decode((String, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int64, Int64, Int, Int64).self) {
+            let t = totals((row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9, row.10, row.11, row.12, row.13, row.14, row.15))
+            rows.append([.text(row.0)] + measures(t))
+            links.append("/calls?from=\(row.0)&to=\(row.0)")
+        }
+        return StatsTable(id: "by_day", columns: ["day"] + measureColumns, rows: rows, links: links)
+    }
+
+    static func queryHours(_ database: PostgresClient, _ filter: StatsFilter, zone: String, threshold: Int, logger: Logger) async throws -> StatsTable {
+        var b = SQLBuilder()
+        b.append("SELECT hour, \(totalsColumns) FROM ")
+        source(filter, &b, zone: zone, threshold: threshold, raw: true)
+        b.append(" GROUP BY hour ORDER BY hour")
+        var byHour: [Int: Totals] = [:]
+        for try await row in try await database.query(b.query, logger: logger).decode((Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int64, Int64, Int, Int64).self) {
+            byHour[row.0] = totals((row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9, row.10, row.11, row.12, row.13, row.14, row.15))
+        }
+        let rows = (0..<24).map { hour in [.text(String(format: "%02d:00", hour))] + measures(byHour[hour] ?? Totals()) }
+        return StatsTable(id: "by_hour", columns: ["hour"] + measureColumns, rows: rows, links: rows.map { _ in nil })
+    }
+
+    static func queryRepeatedNumbers(_ database: PostgresClient, _ filter: StatsFilter, zone: String, logger: Logger) async throws -> StatsTable {
+        var b = SQLBuilder()
+        let z = b.bind(zone)
+        b.append("""
+            SELECT c.caller_number, count(*)::int, count(*) FILTER (WHERE c.repeated)::int FROM calls c
+            WHERE c.direction = 'inbound' AND c.caller_number IS NOT NULL
+              AND c.started_at >= (\(b.bind(filter.from))::date::timestamp AT TIME ZONE \(z)) AND c.started_at < ((\(b.bind(filter.to))::date + 1)::timestamp AT TIME ZONE \(z))
+            """)
+        if let language = filter.language { b.append(" AND c.language = \(b.bind(language))") }
+        if let id = filter.operatorID { b.append(" AND c.operator_id = \(b.bind(id))") }
+        b.append(" GROUP BY c.caller_number HAVING count(*) > 1 ORDER BY count(*) DESC, c.caller_number LIMIT 20")
+        var rows: [[StatsCell]] = [], links: [String?] = []
+        for try await (number, calls, repeated) in try await database.query(b.query, logger: logger).decode((String, Int, Int).self) {
+            rows.append([.text(number), .int(Int64(calls)), .int(Int64(repeated))])
+            links.append("/calls?number=\(number.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")&from=\(filter.from)&to=\(filter.to)")
+        }
+        return StatsTable(id: "repeated_numbers", columns: ["number", "calls", "repeated"], rows: rows, links: links)
+    }
+
+    static func queryOperators(_ database: PostgresClient, _ filter: StatsFilter, zone: String, threshold: Int, logger: Logger) async throws -> StatsTable {
+        var b = SQLBuilder()
+        b.append("""
+            WITH calls_by AS (SELECT operator_id, sum(answered)::int AS answered, sum(talk_seconds_sum)::bigint AS talk FROM
+            """)
+        source(filter, &b, zone: zone, threshold: threshold, raw: false)
+        let z = b.bind(zone)
+        let from = b.bind(filter.from), to = b.bind(filter.to)
+        b.append("""
+             GROUP BY operator_id),
+            states AS (SELECT l.operator_id, l.state, coalesce(l.reason, '') AS reason,
+                              sum(extract(epoch FROM least(coalesce(l.ended_at, now()), ((\(to)::date + 1)::timestamp AT TIME ZONE \(z)))
+                                                   - greatest(l.started_at, (\(from)::date::timestamp AT TIME ZONE \(z)))))::bigint AS seconds
+                       FROM agent_state_log l
+                       WHERE l.state IN ('wrap_up', 'paused') AND l.started_at < ((\(to)::date + 1)::timestamp AT TIME ZONE \(z))
+                         AND coalesce(l.ended_at, now()) > (\(from)::date::timestamp AT TIME ZONE \(z))
+                       GROUP BY 1, 2, 3),
+            quality AS (SELECT operator_id, avg(total_score)::float8 AS score FROM qa_evaluations
+                        WHERE status = 'final' AND finalized_at >= (\(from)::date::timestamp AT TIME ZONE \(z))
+                          AND finalized_at < ((\(to)::date + 1)::timestamp AT TIME ZONE \(z)) GROUP BY 1)
+            SELECT o.id, u.full_name, o.extension, coalesce(cb.answered, 0), coalesce(cb.talk, 0)::bigint,
+                   coalesce((SELECT sum(seconds) FROM states s WHERE s.operator_id = o.id AND s.state = 'wrap_up'), 0)::bigint,
+                   coalesce((SELECT sum(seconds) FROM states s WHERE s.operator_id = o.id AND s.state = 'paused'), 0)::bigint,
+                   coalesce((SELECT string_agg(CASE WHEN s.reason = '' THEN '—' ELSE s.reason END || ' ' || (s.seconds / 60) || ' min', ', ' ORDER BY s.reason)
+                             FROM states s WHERE s.operator_id = o.id AND s.state = 'paused'), ''),
+                   q.score
+            FROM operators o JOIN users u ON u.id = o.user_id LEFT JOIN calls_by cb ON cb.operator_id = o.id LEFT JOIN quality q ON q.operator_id = o.id
+            WHERE (cb.answered IS NOT NULL OR EXISTS (SELECT 1 FROM states s WHERE s.operator_id = o.id) OR q.score IS NOT NULL)
+            """)
+        if let id = filter.operatorID { b.append(" AND o.id = \(b.bind(id))") }
+        if let team = filter.teamID { b.append(" AND u.team_id = \(b.bind(team))") }
+        b.append(" ORDER BY coalesce(cb.answered, 0) DESC, o.extension")
+        var rows: [[StatsCell]] = [], links: [String?] = []
+        for try await (id, name, ext, answered, talk, wrap, pause, reasons, score) in try await database.query(b.query, logger: logger)
+            .decode((Int64, String, String, Int, Int64, Int64, Int64, String, Double?).self) {
+            rows.append([.text("\(ext) \(name)"), .int(Int64(answered)), .int(talk), .number(average(talk, answered), decimals: 1), .int(wrap), .int(pause),
+                         .text(reasons), score.map { .number($0, decimals: 1) } ?? .text("—")])
+            links.append("/calls?operator=\(id)&from=\(filter.from)&to=\(filter.to)")
+        }
+        return StatsTable(id: "operators", columns: ["operator", "answered", "talk_seconds", "talk_average_seconds", "wrap_up_seconds", "pause_seconds",
+                                                     "pause_by_reason", "quality_score"], rows: rows, links: links)
+    }
+
+    static func queryAppeals(_ database: PostgresClient, _ filter: StatsFilter, zone: String, logger: Logger) async throws -> [StatsTable] {
+        func grouped(_ id: String, _ select: String, _ join: String, _ group: String, columns: [String]) async throws -> StatsTable {
+            var b = SQLBuilder()
+            b.append("SELECT \(select), count(*)::int FROM appeals a \(join)")
+            appealsWhere(filter, &b, zone: zone)
+            b.append(" GROUP BY \(group) ORDER BY count(*) DESC, 1")
+            var rows: [[StatsCell]] = []
+            for try await (key, name, count) in try await database.query(b.query, logger: logger).decode((String, String, Int).self) {
+                rows.append([.text(key), .text(name), .int(Int64(count))])
+            }
+            return StatsTable(id: id, columns: columns, rows: rows, links: rows.map { _ in nil })
+        }
+        let topics = try await grouped("appeals_by_topic", "coalesce(a.topic_code, '—'), coalesce(coalesce(p.name_uz || ' / ', '') || t.name_uz, '—')",
+                                       "LEFT JOIN topics t ON t.code = a.topic_code LEFT JOIN topics p ON p.code = t.parent_code",
+                                       "a.topic_code, p.name_uz, t.name_uz", columns: ["topic", "name", "appeals"])
+        let categories = try await grouped("appeals_by_category", "a.category_code, c.name_uz || ' / ' || c.name_ru", "JOIN categories c ON c.code = a.category_code",
+                                           "a.category_code, c.name_uz, c.name_ru", columns: ["category", "name", "appeals"])
+        let regions = try await grouped("appeals_by_region", "coalesce(a.region_code, '—'), coalesce(r.name_uz, '—')", "LEFT JOIN regions r ON r.code = a.region_code",
+                                        "a.region_code, r.name_uz", columns: ["region", "name", "appeals"])
+        let statuses = try await grouped("appeals_by_status", "a.status, a.status", "", "a.status", columns: ["status", "name", "appeals"])
+        var b = SQLBuilder()
+        b.append("""
+            SELECT a.id, a.number, a.category_code, a.status, coalesce(a.due_date::text, ''),
+                   (a.due_date < (now() AT TIME ZONE \(b.bind(zone)))::date AND a.status NOT IN ('answered', 'closed', 'resolved'))
+            FROM appeals a
+            """)
+        appealsWhere(filter, &b, zone: zone)
+        b.append(" AND a.category_code IN ('complaint', 'application') ORDER BY a.due_date NULLS LAST, a.id LIMIT 500")
+        var rows: [[StatsCell]] = [], links: [String?] = []
+        for try await (id, number, category, status, due, overdue) in try await database.query(b.query, logger: logger)
+            .decode((Int64, String, String, String, String, Bool).self) {
+            rows.append([.text(number), .text(category), .text(status), .text(due), .text(overdue ? "overdue" : "")])
+            links.append("/appeals/\(id)")
+        }
+        let list = StatsTable(id: "complaints_applications", columns: ["number", "category", "status", "due_date", "overdue"], rows: rows, links: links)
+        return [topics, categories, regions, statuses, list]
+    }
+}

@@ -1,0 +1,199 @@
+import Foundation
+import Hummingbird
+import PostgresNIO
+
+/// Statistics for supervisors and the Center's responsible employee (`dtm`): the report of a period with
+/// filters, charts, CSV/XLSX export of every table, a printable view, and the staffing forecast.
+struct StatsController: Sendable {
+    let web: WebContext
+    let audit: AuditLog
+    let pages: Pages
+
+    static let readers: Set<Role> = [.supervisor, .dtm, .admin]
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        let stats = router.group("stats").add(middleware: RequireRole(Self.readers))
+        stats.get { request, context in try await page(request, context, print: false) }
+        stats.get("print") { request, context in try await page(request, context, print: true) }
+        stats.get("export/:table") { request, context in try await export(request, context) }
+        stats.get("forecast") { request, context in try await forecast(request, context) }
+    }
+
+    /// The filter of the query string; a bad value is an error in the user's language, not an empty report.
+    func filter(_ request: Request) throws -> (StatsFilter, FieldErrors) {
+        let query = request.uri.queryParameters
+        func text(_ key: String) -> String? {
+            guard let value = query[Substring(key)].map(String.init), !value.isEmpty else { return nil }
+            return value
+        }
+        var errors = FieldErrors()
+        var filter = StatsFilter.month(of: Date(), timeZone: web.configuration.timeZone)
+        if let from = text("from") { if StatsFilter.isDay(from) { filter.from = from } else { errors.add("from", "err_date") } }
+        if let to = text("to") { if StatsFilter.isDay(to) { filter.to = to } else { errors.add("to", "err_date") } }
+        if filter.from > filter.to { errors.add("to", "err_period") }
+        if let from = Self.date(filter.from), let to = Self.date(filter.to), to.timeIntervalSince(from) > 400 * 86400 { errors.add("to", "err_period") }
+        if let language = text("language") { if ["uz", "ru"].contains(language) { filter.language = language } else { errors.add("language", "err_choice") } }
+        if let topic = text("topic") {
+            if topic.count <= 64, topic.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) { filter.topic = topic } else { errors.add("topic", "err_choice") }
+        }
+        if let op = text("operator") { if let id = Int64(op) { filter.operatorID = id } else { errors.add("operator", "err_choice") } }
+        if let team = text("team") { if let id = Int64(team) { filter.teamID = id } else { errors.add("team", "err_choice") } }
+        if let region = text("region") {
+            if region.count <= 8, region.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) { filter.region = region } else { errors.add("region", "err_choice") }
+        }
+        return (filter, errors)
+    }
+
+    static func date(_ day: String) -> Date? {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        return formatter.date(from: day)
+    }
+
+    func options(_ language: UILanguage, filter: StatsFilter) async throws -> [String: Any] {
+        var topics: [[String: Any]] = [], operators: [[String: Any]] = [], teams: [[String: Any]] = [], regions: [[String: Any]] = []
+        for try await (code, uz, ru, parent) in try await web.database.query("SELECT code, name_uz, name_ru, parent_code FROM topics WHERE active ORDER BY coalesce(parent_code, code), parent_code NULLS FIRST, sort, code",
+                                                                       logger: web.logger).decode((String, String, String, String?).self) {
+            topics.append(["code": code, "name": (parent == nil ? "" : "— ") + (language == .ru ? ru : uz), "selected": filter.topic == code])
+        }
+        for try await (id, name, ext) in try await web.database.query("SELECT o.id, u.full_name, o.extension FROM operators o JOIN users u ON u.id = o.user_id ORDER BY o.extension",
+                                                                logger: web.logger).decode((Int64, String, String).self) {
+            operators.append(["id": id, "name": "\(ext) \(name)", "selected": filter.operatorID == id])
+        }
+        for try await (id, name) in try await web.database.query("SELECT id, name FROM teams ORDER BY name", logger: web.logger).decode((Int64, String).self) {
+            teams.append(["id": id, "name": name, "selected": filter.teamID == id])
+        }
+        for try await (code, uz, ru) in try await web.database.query("SELECT code, name_uz, name_ru FROM regions ORDER BY sort, code", logger: web.logger)
+            .decode((String, String, String).self) {
+            regions.append(["code": code, "name": language == .ru ? ru : uz, "selected": filter.region == code])
+        }
+        return ["topics": topics, "operators": operators, "teams": teams, "regions": regions,
+                "langUz": filter.language == "uz", "langRu": filter.language == "ru"]
+    }
+
+    func page(_ request: Request, _ context: AppRequestContext, print: Bool) async throws -> Response {
+        let language = Pages.language(request, context)
+        let (filter, errors) = try filter(request)
+        var values = try await options(language, filter: filter)
+        values["from"] = filter.from
+        values["to"] = filter.to
+        values["query"] = filter.query
+        guard errors.isEmpty else {
+            values["errors"] = Pages.errors(errors, language)
+            values["hasErrors"] = true
+            return pages.render("stats", request, context, title: "nav_stats", values, status: .unprocessableContent)
+        }
+        let started = ContinuousClock.now
+        let report = try await StatsReport.build(web.database, filter: filter, timeZone: web.configuration.timeZone, logger: web.logger)
+        let elapsed = ContinuousClock.now - started
+        values["tables"] = report.tables.map { table in
+            [
+                "id": table.id, "title": Strings.text("stats_\(table.id)", language),
+                "columns": table.columns.map { Strings.text("col_\($0)", language) },
+                "rows": table.rows.enumerated().map { index, row in
+                    ["cells": row.map { cell -> [String: Any] in
+                        switch cell {
+                        case .text(let text) where table.id == "summary": return ["text": Strings.text("m_\(text)", language)]
+                        default: return ["text": cell.description, "numeric": { if case .text = cell { return false } else { return true } }()]
+                        }
+                    }, "link": table.links[index] ?? ""] as [String: Any]
+                },
+                "empty": table.rows.isEmpty,
+            ] as [String: Any]
+        }
+        if let days = report.table("by_day") {
+            values["dayChart"] = SVGChart.bars(title: Strings.text("stats_by_day", language), labels: days.rows.map { String($0[0].description.suffix(2)) },
+                                               series: [(Strings.text("col_received", language), days.rows.map { Double($0[1].description) ?? 0 }, "#5b8def"),
+                                                        (Strings.text("col_answered", language), days.rows.map { Double($0[2].description) ?? 0 }, "#2e9e5b")])
+        }
+        if let hours = report.table("by_hour") {
+            values["hourChart"] = SVGChart.bars(title: Strings.text("stats_by_hour", language), labels: hours.rows.map { String($0[0].description.prefix(2)) },
+                                                series: [(Strings.text("col_received", language), hours.rows.map { Double($0[1].description) ?? 0 }, "#5b8def"),
+                                                         (Strings.text("col_answered", language), hours.rows.map { Double($0[2].description) ?? 0 }, "#2e9e5b")])
+        }
+        values["elapsedMs"] = String(format: "%.0f", Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+        values["print"] = print
+        return pages.render(print ? "stats_print" : "stats", request, context, title: "nav_stats", values)
+    }
+
+    func export(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        let (filter, errors) = try filter(request)
+        guard errors.isEmpty else { throw HTTPError(.unprocessableContent, message: "filter") }
+        guard let id = context.parameters.get("table") else { throw HTTPError(.notFound) }
+        let format = request.uri.queryParameters["format"].map(String.init) ?? "csv"
+        guard ["csv", "xlsx"].contains(format) else { throw HTTPError(.badRequest, message: "format") }
+        let report = try await StatsReport.build(web.database, filter: filter, timeZone: web.configuration.timeZone, logger: web.logger)
+        guard let table = report.table(id) else { throw HTTPError(.notFound) }
+        try await audit.record(user, ip: context.remoteAddress, action: "stats.export", objectType: "stats", objectId: id,
+                               details: ["format": format, "from": filter.from, "to": filter.to])
+        let name = "murojaat-\(id)-\(filter.from)-\(filter.to).\(format)"
+        var headers: HTTPFields = [.contentDisposition: "attachment; filename=\"\(name)\"", .cacheControl: "no-store"]
+        if format == "csv" {
+            headers[.contentType] = "text/csv; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: TableExport.csv(table))))
+        }
+        headers[.contentType] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try TableExport.xlsx(table))))
+    }
+
+    /// Operators needed per hour of the week (Erlang C) from the calls of past weeks and the handling time.
+    func forecast(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let language = Pages.language(request, context)
+        let query = request.uri.queryParameters
+        var errors = FieldErrors()
+        func number(_ key: String, _ fallback: Double, _ range: ClosedRange<Double>) -> Double {
+            guard let raw = query[Substring(key)].map(String.init), !raw.isEmpty else { return fallback }
+            guard let value = Double(raw.replacingOccurrences(of: ",", with: ".")), range.contains(value) else { errors.add(key, "err_value"); return fallback }
+            return value
+        }
+        let weeks = Int(number("weeks", 4, 1...52))
+        let surge = number("surge", 1, 0.1...10)
+        let target = number("target", 80, 1...99.9)
+        let threshold = number("threshold", 20, 1...600)
+        var values: [String: Any] = ["weeks": weeks, "surge": surge, "target": target, "threshold": Int(threshold)]
+        guard errors.isEmpty else {
+            values["errors"] = Pages.errors(errors, language)
+            values["hasErrors"] = true
+            return pages.render("forecast", request, context, title: "nav_forecast", values, status: .unprocessableContent)
+        }
+        let zone = web.configuration.timeZone.identifier
+        var aht = 0.0
+        for try await value in try await web.database.query("""
+            SELECT coalesce(avg(talk_seconds), 0)::float8 FROM calls WHERE answered_at IS NOT NULL AND started_at >= now() - make_interval(weeks => \(weeks)::int)
+            """, logger: web.logger).decode(Double.self) { aht = value }
+        var wrap = 0.0
+        for try await value in try await web.database.query("""
+            SELECT coalesce(avg(extract(epoch FROM ended_at - started_at)), 0)::float8 FROM agent_state_log
+            WHERE state = 'wrap_up' AND ended_at IS NOT NULL AND started_at >= now() - make_interval(weeks => \(weeks)::int)
+            """, logger: web.logger).decode(Double.self) { wrap = value }
+        let handling = max(1, aht + wrap)
+        var perHour = [Double](repeating: 0, count: 24 * 7)
+        for try await (dow, hour, calls) in try await web.database.query("""
+            SELECT extract(isodow FROM started_at AT TIME ZONE \(zone))::int, extract(hour FROM started_at AT TIME ZONE \(zone))::int, count(*)::int
+            FROM calls WHERE direction = 'inbound' AND outcome <> 'abandoned_ivr' AND started_at >= now() - make_interval(weeks => \(weeks)::int)
+            GROUP BY 1, 2
+            """, logger: web.logger).decode((Int, Int, Int).self) {
+            perHour[(dow - 1) * 24 + hour] = Double(calls) / Double(weeks)
+        }
+        let dayNames = (1...7).map { Strings.text("dow_\($0)", language) }
+        var rows: [[String: Any]] = []
+        for hour in 0..<24 {
+            var cells: [[String: Any]] = []
+            for day in 0..<7 {
+                let calls = perHour[day * 24 + hour] * surge
+                let staffing = ErlangC.agentsNeeded(callsPerHour: calls, handlingSeconds: handling, targetSeconds: threshold, serviceLevel: target / 100)
+                cells.append(["agents": staffing.agents, "calls": String(format: "%.0f", calls)])
+            }
+            rows.append(["hour": String(format: "%02d:00", hour), "cells": cells])
+        }
+        values["rows"] = rows
+        values["days"] = dayNames
+        values["handling"] = String(format: "%.0f", handling)
+        values["peak"] = (0..<(24 * 7)).map { ErlangC.agentsNeeded(callsPerHour: perHour[$0] * surge, handlingSeconds: handling, targetSeconds: threshold,
+                                                                   serviceLevel: target / 100).agents }.max() ?? 0
+        return pages.render("forecast", request, context, title: "nav_forecast", values)
+    }
+}
