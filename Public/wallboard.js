@@ -3,7 +3,7 @@
   var root = document.getElementById("wallboard");
   if (!root) return;
   var labels = JSON.parse(root.getAttribute("data-labels") || "{}");
-  function t(key) { return labels[key] || key; }
+  function t(key, fallback) { return labels[key] || (fallback !== undefined ? fallback : key); }
   function set(id, value) { var el = document.getElementById(id); if (el) el.textContent = value; }
   function fmt(v, digits) { return v === null || v === undefined ? "—" : Number(v).toFixed(digits); }
   function clock(s) { var m = Math.floor(s / 60); return m + ":" + String(s % 60).padStart(2, "0"); }
@@ -27,7 +27,7 @@
     var states = Object.keys(s.agentsByState).sort().map(function (k) { return t("state_" + k) + ": " + s.agentsByState[k]; });
     set("by-state", states.join(" · "));
     var alerts = document.getElementById("alerts"); alerts.textContent = "";
-    s.alerts.forEach(function (a) { var li = document.createElement("li"); li.className = "alert"; li.textContent = (a.at ? a.at + " " : "") + t("alert_" + a.kind) + " " + a.message; alerts.appendChild(li); });
+    s.alerts.forEach(function (a) { var li = document.createElement("li"); li.className = "alert"; li.textContent = (a.at ? a.at + " " : "") + t("alert_" + a.kind, a.kind) + " " + a.message; alerts.appendChild(li); });
     var agents = document.getElementById("agents"); agents.textContent = "";
     s.agents.forEach(function (a) { var tr = document.createElement("tr"); tr.className = "state-" + a.state; cell(tr, a.ext); cell(tr, a.name); cell(tr, t("state_" + a.state) + (a.reason ? " (" + a.reason + ")" : "")); cell(tr, clock(a.seconds)); agents.appendChild(tr); });
     var calls = document.getElementById("calls"); calls.textContent = "";

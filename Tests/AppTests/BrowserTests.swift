@@ -168,4 +168,40 @@ struct BrowserTests {
             #expect(try await rowCount(world.database, "SELECT count(*) FROM outbox WHERE channel = 'sms' AND payload->>'text' = 'Ваш ответ готов'") == 1)
         }
     }
+
+    @Test func supervisorWatchesTheWallboardAndListensToACall() async throws {
+        try await BackOffice.run(telephony: true) { world, client in
+            let sim = try #require(world.simulator)
+            let base = "http://127.0.0.1:\(try #require(client.port))"
+            let op = Visitor(client)
+            try await op.signIn("operator")
+            try await op.request(.post, "/panel/state", form: ["_csrf": op.token, "state": "ready"])
+            await sim.setPhone("201", .init(answerAfterMs: 100))
+            try await withBrowser { browser in
+                try await signIn(browser, base, "supervisor")
+                try await browser.open(base + "/wallboard?lang=uz")
+                try await browser.waitFor("#by-state", text: "Tayyor")
+                let channel = try await sim.placeCall(from: "+998901112233", to: "1000")
+                try await Task.sleep(for: .milliseconds(80))
+                try await sim.pressDigits("1", on: channel, gapMs: 1)
+                try await Task.sleep(for: .milliseconds(80))
+                try await sim.pressDigits("3", on: channel, gapMs: 1)
+                try await browser.waitFor("#calls", text: "+998901112233")
+                try await browser.waitFor("#calls", text: "Suhbatda")
+                try await browser.waitFor("#agents", text: "101")
+                try await browser.screenshot("wallboard")
+                try await browser.type("#monitor-ext", "201")
+                try await browser.click("#calls .monitor-listen")
+                try await browser.waitFor("#monitor-ok")
+                try await sim.remoteHangup(channel)
+                try await browser.open(base + "/stats")
+                try await browser.waitFor("#t-summary")
+                try await browser.screenshot("stats")
+                try await browser.open(base + "/calls")
+                try await browser.waitFor("#calls-filter")
+                try await browser.screenshot("calls")
+            }
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM audit_log WHERE action = 'call.monitor'") == 1)
+        }
+    }
 }

@@ -72,11 +72,32 @@ extension MurojaatCommand.Bench {
                 group.addTask { for await event in connection.events { await center.handle(event) } }
                 try await Task.sleep(for: .milliseconds(500))
 
+                // The wallboard's snapshot, computed every second during the run as a supervisor's screen would ask for it.
+                let web = WebContext(configuration: config, database: database, telephony: TelephonyStatus(servers: []),
+                                     templates: try await loadTemplates(config.templatesDirectory), callCenter: center, logger: quiet)
+                let feed = WallboardFeed(web: web)
+                let wallboard = Task { () -> (times: [Double], maxCalls: Int, maxBytes: Int) in
+                    var times: [Double] = [], maxCalls = 0, maxBytes = 0
+                    while !Task.isCancelled {
+                        let started = ContinuousClock.now
+                        if let snapshot = try? await feed.compute() {
+                            let elapsed = ContinuousClock.now - started
+                            times.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+                            maxCalls = max(maxCalls, snapshot.calls.count)
+                            maxBytes = max(maxBytes, (try? JSONEncoder().encode(snapshot).count) ?? 0)
+                        }
+                        try? await Task.sleep(for: .seconds(1))
+                    }
+                    return (times, maxCalls, maxBytes)
+                }
                 let before = Self.usage()
                 let clock = ContinuousClock()
                 let start = clock.now
                 let completed = try await drive(center: center)
                 let elapsed = clock.now - start
+                wallboard.cancel()
+                let board = await wallboard.value
+                let boardTimes = board.times.sorted()
                 let after = Self.usage()
                 _ = await journal.flush(timeout: .seconds(60))
                 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
@@ -91,6 +112,7 @@ extension MurojaatCommand.Bench {
                     app CPU per 1,000 calls:    \(String(format: "%.2f", cpu / Double(max(1, completed)) * 1000)) s (this process: call flow, journal, ARI client; callers are generated in the simulator)
                     peak memory (RSS):          \(after.maxRSSMiB) MiB
                     journal backlog at the end: \(journal.backlog)
+                    wallboard snapshot:         p50 \(ms(boardTimes.isEmpty ? nil : boardTimes[boardTimes.count / 2])), p99 \(ms(boardTimes.isEmpty ? nil : boardTimes[min(boardTimes.count - 1, boardTimes.count * 99 / 100)])) (\(boardTimes.count) snapshots, up to \(board.maxCalls) live calls, \(board.maxBytes / 1024) KiB of JSON)
                     """)
             }
         }

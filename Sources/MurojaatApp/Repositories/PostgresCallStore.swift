@@ -124,7 +124,8 @@ public struct PostgresCallStore: CallStore {
 
     func saveAlert(kind: String, message: String, callId: UUID?, at: Date, on db: some Queryable) async throws {
         try await db.run("""
-            INSERT INTO alerts (kind, message, call_id, created_at) VALUES (\(kind), \(message), (SELECT id FROM calls WHERE id = \(callId)), \(at))
+            INSERT INTO alerts (kind, severity, message, call_id, created_at)
+            VALUES (\(kind), CASE WHEN \(kind) = 'ari_connected' THEN 'info' ELSE 'warning' END, \(message), (SELECT id FROM calls WHERE id = \(callId)), \(at))
             """)
     }
 

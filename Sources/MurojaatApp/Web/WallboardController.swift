@@ -130,7 +130,7 @@ actor WallboardFeed {
         var alerts: [WallboardSnapshot.Alert] = []
         for try await (kind, message, at) in try await web.database.query("""
             SELECT kind, message, to_char(created_at AT TIME ZONE \(zone), 'HH24:MI') FROM alerts
-            WHERE acknowledged_at IS NULL AND created_at > now() - interval '24 hours' ORDER BY created_at DESC LIMIT 10
+            WHERE acknowledged_at IS NULL AND severity <> 'info' AND created_at > now() - interval '24 hours' ORDER BY created_at DESC LIMIT 10
             """, logger: web.logger).decode((String, String, String).self) {
             alerts.append(.init(kind: kind, message: message, at: at))
         }

@@ -1,0 +1,48 @@
+import Foundation
+import PostgresNIO
+import Testing
+
+/// `murojaat seed` fills a database for measurements and builds the statistics roll-up; `murojaat bench
+/// pages` prints how long the report pages take on it (run on a year of data for the figures in the notes).
+@Suite("Seeding and the page benchmark", .serialized)
+struct SeedAndBenchTests {
+    static func run(_ arguments: [String], database: String) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = ShutdownTests.binary
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["MUROJAAT_DATABASE_URL"] = database
+        environment["MUROJAAT_TEMPLATES_DIR"] = ShutdownTests.binary.deletingLastPathComponent().appendingPathComponent("../../Templates").standardized.path
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
+    @Test func seedBuildsTheRollUpAndTheBenchTimesTheReport() async throws {
+        try await withMigratedDatabase { database in
+            let url = "postgres://\(database.username):\(database.password ?? "")@\(database.host):\(database.port)/\(database.database)"
+            let (seeded, seedOutput) = try Self.run(["seed", "--calls", "3000"], database: url)
+            #expect(seeded == 0, "seed: \(seedOutput)")
+            #expect(seedOutput.contains("statistics roll-up:"))
+            try await withPostgres(database) { client in
+                #expect(try await rowCount(client, "SELECT count(*) FROM calls") == 3000)
+                // The roll-up holds every finished inbound call exactly once.
+                let rolled = try await rowCount(client, "SELECT coalesce(sum(calls), 0)::int FROM call_stats_daily")
+                let finished = try await rowCount(client, "SELECT count(*) FROM calls WHERE direction = 'inbound' AND outcome <> 'in_progress'")
+                #expect(rolled == finished && finished > 2900)
+                let rolledAnswered = try await rowCount(client, "SELECT coalesce(sum(answered), 0)::int FROM call_stats_daily")
+                let answered = try await rowCount(client, "SELECT count(*) FROM calls WHERE outcome IN ('answered', 'callback_done')")
+                #expect(rolledAnswered == answered && answered > 0)
+            }
+            let (benched, benchOutput) = try Self.run(["bench", "pages", "--repeats", "2"], database: url)
+            #expect(benched == 0, "bench: \(benchOutput)")
+            #expect(benchOutput.contains("/stats?from=") && benchOutput.contains("p99"), "\(benchOutput)")
+            #expect(benchOutput.contains("/calls?from=") && benchOutput.contains("/stats/forecast"))
+        }
+    }
+}
