@@ -20,6 +20,9 @@ public final class MaintenanceService: Service, Sendable {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
+            // At start, the last 35 days (this month and the last, which the monthly report needs) are
+            // rebuilt, in case calls were written while no process was rolling them up.
+            do { try await self.rollUp(days: 35) } catch { self.logger.warning("statistics roll-up at start failed", metadata: ["error": "\(String(reflecting: error))"]) }
             var ticks = 0
             while !Task.isCancelled {
                 do {
@@ -47,10 +50,10 @@ public final class MaintenanceService: Service, Sendable {
         return threshold
     }
 
-    func rollUp() async throws {
+    func rollUp(days: Int = 2) async throws {
         let today = StatsRollup.day(Date(), timeZone)
-        let yesterday = StatsRollup.day(Date().addingTimeInterval(-86400), timeZone)
-        try await StatsRollup.rebuild(database, from: yesterday, to: today, timeZone: timeZone, thresholdSeconds: try await threshold(), logger: logger)
+        let first = StatsRollup.day(Date().addingTimeInterval(-Double(days - 1) * 86400), timeZone)
+        try await StatsRollup.rebuild(database, from: first, to: today, timeZone: timeZone, thresholdSeconds: try await threshold(), logger: logger)
     }
 
     /// Once per ISO week: a sample of each operator's calls for the team supervisors (the first active one).

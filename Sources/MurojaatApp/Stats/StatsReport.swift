@@ -121,6 +121,17 @@ public struct StatsReport: Sendable {
     /// The calls of the filter in the roll-up's shape: from the roll-up itself, or (with a region, which only
     /// appeals carry, or for hours of the day) from the raw calls, row by row.
     static func source(_ filter: StatsFilter, _ b: inout SQLBuilder, zone: String, threshold: Int, raw: Bool) {
+        if raw && filter.region == nil && filter.operatorID == nil && filter.teamID == nil {
+            // Hours of the day without operator dimensions: the hourly roll-up.
+            b.append("(SELECT * FROM call_stats_hourly s WHERE s.day BETWEEN \(b.bind(filter.from))::date AND \(b.bind(filter.to))::date")
+            if let language = filter.language { b.append(" AND s.language = \(b.bind(language))") }
+            if let topic = filter.topic {
+                let t = b.bind(topic)
+                b.append(" AND (s.topic_code = \(t) OR s.topic_code IN (SELECT code FROM topics WHERE parent_code = \(t)))")
+            }
+            b.append(") src")
+            return
+        }
         if !raw && filter.region == nil {
             b.append("(SELECT * FROM call_stats_daily s WHERE s.day BETWEEN \(b.bind(filter.from))::date AND \(b.bind(filter.to))::date")
             if let language = filter.language { b.append(" AND s.language = \(b.bind(language))") }
@@ -297,17 +308,22 @@ public struct StatsReport: Sendable {
         return StatsTable(id: "by_hour", columns: ["hour"] + measureColumns, rows: rows, links: rows.map { _ in nil })
     }
 
+    /// The numbers with the most repeated calls in the period (from the partial index of repeated calls),
+    /// then their exact number of calls.
     static func queryRepeatedNumbers(_ database: PostgresClient, _ filter: StatsFilter, zone: String, logger: Logger) async throws -> StatsTable {
+        func conditions(_ b: inout SQLBuilder) {
+            let z = b.bind(zone)
+            b.append(" c.direction = 'inbound' AND c.caller_number IS NOT NULL")
+            b.append(" AND c.started_at >= (\(b.bind(filter.from))::date::timestamp AT TIME ZONE \(z)) AND c.started_at < ((\(b.bind(filter.to))::date + 1)::timestamp AT TIME ZONE \(z))")
+            if let language = filter.language { b.append(" AND c.language = \(b.bind(language))") }
+            if let id = filter.operatorID { b.append(" AND c.operator_id = \(b.bind(id))") }
+        }
         var b = SQLBuilder()
-        let z = b.bind(zone)
-        b.append("""
-            SELECT c.caller_number, count(*)::int, count(*) FILTER (WHERE c.repeated)::int FROM calls c
-            WHERE c.direction = 'inbound' AND c.caller_number IS NOT NULL
-              AND c.started_at >= (\(b.bind(filter.from))::date::timestamp AT TIME ZONE \(z)) AND c.started_at < ((\(b.bind(filter.to))::date + 1)::timestamp AT TIME ZONE \(z))
-            """)
-        if let language = filter.language { b.append(" AND c.language = \(b.bind(language))") }
-        if let id = filter.operatorID { b.append(" AND c.operator_id = \(b.bind(id))") }
-        b.append(" GROUP BY c.caller_number HAVING count(*) > 1 ORDER BY count(*) DESC, c.caller_number LIMIT 20")
+        b.append("WITH top AS (SELECT c.caller_number, count(*)::int AS repeated FROM calls c WHERE c.repeated AND")
+        conditions(&b)
+        b.append(" GROUP BY c.caller_number ORDER BY count(*) DESC, c.caller_number LIMIT 20) SELECT top.caller_number, (SELECT count(*)::int FROM calls c WHERE c.caller_number = top.caller_number AND")
+        conditions(&b)
+        b.append("), top.repeated FROM top ORDER BY 2 DESC, 3 DESC, 1")
         var rows: [[StatsCell]] = [], links: [String?] = []
         for try await (number, calls, repeated) in try await database.query(b.query, logger: logger).decode((String, Int, Int).self) {
             rows.append([.text(number), .int(Int64(calls)), .int(Int64(repeated))])
@@ -360,40 +376,52 @@ public struct StatsReport: Sendable {
     }
 
     static func queryAppeals(_ database: PostgresClient, _ filter: StatsFilter, zone: String, logger: Logger) async throws -> [StatsTable] {
-        func grouped(_ id: String, _ select: String, _ join: String, _ group: String, columns: [String]) async throws -> StatsTable {
-            var b = SQLBuilder()
-            b.append("SELECT \(select), count(*)::int FROM appeals a \(join)")
-            appealsWhere(filter, &b, zone: zone)
-            b.append(" GROUP BY \(group) ORDER BY count(*) DESC, 1")
-            var rows: [[StatsCell]] = []
-            for try await (key, name, count) in try await database.query(b.query, logger: logger).decode((String, String, Int).self) {
-                rows.append([.text(key), .text(name), .int(Int64(count))])
-            }
-            return StatsTable(id: id, columns: columns, rows: rows, links: rows.map { _ in nil })
-        }
-        let topics = try await grouped("appeals_by_topic", "coalesce(a.topic_code, '—'), coalesce(coalesce(p.name_uz || ' / ', '') || t.name_uz, '—')",
-                                       "LEFT JOIN topics t ON t.code = a.topic_code LEFT JOIN topics p ON p.code = t.parent_code",
-                                       "a.topic_code, p.name_uz, t.name_uz", columns: ["topic", "name", "appeals"])
-        let categories = try await grouped("appeals_by_category", "a.category_code, c.name_uz || ' / ' || c.name_ru", "JOIN categories c ON c.code = a.category_code",
-                                           "a.category_code, c.name_uz, c.name_ru", columns: ["category", "name", "appeals"])
-        let regions = try await grouped("appeals_by_region", "coalesce(a.region_code, '—'), coalesce(r.name_uz, '—')", "LEFT JOIN regions r ON r.code = a.region_code",
-                                        "a.region_code, r.name_uz", columns: ["region", "name", "appeals"])
-        let statuses = try await grouped("appeals_by_status", "a.status, a.status", "", "a.status", columns: ["status", "name", "appeals"])
+        // One pass over the covering index, four groupings.
         var b = SQLBuilder()
         b.append("""
-            SELECT a.id, a.number, a.category_code, a.status, coalesce(a.due_date::text, ''),
-                   (a.due_date < (now() AT TIME ZONE \(b.bind(zone)))::date AND a.status NOT IN ('answered', 'closed', 'resolved'))
-            FROM appeals a
+            WITH g AS (SELECT GROUPING(a.category_code, a.topic_code, a.region_code, a.status) AS gset,
+                              a.category_code, a.topic_code, a.region_code, a.status, count(*)::int AS n
+                       FROM appeals a
             """)
         appealsWhere(filter, &b, zone: zone)
-        b.append(" AND a.category_code IN ('complaint', 'application') ORDER BY a.due_date NULLS LAST, a.id LIMIT 500")
+        b.append("""
+                       GROUP BY GROUPING SETS ((a.category_code), (a.topic_code), (a.region_code), (a.status)))
+            SELECT g.gset, coalesce(CASE g.gset WHEN 7 THEN g.category_code WHEN 11 THEN g.topic_code WHEN 13 THEN g.region_code ELSE g.status END, '—'),
+                   coalesce(CASE g.gset WHEN 7 THEN c.name_uz || ' / ' || c.name_ru
+                                        WHEN 11 THEN coalesce(p.name_uz || ' / ', '') || t.name_uz
+                                        WHEN 13 THEN r.name_uz ELSE g.status END, '—'), g.n
+            FROM g LEFT JOIN categories c ON g.gset = 7 AND c.code = g.category_code
+                   LEFT JOIN topics t ON g.gset = 11 AND t.code = g.topic_code LEFT JOIN topics p ON p.code = t.parent_code
+                   LEFT JOIN regions r ON g.gset = 13 AND r.code = g.region_code
+            ORDER BY g.gset, g.n DESC, 2
+            """)
+        var grouped: [Int: [[StatsCell]]] = [7: [], 11: [], 13: [], 14: []]
+        for try await (set, key, name, count) in try await database.query(b.query, logger: logger).decode((Int, String, String, Int).self) {
+            grouped[set, default: []].append([.text(key), .text(name), .int(Int64(count))])
+        }
+        func table(_ id: String, _ set: Int, _ first: String) -> StatsTable {
+            let rows = grouped[set] ?? []
+            return StatsTable(id: id, columns: [first, "name", "appeals"], rows: rows, links: rows.map { _ in nil })
+        }
+        // Complaints and applications in deadline order: each category read in due-date order from its index.
+        var l = SQLBuilder()
+        let z = l.bind(zone)
+        l.append("SELECT x.id, x.number, x.category_code, x.status, coalesce(x.due_date::text, ''), (x.due_date < (now() AT TIME ZONE \(z))::date AND x.status NOT IN ('answered', 'closed', 'resolved')) FROM (")
+        for (index, category) in ["complaint", "application"].enumerated() {
+            if index > 0 { l.append(" UNION ALL ") }
+            l.append("(SELECT a.id, a.number, a.category_code, a.status, a.due_date FROM appeals a")
+            appealsWhere(filter, &l, zone: zone)
+            l.append(" AND a.category_code = \(l.bind(category)) ORDER BY a.due_date NULLS LAST, a.id LIMIT 500)")
+        }
+        l.append(") x ORDER BY x.due_date NULLS LAST, x.id LIMIT 500")
         var rows: [[StatsCell]] = [], links: [String?] = []
-        for try await (id, number, category, status, due, overdue) in try await database.query(b.query, logger: logger)
+        for try await (id, number, category, status, due, overdue) in try await database.query(l.query, logger: logger)
             .decode((Int64, String, String, String, String, Bool).self) {
             rows.append([.text(number), .text(category), .text(status), .text(due), .text(overdue ? "overdue" : "")])
             links.append("/appeals/\(id)")
         }
         let list = StatsTable(id: "complaints_applications", columns: ["number", "category", "status", "due_date", "overdue"], rows: rows, links: links)
-        return [topics, categories, regions, statuses, list]
+        return [table("appeals_by_topic", 11, "topic"), table("appeals_by_category", 7, "category"), table("appeals_by_region", 13, "region"),
+                table("appeals_by_status", 14, "status"), list]
     }
 }
