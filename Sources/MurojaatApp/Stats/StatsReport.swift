@@ -170,7 +170,14 @@ public struct StatsReport: Sendable {
         }
         if let id = filter.operatorID { b.append(" AND c.operator_id = \(b.bind(id))") }
         if let team = filter.teamID { b.append(" AND c.operator_id IN (SELECT o.id FROM operators o JOIN users u ON u.id = o.user_id WHERE u.team_id = \(b.bind(team)))") }
-        if let region = filter.region { b.append(" AND EXISTS (SELECT 1 FROM appeals a WHERE a.call_id = c.id AND a.region_code = \(b.bind(region)))") }
+        if let region = filter.region {
+            // The calls behind the region's appeals (an appeal is written during or right after its call).
+            b.append("""
+                 AND c.id IN (SELECT a.call_id FROM appeals a WHERE a.region_code = \(b.bind(region)) AND a.call_id IS NOT NULL
+                              AND a.created_at >= (\(b.bind(filter.from))::date::timestamp AT TIME ZONE \(z))
+                              AND a.created_at < ((\(b.bind(filter.to))::date + 2)::timestamp AT TIME ZONE \(z)))
+                """)
+        }
         b.append(") src")
     }
 
@@ -191,6 +198,17 @@ public struct StatsReport: Sendable {
     static func ratio(_ a: Int, _ b: Int) -> Double { b > 0 ? Double(a) * 100 / Double(b) : .nan }
     static func average(_ a: Int64, _ b: Int) -> Double { b > 0 ? Double(a) / Double(b) : .nan }
 
+    /// With MUROJAAT_STATS_TIMING set, each query's time goes to standard error (for tuning).
+    static let timing = ProcessInfo.processInfo.environment["MUROJAAT_STATS_TIMING"] != nil
+    static func timed<T: Sendable>(_ name: String, _ body: @Sendable () async throws -> T) async rethrows -> T {
+        guard timing else { return try await body() }
+        let start = ContinuousClock.now
+        let value = try await body()
+        let elapsed = ContinuousClock.now - start
+        FileHandle.standardError.write(Data("stats \(name): \(elapsed)\n".utf8))
+        return value
+    }
+
     public static func build(_ database: PostgresClient, filter: StatsFilter, timeZone: TimeZone, logger: Logger) async throws -> StatsReport {
         let zone = timeZone.identifier
         var threshold = 20
@@ -201,13 +219,14 @@ public struct StatsReport: Sendable {
             if key == "stats.answer_threshold_seconds", let number = value.flatMap(Int.init) { threshold = number }
             if key == "billing.price_per_call", let number = value.flatMap(Double.init) { price = number }
         }
+        let limit = threshold
         // The queries are independent: run them side by side on the pool.
-        async let totalsTask = queryTotals(database, filter, zone: zone, threshold: threshold, logger: logger)
-        async let daysTask = queryDays(database, filter, zone: zone, threshold: threshold, logger: logger)
-        async let hoursTask = queryHours(database, filter, zone: zone, threshold: threshold, logger: logger)
-        async let repeatedTask = queryRepeatedNumbers(database, filter, zone: zone, logger: logger)
-        async let operatorsTask = queryOperators(database, filter, zone: zone, threshold: threshold, logger: logger)
-        async let appealsTask = queryAppeals(database, filter, zone: zone, logger: logger)
+        async let totalsTask = timed("totals") { try await queryTotals(database, filter, zone: zone, threshold: limit, logger: logger) }
+        async let daysTask = timed("days") { try await queryDays(database, filter, zone: zone, threshold: limit, logger: logger) }
+        async let hoursTask = timed("hours") { try await queryHours(database, filter, zone: zone, threshold: limit, logger: logger) }
+        async let repeatedTask = timed("repeated") { try await queryRepeatedNumbers(database, filter, zone: zone, logger: logger) }
+        async let operatorsTask = timed("operators") { try await queryOperators(database, filter, zone: zone, threshold: limit, logger: logger) }
+        async let appealsTask = timed("appeals") { try await queryAppeals(database, filter, zone: zone, logger: logger) }
         let (totals, wrapUp) = try await totalsTask
         let days = try await daysTask
         let hours = try await hoursTask
@@ -311,16 +330,17 @@ public struct StatsReport: Sendable {
     /// The numbers with the most repeated calls in the period (from the partial index of repeated calls),
     /// then their exact number of calls.
     static func queryRepeatedNumbers(_ database: PostgresClient, _ filter: StatsFilter, zone: String, logger: Logger) async throws -> StatsTable {
-        func conditions(_ b: inout SQLBuilder) {
+        func conditions(_ b: inout SQLBuilder, all: Bool = true) {
             let z = b.bind(zone)
-            b.append(" c.direction = 'inbound' AND c.caller_number IS NOT NULL")
-            b.append(" AND c.started_at >= (\(b.bind(filter.from))::date::timestamp AT TIME ZONE \(z)) AND c.started_at < ((\(b.bind(filter.to))::date + 1)::timestamp AT TIME ZONE \(z))")
+            // Repeated calls are inbound calls with a number: the partial index answers without the table.
+            b.append(all ? " c.direction = 'inbound' AND c.caller_number IS NOT NULL AND" : "")
+            b.append(" c.started_at >= (\(b.bind(filter.from))::date::timestamp AT TIME ZONE \(z)) AND c.started_at < ((\(b.bind(filter.to))::date + 1)::timestamp AT TIME ZONE \(z))")
             if let language = filter.language { b.append(" AND c.language = \(b.bind(language))") }
             if let id = filter.operatorID { b.append(" AND c.operator_id = \(b.bind(id))") }
         }
         var b = SQLBuilder()
         b.append("WITH top AS (SELECT c.caller_number, count(*)::int AS repeated FROM calls c WHERE c.repeated AND")
-        conditions(&b)
+        conditions(&b, all: false)
         b.append(" GROUP BY c.caller_number ORDER BY count(*) DESC, c.caller_number LIMIT 20) SELECT top.caller_number, (SELECT count(*)::int FROM calls c WHERE c.caller_number = top.caller_number AND")
         conditions(&b)
         b.append("), top.repeated FROM top ORDER BY 2 DESC, 3 DESC, 1")
@@ -403,17 +423,18 @@ public struct StatsReport: Sendable {
             let rows = grouped[set] ?? []
             return StatsTable(id: id, columns: [first, "name", "appeals"], rows: rows, links: rows.map { _ in nil })
         }
-        // Complaints and applications in deadline order: each category read in due-date order from its index.
+        // Complaints and applications in the order they were registered, each category read from its
+        // (category, created_at) index, with their deadlines and whether they are overdue.
         var l = SQLBuilder()
         let z = l.bind(zone)
-        l.append("SELECT x.id, x.number, x.category_code, x.status, coalesce(x.due_date::text, ''), (x.due_date < (now() AT TIME ZONE \(z))::date AND x.status NOT IN ('answered', 'closed', 'resolved')) FROM (")
+        l.append("SELECT x.id, x.number, x.category_code, x.status, coalesce(x.due_date::text, ''), coalesce(x.due_date < (now() AT TIME ZONE \(z))::date AND x.status NOT IN ('answered', 'closed', 'resolved'), false) FROM (")
         for (index, category) in ["complaint", "application"].enumerated() {
             if index > 0 { l.append(" UNION ALL ") }
-            l.append("(SELECT a.id, a.number, a.category_code, a.status, a.due_date FROM appeals a")
+            l.append("(SELECT a.id, a.number, a.category_code, a.status, a.due_date, a.created_at FROM appeals a")
             appealsWhere(filter, &l, zone: zone)
-            l.append(" AND a.category_code = \(l.bind(category)) ORDER BY a.due_date NULLS LAST, a.id LIMIT 500)")
+            l.append(" AND a.category_code = \(l.bind(category)) ORDER BY a.created_at, a.id LIMIT 500)")
         }
-        l.append(") x ORDER BY x.due_date NULLS LAST, x.id LIMIT 500")
+        l.append(") x ORDER BY x.created_at, x.id LIMIT 500")
         var rows: [[StatsCell]] = [], links: [String?] = []
         for try await (id, number, category, status, due, overdue) in try await database.query(l.query, logger: logger)
             .decode((Int64, String, String, String, String, Bool).self) {

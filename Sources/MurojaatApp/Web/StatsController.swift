@@ -159,10 +159,13 @@ struct StatsController: Sendable {
             values["hasErrors"] = true
             return pages.render("forecast", request, context, title: "nav_forecast", values, status: .unprocessableContent)
         }
-        let zone = web.configuration.timeZone.identifier
+        // From the roll-ups: talk time per answered call, and calls that reached the queue per hour of the week.
+        let today = StatsRollup.day(Date(), web.configuration.timeZone)
+        let first = StatsRollup.day(Date().addingTimeInterval(-Double(weeks * 7) * 86400), web.configuration.timeZone)
         var aht = 0.0
         for try await value in try await web.database.query("""
-            SELECT coalesce(avg(talk_seconds), 0)::float8 FROM calls WHERE answered_at IS NOT NULL AND started_at >= now() - make_interval(weeks => \(weeks)::int)
+            SELECT coalesce(sum(talk_seconds_sum)::float8 / nullif(sum(answered), 0), 0)::float8 FROM call_stats_daily
+            WHERE day >= \(first)::date AND day < \(today)::date
             """, logger: web.logger).decode(Double.self) { aht = value }
         var wrap = 0.0
         for try await value in try await web.database.query("""
@@ -172,9 +175,8 @@ struct StatsController: Sendable {
         let handling = max(1, aht + wrap)
         var perHour = [Double](repeating: 0, count: 24 * 7)
         for try await (dow, hour, calls) in try await web.database.query("""
-            SELECT extract(isodow FROM started_at AT TIME ZONE \(zone))::int, extract(hour FROM started_at AT TIME ZONE \(zone))::int, count(*)::int
-            FROM calls WHERE direction = 'inbound' AND outcome <> 'abandoned_ivr' AND started_at >= now() - make_interval(weeks => \(weeks)::int)
-            GROUP BY 1, 2
+            SELECT extract(isodow FROM day)::int, hour::int, sum(calls - abandoned_ivr)::int FROM call_stats_hourly
+            WHERE day >= \(first)::date AND day < \(today)::date GROUP BY 1, 2
             """, logger: web.logger).decode((Int, Int, Int).self) {
             perHour[(dow - 1) * 24 + hour] = Double(calls) / Double(weeks)
         }

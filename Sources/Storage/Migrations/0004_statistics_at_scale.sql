@@ -1,5 +1,5 @@
 -- Statistics on a year of data: calls per hour of day from a roll-up, appeals counted from an index
--- alone, the complaints list in deadline order, and the most frequent callers from repeated calls.
+-- alone, and the most frequent callers from the repeated calls.
 CREATE TABLE call_stats_hourly (
     day                       date NOT NULL,
     hour                      smallint NOT NULL CHECK (hour BETWEEN 0 AND 23),
@@ -23,5 +23,6 @@ CREATE TABLE call_stats_hourly (
     PRIMARY KEY (day, hour, language, topic_code)
 );
 CREATE INDEX appeals_created_cover_idx ON appeals (created_at) INCLUDE (category_code, topic_code, region_code, status, language, operator_id);
-CREATE INDEX appeals_category_due_idx ON appeals (category_code, due_date, id) INCLUDE (created_at);
+-- A region is known from appeals only: the calls behind a region's appeals.
+CREATE INDEX appeals_region_created_idx ON appeals (region_code, created_at) INCLUDE (call_id);
 CREATE INDEX calls_repeated_started_idx ON calls (started_at) INCLUDE (caller_number) WHERE repeated;
