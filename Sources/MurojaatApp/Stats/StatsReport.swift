@@ -124,23 +124,13 @@ public struct StatsReport: Sendable {
         if raw && filter.region == nil && filter.operatorID == nil && filter.teamID == nil {
             // Hours of the day without operator dimensions: the hourly roll-up.
             b.append("(SELECT * FROM call_stats_hourly s WHERE s.day BETWEEN \(b.bind(filter.from))::date AND \(b.bind(filter.to))::date")
-            if let language = filter.language { b.append(" AND s.language = \(b.bind(language))") }
-            if let topic = filter.topic {
-                let t = b.bind(topic)
-                b.append(" AND (s.topic_code = \(t) OR s.topic_code IN (SELECT code FROM topics WHERE parent_code = \(t)))")
-            }
+            dimensions(filter, &b, "s", operators: false)
             b.append(") src")
             return
         }
         if !raw && filter.region == nil {
             b.append("(SELECT * FROM call_stats_daily s WHERE s.day BETWEEN \(b.bind(filter.from))::date AND \(b.bind(filter.to))::date")
-            if let language = filter.language { b.append(" AND s.language = \(b.bind(language))") }
-            if let topic = filter.topic {
-                let t = b.bind(topic)
-                b.append(" AND (s.topic_code = \(t) OR s.topic_code IN (SELECT code FROM topics WHERE parent_code = \(t)))")
-            }
-            if let id = filter.operatorID { b.append(" AND s.operator_id = \(b.bind(id))") }
-            if let team = filter.teamID { b.append(" AND s.operator_id IN (SELECT o.id FROM operators o JOIN users u ON u.id = o.user_id WHERE u.team_id = \(b.bind(team)))") }
+            dimensions(filter, &b, "s")
             b.append(") src")
             return
         }
@@ -163,13 +153,7 @@ public struct StatsReport: Sendable {
                AND c.started_at >= (\(b.bind(filter.from))::date::timestamp AT TIME ZONE \(z))
                AND c.started_at < ((\(b.bind(filter.to))::date + 1)::timestamp AT TIME ZONE \(z))
             """)
-        if let language = filter.language { b.append(" AND c.language = \(b.bind(language))") }
-        if let topic = filter.topic {
-            let t = b.bind(topic)
-            b.append(" AND (c.topic_code = \(t) OR c.topic_code IN (SELECT code FROM topics WHERE parent_code = \(t)))")
-        }
-        if let id = filter.operatorID { b.append(" AND c.operator_id = \(b.bind(id))") }
-        if let team = filter.teamID { b.append(" AND c.operator_id IN (SELECT o.id FROM operators o JOIN users u ON u.id = o.user_id WHERE u.team_id = \(b.bind(team)))") }
+        dimensions(filter, &b, "c")
         if let region = filter.region {
             // The calls behind the region's appeals (an appeal is written during or right after its call).
             b.append("""
@@ -181,17 +165,26 @@ public struct StatsReport: Sendable {
         b.append(") src")
     }
 
+    /// The language, topic (with its subtopics), operator and team conditions on table alias `t`
+    /// (calls, roll-ups or appeals: they name these columns alike).
+    static func dimensions(_ filter: StatsFilter, _ b: inout SQLBuilder, _ t: String, operators: Bool = true) {
+        if let language = filter.language { b.append(" AND \(t).language = \(b.bind(language))") }
+        if let topic = filter.topic {
+            let code = b.bind(topic)
+            b.append(" AND (\(t).topic_code = \(code) OR \(t).topic_code IN (SELECT code FROM topics WHERE parent_code = \(code)))")
+        }
+        guard operators else { return }
+        if let id = filter.operatorID { b.append(" AND \(t).operator_id = \(b.bind(id))") }
+        if let team = filter.teamID {
+            b.append(" AND \(t).operator_id IN (SELECT o.id FROM operators o JOIN users u ON u.id = o.user_id WHERE u.team_id = \(b.bind(team)))")
+        }
+    }
+
     /// Appeals of the period and filters (a topic includes its subtopics; an operator or team is who registered it).
     static func appealsWhere(_ filter: StatsFilter, _ b: inout SQLBuilder, zone: String) {
         let z = b.bind(zone)
         b.append(" WHERE a.created_at >= (\(b.bind(filter.from))::date::timestamp AT TIME ZONE \(z)) AND a.created_at < ((\(b.bind(filter.to))::date + 1)::timestamp AT TIME ZONE \(z))")
-        if let language = filter.language { b.append(" AND a.language = \(b.bind(language))") }
-        if let topic = filter.topic {
-            let t = b.bind(topic)
-            b.append(" AND (a.topic_code = \(t) OR a.topic_code IN (SELECT code FROM topics WHERE parent_code = \(t)))")
-        }
-        if let id = filter.operatorID { b.append(" AND a.operator_id = \(b.bind(id))") }
-        if let team = filter.teamID { b.append(" AND a.operator_id IN (SELECT o.id FROM operators o JOIN users u ON u.id = o.user_id WHERE u.team_id = \(b.bind(team)))") }
+        dimensions(filter, &b, "a")
         if let region = filter.region { b.append(" AND a.region_code = \(b.bind(region))") }
     }
 
@@ -324,7 +317,7 @@ public struct StatsReport: Sendable {
             byHour[row.0] = totals((row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9, row.10, row.11, row.12, row.13, row.14, row.15))
         }
         let rows = (0..<24).map { hour in [.text(String(format: "%02d:00", hour))] + measures(byHour[hour] ?? Totals()) }
-        return StatsTable(id: "by_hour", columns: ["hour"] + measureColumns, rows: rows, links: rows.map { _ in nil })
+        return StatsTable(id: "by_hour", columns: ["hour"] + measureColumns, rows: rows, links: rows.map { _ in "/calls?from=\(filter.from)&to=\(filter.to)" })
     }
 
     /// The numbers with the most repeated calls in the period (from the partial index of repeated calls),
@@ -419,9 +412,14 @@ public struct StatsReport: Sendable {
         for try await (set, key, name, count) in try await database.query(b.query, logger: logger).decode((Int, String, String, Int).self) {
             grouped[set, default: []].append([.text(key), .text(name), .int(Int64(count))])
         }
-        func table(_ id: String, _ set: Int, _ first: String) -> StatsTable {
+        // Each group leads to its appeals in the appeals list (same period).
+        let period = "from=\(filter.from)&to=\(filter.to)"
+        func table(_ id: String, _ set: Int, _ first: String, parameter: String) -> StatsTable {
             let rows = grouped[set] ?? []
-            return StatsTable(id: id, columns: [first, "name", "appeals"], rows: rows, links: rows.map { _ in nil })
+            return StatsTable(id: id, columns: [first, "name", "appeals"], rows: rows, links: rows.map { row in
+                let key = row[0].description
+                return key == "—" ? nil : "/appeals?\(parameter)=\(key.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")&\(period)"
+            })
         }
         // Complaints and applications in the order they were registered, each category read from its
         // (category, created_at) index, with their deadlines and whether they are overdue.
@@ -442,7 +440,7 @@ public struct StatsReport: Sendable {
             links.append("/appeals/\(id)")
         }
         let list = StatsTable(id: "complaints_applications", columns: ["number", "category", "status", "due_date", "overdue"], rows: rows, links: links)
-        return [table("appeals_by_topic", 11, "topic"), table("appeals_by_category", 7, "category"), table("appeals_by_region", 13, "region"),
-                table("appeals_by_status", 14, "status"), list]
+        return [table("appeals_by_topic", 11, "topic", parameter: "topic"), table("appeals_by_category", 7, "category", parameter: "category"),
+                table("appeals_by_region", 13, "region", parameter: "region"), table("appeals_by_status", 14, "status", parameter: "status"), list]
     }
 }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Notifications
 import Logging
 import Storage
 import PostgresNIO
@@ -73,17 +74,7 @@ struct AppealDraft: Sendable {
     var createdBy: Int64?
 
     /// `+998` and nine digits from what people type: spaces, dashes, brackets, with or without `+998`/`998`.
-    static func normalisePhone(_ raw: String) -> String? {
-        let trimmed = raw.trimmingCharacters(in: .whitespaces)
-        guard trimmed.count <= 25, trimmed.allSatisfy({ $0.isASCII && ($0.isNumber || " +-()".contains($0)) }) else { return nil }
-        let digits = trimmed.filter(\.isNumber)
-        let hasPlus = trimmed.hasPrefix("+")
-        switch digits.count {
-        case 12 where digits.hasPrefix("998"): return "+" + digits
-        case 9 where !hasPlus: return "+998" + digits
-        default: return nil
-        }
-    }
+    static func normalisePhone(_ raw: String) -> String? { PhoneNumber.normalise(raw) }
 
     /// Reads and checks the fields of a form; errors are keys of the strings table.
     static func from(_ form: Form, source: String, classifier: Classifier, requireName: Bool, requireOutcome: Bool) -> (AppealDraft, FieldErrors) {
