@@ -100,6 +100,8 @@ struct BackOfficeTests {
         Route(method: .get, path: "/qa/evaluations/999999", allowed: [.supervisor, .dtm, .operator]),
         Route(method: .post, path: "/qa/evaluations/999999", allowed: [.supervisor]),
         Route(method: .post, path: "/qa/sample", allowed: [.supervisor]),
+        Route(method: .get, path: "/qa/forms", allowed: [.supervisor]),
+        Route(method: .post, path: "/qa/forms", allowed: [.supervisor]),
         Route(method: .get, path: "/qa/mine", allowed: [.operator]),
         Route(method: .post, path: "/qa/evaluations/999999/acknowledge", allowed: [.operator]),
     ]

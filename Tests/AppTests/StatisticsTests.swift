@@ -429,6 +429,24 @@ struct StatisticsTests {
             #expect(try await dtm.request(.get, "/qa/answers").status == .ok)
             #expect(try await dtm.request(.post, "/qa/evaluations/\(other)", form: ["_csrf": dtm.token]).status == .forbidden)
             #expect(try await rowCount(db, "SELECT count(*) FROM audit_log WHERE action = 'qa.finalize'") == 1)
+
+            // A new version of the form: validated, becomes the active one; earlier evaluations keep theirs.
+            #expect(String(buffer: try await supervisor.request(.get, "/qa/forms").body).contains("Inson qadri"))
+            var version = ["_csrf": supervisor.token, "name": "Imtihon davri 2027", "uz_0": "Salomlashish", "ru_0": "Приветствие", "max_0": "5", "weight_0": "1",
+                           "uz_1": "Inson qadri", "ru_1": "Уважение", "max_1": "5", "weight_1": "3", "critical_1": "1"]
+            for n in 2..<10 { version["uz_\(n)"] = ""; version["ru_\(n)"] = "" }
+            var broken = version
+            broken["max_1"] = "50"
+            let refused = try await supervisor.request(.post, "/qa/forms?lang=ru", form: broken)
+            #expect(refused.status == .unprocessableContent && String(buffer: refused.body).contains("балл 1–10"))
+            #expect(try await rowCount(db, "SELECT count(*) FROM qa_forms") == 1)
+            #expect(try await supervisor.request(.post, "/qa/forms", form: version).headers[.location] == "/qa/forms?saved=1")
+            #expect(try await rowCount(db, "SELECT count(*) FROM qa_forms WHERE active AND name = 'Imtihon davri 2027'") == 1)
+            #expect(try await rowCount(db, "SELECT count(*) FROM qa_forms WHERE active") == 1)
+            #expect(try await supervisor.request(.post, "/qa/forms", form: version).status == .unprocessableContent, "a name is used once")
+            #expect(try await op.request(.get, "/qa/forms").status == .forbidden)
+            #expect(String(buffer: try await supervisor.request(.get, "/qa/evaluations/\(evaluation)?lang=uz").body).contains("Huquqiy tushuntirish"),
+                    "the finished evaluation still shows the criteria it was scored on")
         }
     }
 

@@ -31,7 +31,7 @@ public func loadTemplates(_ directory: String) async throws -> MustacheLibrary {
     let library = try await MustacheLibrary(directory: directory)
     for name in ["layout", "status", "error", "login", "panel", "appeals", "appeal", "admin_users", "audit", "public_form",
                  "public_done", "public_status", "print", "kb", "kb_history", "classifier", "appeal_new", "settings", "outbox",
-                 "stats", "stats_print", "forecast", "calls", "wallboard", "qa", "qa_evaluation", "qa_mine", "qa_answers"] where library.getTemplate(named: name) == nil {
+                 "stats", "stats_print", "forecast", "calls", "wallboard", "qa", "qa_evaluation", "qa_mine", "qa_answers", "qa_forms"] where library.getTemplate(named: name) == nil {
         throw ConfigurationError(setting: "MUROJAAT_TEMPLATES_DIR", problem: "(\(directory)) has no \(name).mustache")
     }
     return library

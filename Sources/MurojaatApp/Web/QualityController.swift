@@ -58,7 +58,7 @@ enum QualityForms {
                   WHERE c.answered_at IS NOT NULL AND c.operator_id IS NOT NULL AND c.started_at >= now() - interval '7 days'
                     AND EXISTS (SELECT 1 FROM recordings r WHERE r.call_id = c.id AND r.state = 'done' AND r.purged_at IS NULL)
                     AND NOT EXISTS (SELECT 1 FROM qa_evaluations e WHERE e.call_id = c.id)) s,
-                 (SELECT id FROM qa_forms WHERE active ORDER BY id LIMIT 1) f
+                 (SELECT id FROM qa_forms WHERE active ORDER BY id DESC LIMIT 1) f
             WHERE s.n <= \(perOperator)
             ON CONFLICT DO NOTHING
             RETURNING id
@@ -81,6 +81,8 @@ struct QualityController: Sendable {
         review.get("answers") { request, context in try await answers(request, context) }
         let evaluate = router.group("qa").add(middleware: RequireRole(Self.evaluators))
         evaluate.post("sample") { request, context in try await sample(request, context) }
+        evaluate.get("forms") { request, context in try await forms(request, context, errors: FieldErrors(), typed: [:]) }
+        evaluate.post("forms") { request, context in try await saveForm(request, context) }
         evaluate.post("evaluations/:id") { request, context in try await score(request, context) }
         router.group("qa").add(middleware: RequireRole(.supervisor, .dtm, .operator))
             .get("evaluations/:id") { request, context in try await evaluation(request, context) }
@@ -282,5 +284,88 @@ struct QualityController: Sendable {
         }
         try await audit.record(user, ip: context.remoteAddress, action: "qa.answers_review")
         return pages.render("qa_answers", request, context, title: "nav_qa_answers", ["rows": rows, "empty": rows.isEmpty])
+    }
+
+    // MARK: evaluation forms
+
+    static let formRows = 10
+
+    /// The active form and a new version of it to edit. Evaluations keep the form they were made with: a
+    /// change is a new form that becomes the active one.
+    func forms(_ request: Request, _ context: AppRequestContext, errors: FieldErrors, typed: [String: String],
+               status: HTTPResponse.Status = .ok) async throws -> Response {
+        let language = Pages.language(request, context)
+        try await QualityForms.seed(web.database, logger: web.logger)
+        var name = ""
+        var current: [(String, String, Int, Double, Bool)] = []
+        for try await (formName, uz, ru, max, weight, critical) in try await web.database.query("""
+            SELECT f.name, q.title_uz, q.title_ru, q.max_points::int, q.weight::float8, q.critical
+            FROM qa_forms f JOIN qa_criteria q ON q.form_id = f.id
+            WHERE f.id = (SELECT id FROM qa_forms WHERE active ORDER BY id DESC LIMIT 1) ORDER BY q.sort, q.id
+            """, logger: web.logger).decode((String, String, String, Int, Double, Bool).self) {
+            name = formName
+            current.append((uz, ru, max, weight, critical))
+        }
+        let messages = Pages.errors(errors, language)
+        let rows: [[String: Any]] = (0..<Self.formRows).map { index in
+            let existing = index < current.count ? current[index] : nil
+            func value(_ key: String, _ fallback: String) -> String { typed.isEmpty ? fallback : (typed["\(key)_\(index)"] ?? "") }
+            var row: [String: Any] = ["index": index,
+                                      "uz": value("uz", existing?.0 ?? ""), "ru": value("ru", existing?.1 ?? ""),
+                                      "max": value("max", existing.map { String($0.2) } ?? "5"),
+                                      "weight": value("weight", existing.map { String(format: "%g", $0.3) } ?? "1"),
+                                      "critical": typed.isEmpty ? (existing?.4 ?? false) : typed["critical_\(index)"] != nil]
+            if let error = messages["row_\(index)"] as? String { row["error"] = error }
+            return row
+        }
+        return pages.render("qa_forms", request, context, title: "nav_qa_forms", [
+            "current": name, "name": typed["name"] ?? "", "rows": rows, "hasErrors": !errors.isEmpty, "errors": messages,
+            "saved": request.uri.queryParameters["saved"] != nil,
+        ], status: status)
+    }
+
+    func saveForm(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        let form = try await Form.read(request, context)
+        var errors = FieldErrors()
+        let name = form["name"] ?? ""
+        if !(3...100).contains(name.count) { errors.add("name", "err_form_name") }
+        var criteria: [(String, String, Int, Double, Bool)] = []
+        for index in 0..<Self.formRows {
+            let uz = form["uz_\(index)"] ?? "", ru = form["ru_\(index)"] ?? ""
+            if uz.isEmpty && ru.isEmpty { continue }
+            guard (2...200).contains(uz.count), (2...200).contains(ru.count),
+                  let max = form["max_\(index)"].flatMap(Int.init), (1...10).contains(max),
+                  let weight = form["weight_\(index)"].flatMap({ Double($0.replacingOccurrences(of: ",", with: ".")) }), weight >= 0.1, weight <= 10 else {
+                errors.add("row_\(index)", "err_criterion")
+                continue
+            }
+            criteria.append((uz, ru, max, weight, form["critical_\(index)"] != nil))
+        }
+        if criteria.isEmpty && errors.isEmpty { errors.add("name", "err_form_empty") }
+        guard errors.isEmpty else { return try await forms(request, context, errors: errors, typed: form.echo, status: .unprocessableContent) }
+        let logger = web.logger
+        do {
+            try await web.database.transaction(logger: logger) { connection in
+                var formID: Int64 = 0
+                for try await id in try await connection.query("""
+                    INSERT INTO qa_forms (name, created_by) VALUES (\(name), \(user.id)) RETURNING id
+                    """, logger: logger).decode(Int64.self) { formID = id }
+                for (index, c) in criteria.enumerated() {
+                    try await connection.query("""
+                        INSERT INTO qa_criteria (form_id, sort, title_uz, title_ru, max_points, weight, critical)
+                        VALUES (\(formID), \(index), \(c.0), \(c.1), \(Int16(c.2))::smallint, \(c.3)::numeric, \(c.4))
+                        """, logger: logger)
+                }
+                try await connection.query("UPDATE qa_forms SET active = (id = \(formID))", logger: logger)
+            }
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            var errors = FieldErrors()
+            errors.add("name", "err_form_taken")
+            return try await forms(request, context, errors: errors, typed: form.echo, status: .unprocessableContent)
+        }
+        try await audit.record(user, ip: context.remoteAddress, action: "qa.form", objectType: "qa_form", objectId: name,
+                               details: ["criteria": "\(criteria.count)"])
+        return .seeOther("/qa/forms?saved=1")
     }
 }
