@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import TestSupport
 import NIOCore
 import Testing
 
@@ -16,33 +17,46 @@ final class WebDriver: Sendable {
         FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver") && FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium")
     }
 
-    /// Starts chromedriver on a free port and opens a headless browser session.
+    /// Starts chromedriver on a free port and opens a headless browser session. Under load the first
+    /// start can be slow or fail: up to three attempts, each with its own chromedriver; a failed attempt
+    /// leaves no process and no client behind.
     static func start() async throws -> WebDriver {
-        let port = Int.random(in: 20_000...40_000)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/chromedriver")
-        process.arguments = ["--port=\(port)"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let http = HTTPClient(eventLoopGroupProvider: .singleton)
-        let base = "http://127.0.0.1:\(port)"
-        let clock = ContinuousClock(), deadline = clock.now.advanced(by: .seconds(20))
-        while clock.now < deadline {
-            if (try? await call(http, "GET", base + "/status", nil)) != nil { break }
-            try await Task.sleep(for: .milliseconds(100))
+        var lastError: any Error = Failure(description: "chromedriver did not start")
+        for _ in 0..<3 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/chromedriver")
+            let port = try freePort()
+            process.arguments = ["--port=\(port)"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let http = HTTPClient(eventLoopGroupProvider: .singleton)
+            let base = "http://127.0.0.1:\(port)"
+            do {
+                let clock = ContinuousClock(), deadline = clock.now.advanced(by: .seconds(60))
+                var ready = false
+                while clock.now < deadline {
+                    if (try? await call(http, "GET", base + "/status", nil)) != nil { ready = true; break }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                guard ready else { throw Failure(description: "chromedriver did not answer within 60 s") }
+                let capabilities: [String: Any] = ["capabilities": ["alwaysMatch": [
+                    "browserName": "chrome",
+                    "goog:chromeOptions": ["binary": "/usr/bin/chromium",
+                                           "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000"]],
+                ]]]
+                let created = try await call(http, "POST", base + "/session", capabilities)
+                guard let value = created["value"] as? [String: Any], let session = value["sessionId"] as? String else {
+                    throw Failure(description: "no WebDriver session: \(created)")
+                }
+                return WebDriver(process: process, base: base + "/session/" + session, session: session, http: http)
+            } catch {
+                lastError = error
+                process.terminate()
+                try? await http.shutdown()
+            }
         }
-        let capabilities: [String: Any] = ["capabilities": ["alwaysMatch": [
-            "browserName": "chrome",
-            "goog:chromeOptions": ["binary": "/usr/bin/chromium",
-                                   "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000"]],
-        ]]]
-        let created = try await call(http, "POST", base + "/session", capabilities)
-        guard let value = created["value"] as? [String: Any], let session = value["sessionId"] as? String else {
-            process.terminate()
-            throw Failure(description: "no WebDriver session: \(created)")
-        }
-        return WebDriver(process: process, base: base + "/session/" + session, session: session, http: http)
+        throw lastError
     }
 
     init(process: Process, base: String, session: String, http: HTTPClient) {
