@@ -29,9 +29,7 @@ extension MurojaatCommand.Stats {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await client.run() }
                 defer { group.cancelAll() }
-                var threshold = 20
-                for try await value in try await client.query("SELECT value #>> '{}' FROM settings WHERE key = 'stats.answer_threshold_seconds'", logger: logger)
-                    .decode(String?.self) { if let n = value.flatMap(Int.init) { threshold = n } }
+                let threshold = try await NotificationSettings.load(client, logger: logger).answerThresholdSeconds
                 let started = Date()
                 let rows = try await StatsRollup.rebuild(client, from: first, to: last, timeZone: zone, thresholdSeconds: threshold, logger: logger)
                 print("roll-up rebuilt for \(first) … \(last): \(rows) rows in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")

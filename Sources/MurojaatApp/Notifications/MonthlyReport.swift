@@ -27,9 +27,7 @@ public enum MonthlyReport {
     /// The outbox e-mail of `month`'s report.
     public static func payload(_ database: PostgresClient, month: String, publicURL: String, timeZone: TimeZone, logger: Logger) async throws -> OutboxPayload {
         let filter = filter(month, timeZone: timeZone)
-        var threshold = 20
-        for try await value in try await database.query("SELECT value #>> '{}' FROM settings WHERE key = 'stats.answer_threshold_seconds'", logger: logger)
-            .decode(String?.self) { if let n = value.flatMap(Int.init) { threshold = n } }
+        let threshold = try await NotificationSettings.load(database, logger: logger).answerThresholdSeconds
         // The roll-up of the month's last day may be a minute behind: make it whole first.
         try await StatsRollup.rebuild(database, from: filter.from, to: filter.to, timeZone: timeZone, thresholdSeconds: threshold, logger: logger)
         let report = try await StatsReport.build(database, filter: filter, timeZone: timeZone, logger: logger)

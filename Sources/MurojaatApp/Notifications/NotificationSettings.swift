@@ -69,11 +69,7 @@ public struct NotificationSettings: Sendable, Equatable {
     }
 
     public static func load(_ database: PostgresClient, logger: Logger) async throws -> NotificationSettings {
-        var values: [String: String] = [:]
-        for try await (key, value) in try await database.query("SELECT key, value #>> '{}' FROM settings", logger: logger).decode((String, String?).self) {
-            values[key] = value ?? ""
-        }
-        return NotificationSettings(values: values)
+        try await database.withConnection { try await load($0, logger: logger) }
     }
 
     public static func load(_ connection: PostgresConnection, logger: Logger) async throws -> NotificationSettings {
@@ -98,7 +94,11 @@ public struct NotificationSettings: Sendable, Equatable {
         }
     }
 
-    public var maxAttempts: Int { Int(self["outbox.max_attempts"] ?? "") ?? 8 }
+    /// A whole-number setting, or its default (the settings page keeps values within their ranges).
+    public func int(_ key: String) -> Int? { self[key].flatMap { Int($0) } }
+
+    public var maxAttempts: Int { int("outbox.max_attempts") ?? 8 }
+    public var answerThresholdSeconds: Int { int("stats.answer_threshold_seconds") ?? 20 }
     public var telegramPerMinute: Int { max(1, Int(self["telegram.per_minute"] ?? "") ?? 20) }
     public var telegramEnabled: Bool { self["telegram.bot_token"] != nil && self["telegram.chat_id"] != nil }
     public var smsProvider: String { self["sms.provider"] ?? "none" }

@@ -122,14 +122,19 @@ public final class OutboxWorker: Service, Sendable {
     @discardableResult
     public func deliverTelegram(limit: Int = 50) async throws -> Int {
         var handled = 0
+        var settings: NotificationSettings?
         while handled < limit, !Task.isCancelled {
             guard let row = try await claimNextTelegram() else { break }
-            let settings = try await NotificationSettings.load(database, logger: logger)
-            await telegramPace.wait(interval: 60.0 / Double(settings.telegramPerMinute))
-            let result = await deliverer.deliver(.telegram, row.payload, reference: "murojaat-\(row.id)", settings: settings)
-            try await record(row, result, settings: settings)
+            // Read once per batch, and again after a migration changed the chat id.
+            let current: NotificationSettings
+            if let settings { current = settings } else { current = try await NotificationSettings.load(database, logger: logger) }
+            settings = current
+            await telegramPace.wait(interval: 60.0 / Double(current.telegramPerMinute))
+            let result = await deliverer.deliver(.telegram, row.payload, reference: "murojaat-\(row.id)", settings: current)
+            try await record(row, result, settings: current)
             handled += 1
             if case .rateLimited = result { break }
+            if case .migrated = result { settings = nil }
         }
         return handled
     }

@@ -43,17 +43,10 @@ public final class MaintenanceService: Service, Sendable {
         }
     }
 
-    func threshold() async throws -> Int {
-        var threshold = 20
-        for try await value in try await database.query("SELECT value #>> '{}' FROM settings WHERE key = 'stats.answer_threshold_seconds'", logger: logger)
-            .decode(String?.self) { if let n = value.flatMap(Int.init) { threshold = n } }
-        return threshold
-    }
-
     func rollUp(days: Int = 2) async throws {
         let today = StatsRollup.day(Date(), timeZone)
         let first = StatsRollup.day(Date().addingTimeInterval(-Double(days - 1) * 86400), timeZone)
-        try await StatsRollup.rebuild(database, from: first, to: today, timeZone: timeZone, thresholdSeconds: try await threshold(), logger: logger)
+        try await StatsRollup.rebuild(database, from: first, to: today, timeZone: timeZone, thresholdSeconds: try await NotificationSettings.load(database, logger: logger).answerThresholdSeconds, logger: logger)
     }
 
     /// Once per ISO week: a sample of each operator's calls for the team supervisors (the first active one).
@@ -67,9 +60,8 @@ public final class MaintenanceService: Service, Sendable {
         for try await id in try await database.query("SELECT id FROM users WHERE role = 'supervisor' AND active ORDER BY id LIMIT 1", logger: logger)
             .decode(Int64.self) { evaluator = id }
         guard let evaluator else { return }
-        var perOperator = 3
-        for try await value in try await database.query("SELECT value #>> '{}' FROM settings WHERE key = 'qa.sample_per_operator'", logger: logger)
-            .decode(String?.self) { if let n = value.flatMap(Int.init), (1...20).contains(n) { perOperator = n } }
+        let perOperator = try await NotificationSettings.load(database, logger: logger).int("qa.sample_per_operator")
+            .flatMap { (1...20).contains($0) ? $0 : nil } ?? 3
         let created = try await QualityForms.sample(database, evaluator: evaluator, perOperator: perOperator, logger: logger)
         if created > 0 { logger.info("weekly quality sample drawn", metadata: ["evaluations": "\(created)"]) }
     }

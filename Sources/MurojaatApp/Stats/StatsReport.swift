@@ -204,14 +204,9 @@ public struct StatsReport: Sendable {
 
     public static func build(_ database: PostgresClient, filter: StatsFilter, timeZone: TimeZone, logger: Logger) async throws -> StatsReport {
         let zone = timeZone.identifier
-        var threshold = 20
-        var price = 0.0
-        for try await (key, value) in try await database.query("""
-            SELECT key, value #>> '{}' FROM settings WHERE key IN ('stats.answer_threshold_seconds', 'billing.price_per_call')
-            """, logger: logger).decode((String, String?).self) {
-            if key == "stats.answer_threshold_seconds", let number = value.flatMap(Int.init) { threshold = number }
-            if key == "billing.price_per_call", let number = value.flatMap(Double.init) { price = number }
-        }
+        let settings = try await NotificationSettings.load(database, logger: logger)
+        let threshold = settings.answerThresholdSeconds
+        let price = settings["billing.price_per_call"].flatMap(Double.init) ?? 0
         let limit = threshold
         // The queries are independent: run them side by side on the pool.
         async let totalsTask = timed("totals") { try await queryTotals(database, filter, zone: zone, threshold: limit, logger: logger) }

@@ -262,9 +262,7 @@ struct RecordingsController: Sendable {
 enum RecordingRetention {
     @discardableResult
     static func purge(_ database: PostgresClient, now: Date = Date(), logger: Logger) async throws -> Int {
-        var days = 365
-        for try await value in try await database.query("SELECT value #>> '{}' FROM settings WHERE key = 'recordings.retention_days'", logger: logger)
-            .decode(String?.self) { if let number = value.flatMap(Int.init), number > 0 { days = number } }
+        let days = try await NotificationSettings.load(database, logger: logger).int("recordings.retention_days").flatMap { $0 > 0 ? $0 : nil } ?? 365
         var purged = 0
         for try await (id, path) in try await database.query("""
             SELECT r.id, r.storage_path FROM recordings r

@@ -104,13 +104,9 @@ actor WallboardFeed {
     func figures() async throws -> (WallboardSnapshot.Today, [WallboardSnapshot.Alert], Double) {
         if let today, ContinuousClock.now - today.0 < .seconds(10) { return (today.1, today.2, today.3) }
         let zone = web.configuration.timeZone.identifier
-        var threshold = 20, target = 80.0
-        for try await (key, value) in try await web.database.query("""
-            SELECT key, value #>> '{}' FROM settings WHERE key IN ('stats.answer_threshold_seconds', 'stats.service_level_target')
-            """, logger: web.logger).decode((String, String?).self) {
-            if key == "stats.answer_threshold_seconds", let n = value.flatMap(Int.init) { threshold = n }
-            if key == "stats.service_level_target", let n = value.flatMap(Double.init) { target = n }
-        }
+        let settings = try await NotificationSettings.load(web.database, logger: web.logger)
+        let threshold = settings.answerThresholdSeconds
+        let target = settings["stats.service_level_target"].flatMap(Double.init) ?? 80
         var figures = WallboardSnapshot.Today()
         for try await (received, answered, ivr, queue, within, answeredWait, talk) in try await web.database.query("""
             SELECT count(*)::int, count(*) FILTER (WHERE outcome IN ('answered', 'callback_done'))::int, count(*) FILTER (WHERE outcome = 'abandoned_ivr')::int,
