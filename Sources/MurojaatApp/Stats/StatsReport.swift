@@ -134,25 +134,8 @@ public struct StatsReport: Sendable {
             b.append(") src")
             return
         }
-        let z = b.bind(zone)
-        let th = b.bind(threshold)
-        b.append("""
-            (SELECT (c.started_at AT TIME ZONE \(z))::date AS day, extract(hour FROM c.started_at AT TIME ZONE \(z))::int AS hour,
-                    coalesce(c.language, '') AS language, coalesce(c.topic_code, '') AS topic_code, coalesce(c.operator_id, 0) AS operator_id,
-                    1 AS calls, (c.outcome IN ('answered', 'callback_done'))::int AS answered, (c.outcome = 'abandoned_ivr')::int AS abandoned_ivr,
-                    (c.outcome = 'abandoned_queue')::int AS abandoned_queue, (c.outcome = 'operator_no_answer')::int AS operator_no_answer,
-                    (c.outcome IN ('callback_requested', 'callback_done'))::int AS callback_requested, (c.outcome = 'callback_done')::int AS callback_done,
-                    (c.outcome = 'lost')::int AS lost, c.repeated::int AS repeated,
-                    (c.answered_at IS NOT NULL AND coalesce(c.wait_seconds, 0) <= \(th))::int AS answered_within_threshold,
-                    coalesce(c.talk_seconds, 0) AS talk_seconds_sum,
-                    CASE WHEN c.queued_at IS NOT NULL THEN coalesce(c.wait_seconds, 0) ELSE 0 END AS wait_seconds_sum,
-                    coalesce(c.wait_seconds, 0) AS wait_seconds_max, (c.queued_at IS NOT NULL)::int AS queued,
-                    CASE WHEN c.answered_at IS NOT NULL THEN coalesce(c.wait_seconds, 0) ELSE 0 END AS answered_wait_seconds_sum
-             FROM calls c
-             WHERE c.direction = 'inbound' AND c.outcome <> 'in_progress'
-               AND c.started_at >= (\(b.bind(filter.from))::date::timestamp AT TIME ZONE \(z))
-               AND c.started_at < ((\(b.bind(filter.to))::date + 1)::timestamp AT TIME ZONE \(z))
-            """)
+        b.append("(")
+        let z = callRows(&b, from: filter.from, to: filter.to, zone: zone, threshold: threshold)
         dimensions(filter, &b, "c")
         if let region = filter.region {
             // The calls behind the region's appeals (an appeal is written during or right after its call).
@@ -164,6 +147,44 @@ public struct StatsReport: Sendable {
         }
         b.append(") src")
     }
+
+    /// One row per finished inbound call of the period (whole days in `zone`), in the roll-ups' shape: the
+    /// single definition of every measure, used by the roll-ups and by the queries that read calls directly.
+    /// Returns the bound zone parameter for further conditions.
+    @discardableResult
+    static func callRows(_ b: inout SQLBuilder, from: String, to: String, zone: String, threshold: Int) -> String {
+        let z = b.bind(zone)
+        let th = b.bind(threshold)
+        b.append("""
+            SELECT (c.started_at AT TIME ZONE \(z))::date AS day, extract(hour FROM c.started_at AT TIME ZONE \(z))::int AS hour,
+                   coalesce(c.language, '') AS language, coalesce(c.topic_code, '') AS topic_code, coalesce(c.operator_id, 0) AS operator_id,
+                   1 AS calls, (c.outcome IN ('answered', 'callback_done'))::int AS answered, (c.outcome = 'abandoned_ivr')::int AS abandoned_ivr,
+                   (c.outcome = 'abandoned_queue')::int AS abandoned_queue, (c.outcome = 'operator_no_answer')::int AS operator_no_answer,
+                   (c.outcome IN ('callback_requested', 'callback_done'))::int AS callback_requested, (c.outcome = 'callback_done')::int AS callback_done,
+                   (c.outcome = 'lost')::int AS lost, c.repeated::int AS repeated,
+                   (c.answered_at IS NOT NULL AND coalesce(c.wait_seconds, 0) <= \(th))::int AS answered_within_threshold,
+                   coalesce(c.talk_seconds, 0) AS talk_seconds_sum,
+                   CASE WHEN c.queued_at IS NOT NULL THEN coalesce(c.wait_seconds, 0) ELSE 0 END AS wait_seconds_sum,
+                   coalesce(c.wait_seconds, 0) AS wait_seconds_max, (c.queued_at IS NOT NULL)::int AS queued,
+                   CASE WHEN c.answered_at IS NOT NULL THEN coalesce(c.wait_seconds, 0) ELSE 0 END AS answered_wait_seconds_sum
+            FROM calls c
+            WHERE c.direction = 'inbound' AND c.outcome <> 'in_progress'
+              AND c.started_at >= (\(b.bind(from))::date::timestamp AT TIME ZONE \(z))
+              AND c.started_at < ((\(b.bind(to))::date + 1)::timestamp AT TIME ZONE \(z))
+            """)
+        return z
+    }
+
+    /// The measure columns of the roll-ups and how a group of call rows fills them.
+    static let measureNames = """
+        calls, answered, abandoned_ivr, abandoned_queue, operator_no_answer, callback_requested, callback_done, lost, repeated,
+        answered_within_threshold, talk_seconds_sum, wait_seconds_sum, wait_seconds_max, queued, answered_wait_seconds_sum
+        """
+    static let measureSums = """
+        count(*), sum(answered), sum(abandoned_ivr), sum(abandoned_queue), sum(operator_no_answer), sum(callback_requested), sum(callback_done),
+        sum(lost), sum(repeated), sum(answered_within_threshold), sum(talk_seconds_sum), sum(wait_seconds_sum), max(wait_seconds_max),
+        sum(queued), sum(answered_wait_seconds_sum)
+        """
 
     /// The language, topic (with its subtopics), operator and team conditions on table alias `t`
     /// (calls, roll-ups or appeals: they name these columns alike).
