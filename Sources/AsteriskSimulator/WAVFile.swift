@@ -4,15 +4,31 @@ import Foundation
 enum WAVFile {
     static let sampleRate = 8000
 
+    /// One second of a quiet 440 Hz tone: a whole number of periods, so seconds repeat seamlessly.
+    static let oneSecond: [UInt8] = {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(sampleRate * 2)
+        for i in 0..<sampleRate {
+            let value = UInt16(bitPattern: Int16(1200 * sin(2 * Double.pi * 440 * Double(i) / Double(sampleRate))))
+            bytes.append(UInt8(value & 0xff))
+            bytes.append(UInt8(value >> 8))
+        }
+        return bytes
+    }()
+
     /// A quiet 440 Hz tone of the given length, so players show a real waveform.
     static func tone(seconds: Double) -> Data {
-        let count = max(0, Int(seconds * Double(sampleRate)))
-        var samples = Data(capacity: count * 2)
-        for i in 0..<count {
-            let value = Int16(1200 * sin(2 * Double.pi * 440 * Double(i) / Double(sampleRate)))
-            withUnsafeBytes(of: value.littleEndian) { samples.append(contentsOf: $0) }
+        let count = max(0, Int(seconds * Double(sampleRate))) * 2
+        var file = header(dataSize: count)
+        file.reserveCapacity(file.count + count)
+        let second = oneSecond
+        var left = count
+        while left > 0 {
+            let chunk = min(left, second.count)
+            second.withUnsafeBufferPointer { file.append(UnsafeBufferPointer(rebasing: $0[0..<chunk])) }
+            left -= chunk
         }
-        return header(dataSize: samples.count) + samples
+        return file
     }
 
     static func header(dataSize: Int) -> Data {

@@ -1,0 +1,28 @@
+import ARI
+import Foundation
+import Testing
+
+@Suite("Asterisk's timestamp format")
+struct ARITimestampTests {
+    /// The hand-written formatter agrees with Foundation's for dates across eras, leap days and offsets.
+    @Test func matchesDateFormatter() throws {
+        let zones = ["Asia/Tashkent", "UTC", "America/St_Johns", "Asia/Kathmandu", "Pacific/Honolulu"]
+        let dates: [Double] = [0, -1, -86_400.5, 951_782_400, 1_709_164_800.999, 1_795_000_000.123, 4_102_444_799.5,
+                               1_234_567_890.001]
+        for zone in zones {
+            let timeZone = try #require(TimeZone(identifier: zone))
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.timeZone = timeZone
+            formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss.SSSZ"
+            for seconds in dates {
+                let date = Date(timeIntervalSince1970: seconds)
+                #expect(ARICoding.timestamp(date, timeZone: timeZone) == formatter.string(from: date), "\(zone) \(seconds)")
+            }
+        }
+        #expect(ARICoding.timestamp(Date(timeIntervalSince1970: 1_795_000_000.5), timeZone: TimeZone(identifier: "Asia/Tashkent")!)
+                == "2026-11-18T16:06:40.500+0500")
+        let now = Date()
+        #expect(ARICoding.parseTimestamp(ARICoding.timestamp(now)).map { abs($0.timeIntervalSince(now)) < 0.002 } == true)
+    }
+}
