@@ -21,7 +21,7 @@ public final class CallJournal: Service, Sendable {
     let signal: AsyncStream<Void>
     let wake: AsyncStream<Void>.Continuation
     let written = Mutex(0)
-    let batchSize = 200
+    let batchSize = 1000
     let rejected = Mutex<[Entry]>([])
 
     public init(store: any CallStore, logger: Logger) {

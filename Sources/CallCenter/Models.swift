@@ -99,6 +99,21 @@ public struct RecordingRecord: Sendable, Equatable {
     public var storagePath: String?
     public var startedAt: Date
     public var finishedAt: Date?
+
+    public init(callId: UUID, name: String, server: String, format: String, state: State, error: String? = nil, durationSeconds: Int? = nil,
+                sizeBytes: Int? = nil, storagePath: String? = nil, startedAt: Date, finishedAt: Date? = nil) {
+        self.callId = callId
+        self.name = name
+        self.server = server
+        self.format = format
+        self.state = state
+        self.error = error
+        self.durationSeconds = durationSeconds
+        self.sizeBytes = sizeBytes
+        self.storagePath = storagePath
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+    }
 }
 
 /// Tunables of the call flow; times are real seconds.

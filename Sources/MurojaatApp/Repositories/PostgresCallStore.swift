@@ -15,18 +15,20 @@ public struct PostgresCallStore: CallStore {
         self.repeatWindowSeconds = repeatWindowSeconds
     }
 
+    /// Writes a journal batch in one transaction with one statement per kind of row (calls, events, agent
+    /// states, recordings, alerts), whatever the batch's size: under load the journal's batches grow, and
+    /// the cost per call falls instead of a round trip per entry. Several snapshots of one call (or of one
+    /// recording) in a batch are folded into the last one first, as their one-by-one upserts would have left them.
     public func write(_ entries: [CallJournal.Entry]) async throws {
+        let batch = JournalBatch(entries)
         do {
             try await client.withTransaction(logger: logger) { connection in
-                for entry in entries {
-                    switch entry {
-                    case .call(let call): try await save(call, on: connection)
-                    case .event(let id, let at, let kind, let data): try await appendEvent(callId: id, at: at, kind: kind, data: data, on: connection)
-                    case .agentState(let id, let state, let reason, let call, let at):
-                        try await saveAgentState(operatorId: id, state: state, reason: reason, callId: call, at: at, on: connection)
-                    case .recording(let recording): try await saveRecording(recording, on: connection)
-                    case .alert(let kind, let message, let call, let at): try await saveAlert(kind: kind, message: message, callId: call, at: at, on: connection)
-                    }
+                if !batch.calls.isEmpty { try await saveCalls(batch.calls, on: connection) }
+                if !batch.events.isEmpty { try await connection.run(Self.eventsQuery(batch.events)) }
+                if !batch.agentStates.isEmpty { try await saveAgentStates(batch.agentStates, on: connection) }
+                if !batch.recordings.isEmpty { try await connection.run(Self.recordingsQuery(batch.recordings)) }
+                for alert in batch.alerts {
+                    try await saveAlert(kind: alert.kind, message: alert.message, callId: alert.callId, at: alert.at, on: connection)
                 }
             }
         } catch let error as PostgresTransactionError {
@@ -59,19 +61,46 @@ public struct PostgresCallStore: CallStore {
     }
 
     func save(_ call: CallRecord, on db: some Queryable) async throws {
-        let id = call.id, language = call.language?.rawValue, outcome = call.outcome.rawValue, side = call.hangupSide?.rawValue
-        // `repeated` is decided once, at the first write, from the calls already stored.
+        try await saveCalls([call], on: db)
+    }
+
+    func appendEvent(callId: UUID, at: Date, kind: String, data: [String: String], on db: some Queryable) async throws {
+        try await db.run(Self.eventsQuery([JournalBatch.Event(callId: callId, at: at, kind: kind, data: data)]))
+    }
+
+    func saveAgentState(operatorId: Int64, state: AgentState, reason: String?, callId: UUID?, at: Date, on connection: PostgresConnection) async throws {
+        try await saveAgentStates([JournalBatch.AgentChange(operatorId: operatorId, state: state, reason: reason, callId: callId, at: at)], on: connection)
+    }
+
+    func saveRecording(_ r: RecordingRecord, on db: some Queryable) async throws {
+        try await db.run(Self.recordingsQuery([r]))
+    }
+
+    /// Calls as one upsert. `repeated` is decided once, at the first write, from the calls already stored.
+    func saveCalls(_ calls: [CallRecord], on db: some Queryable) async throws {
+        let rows = calls.map(JournalBatch.CallRow.init)
         try await db.run("""
+            WITH r AS (
+                SELECT * FROM jsonb_to_recordset(\(JournalBatch.json(rows))::jsonb) AS r(
+                    id uuid, direction text, asterisk_node text, channel_id text, caller_number text, dialled_number text, language text,
+                    ivr_path text[], topic_code text, started_at double precision, ivr_ended_at double precision, queued_at double precision,
+                    answered_at double precision, ended_at double precision, wait_seconds integer, talk_seconds integer, operator_id bigint,
+                    outcome text, hangup_side text, repeated boolean, callback_number text))
             INSERT INTO calls (id, direction, asterisk_node, channel_id, caller_number, dialled_number, language, ivr_path, topic_code,
                                started_at, ivr_ended_at, queued_at, answered_at, ended_at, wait_seconds, talk_seconds, operator_id,
                                outcome, hangup_side, repeated, callback_number)
-            VALUES (\(id), \(call.direction), \(call.server), \(call.channelId), \(call.callerNumber), \(call.dialledNumber), \(language),
-                    \(call.ivrPath), \(call.topic), \(call.startedAt), \(call.ivrEndedAt), \(call.queuedAt), \(call.answeredAt), \(call.endedAt),
-                    \(call.waitSeconds), \(call.talkSeconds), \(call.operatorId), \(outcome), \(side),
-                    \(call.repeated) OR (\(call.callerNumber) <> '' AND EXISTS (
-                        SELECT 1 FROM calls p WHERE p.caller_number = \(call.callerNumber) AND p.id <> \(id)
-                          AND p.started_at > \(call.startedAt) - make_interval(secs => \(repeatWindowSeconds)) AND p.started_at <= \(call.startedAt))),
-                    \(call.callbackNumber))
+            SELECT r.id, r.direction, r.asterisk_node, r.channel_id, r.caller_number, r.dialled_number, r.language, coalesce(r.ivr_path, '{}'),
+                   r.topic_code, to_timestamp(r.started_at), to_timestamp(r.ivr_ended_at), to_timestamp(r.queued_at),
+                   to_timestamp(r.answered_at), to_timestamp(r.ended_at), r.wait_seconds, r.talk_seconds, r.operator_id,
+                   r.outcome, r.hangup_side,
+                   r.repeated OR (r.caller_number <> '' AND (EXISTS (
+                       SELECT 1 FROM calls p WHERE p.caller_number = r.caller_number AND p.id <> r.id
+                         AND p.started_at > to_timestamp(r.started_at) - make_interval(secs => \(repeatWindowSeconds))
+                         AND p.started_at <= to_timestamp(r.started_at)) OR EXISTS (
+                       SELECT 1 FROM r p WHERE p.caller_number = r.caller_number AND p.id <> r.id
+                         AND p.started_at > r.started_at - \(repeatWindowSeconds) AND p.started_at <= r.started_at))),
+                   r.callback_number
+            FROM r
             ON CONFLICT (id) DO UPDATE SET
                 channel_id = EXCLUDED.channel_id, language = EXCLUDED.language, ivr_path = EXCLUDED.ivr_path,
                 topic_code = EXCLUDED.topic_code, ivr_ended_at = EXCLUDED.ivr_ended_at, queued_at = EXCLUDED.queued_at,
@@ -82,44 +111,79 @@ public struct PostgresCallStore: CallStore {
             """)
     }
 
-    func appendEvent(callId: UUID, at: Date, kind: String, data: [String: String], on db: some Queryable) async throws {
-        let json = String(decoding: try JSONEncoder().encode(data), as: UTF8.self)
-        try await db.run("INSERT INTO call_events (call_id, at, kind, data) VALUES (\(callId), \(at), \(kind), \(json)::jsonb)")
+    static func eventsQuery(_ events: [JournalBatch.Event]) -> PostgresQuery {
+        """
+        INSERT INTO call_events (call_id, at, kind, data)
+        SELECT r.call_id, to_timestamp(r.at), r.kind, coalesce(r.data, '{}') FROM ROWS FROM (jsonb_to_recordset(\(JournalBatch.json(events))::jsonb)
+            AS (call_id uuid, at double precision, kind text, data jsonb)) WITH ORDINALITY AS r(call_id, at, kind, data, n)
+        ORDER BY r.n
+        """
     }
 
-    func saveAgentState(operatorId: Int64, state: AgentState, reason: String?, callId: UUID?, at: Date, on connection: PostgresConnection) async throws {
-        let name = state.rawValue
-        do {
-            try await connection.run("""
-                UPDATE agent_state_log SET ended_at = greatest(started_at, \(at)) WHERE operator_id = \(operatorId) AND ended_at IS NULL
-                """)
-            try await connection.run("""
-                INSERT INTO agent_state_log (operator_id, state, reason, call_id, started_at)
-                VALUES (\(operatorId), \(name), \(reason), (SELECT id FROM calls WHERE id = \(callId)), \(at))
-                """)
-            try await connection.run("""
-                UPDATE operators SET state = \(name), state_since = \(at), pause_reason = \(reason),
-                    current_call_id = (SELECT id FROM calls WHERE id = \(callId)),
-                    last_call_ended_at = CASE WHEN \(name) = 'wrap_up' THEN \(at) ELSE last_call_ended_at END
-                WHERE id = \(operatorId)
-                """)
+    /// A batch of state changes in order. Each operator's open row is closed at its first change; every change
+    /// but each operator's last is written already closed (at the next change); the operators' rows get
+    /// their last state, and the end of their last call from the batch's last wrap-up.
+    func saveAgentStates(_ changes: [JournalBatch.AgentChange], on connection: PostgresConnection) async throws {
+        var rows: [JournalBatch.AgentRow] = []
+        var lastIndex: [Int64: Int] = [:]
+        var firstAt: [Int64: Date] = [:]
+        var lastWrapUp: [Int64: Date] = [:]
+        for change in changes {
+            if let previous = lastIndex[change.operatorId] { rows[previous].ended_at = change.at.timeIntervalSince1970 }
+            if firstAt[change.operatorId] == nil { firstAt[change.operatorId] = change.at }
+            if change.state == .wrapUp { lastWrapUp[change.operatorId] = change.at }
+            lastIndex[change.operatorId] = rows.count
+            rows.append(JournalBatch.AgentRow(change))
         }
+        let firsts = firstAt.map { JournalBatch.AgentRow(operator_id: $0.key, at: $0.value.timeIntervalSince1970) }
+        var lasts: [JournalBatch.AgentRow] = []
+        for (operatorId, index) in lastIndex {
+            var row = rows[index]
+            row.wrap_up_at = lastWrapUp[operatorId]?.timeIntervalSince1970
+            lasts.append(row)
+        }
+        try await connection.run("""
+            UPDATE agent_state_log l SET ended_at = greatest(l.started_at, to_timestamp(f.at))
+            FROM jsonb_to_recordset(\(JournalBatch.json(firsts))::jsonb) AS f(operator_id bigint, at double precision)
+            WHERE l.operator_id = f.operator_id AND l.ended_at IS NULL
+            """)
+        try await connection.run("""
+            INSERT INTO agent_state_log (operator_id, state, reason, call_id, started_at, ended_at)
+            SELECT r.operator_id, r.state, r.reason, c.id, to_timestamp(r.at),
+                   CASE WHEN r.ended_at IS NULL THEN NULL ELSE greatest(to_timestamp(r.at), to_timestamp(r.ended_at)) END
+            FROM ROWS FROM (jsonb_to_recordset(\(JournalBatch.json(rows))::jsonb)
+                 AS (operator_id bigint, state text, reason text, call_id uuid, at double precision, ended_at double precision))
+                 WITH ORDINALITY AS r(operator_id, state, reason, call_id, at, ended_at, n)
+            LEFT JOIN calls c ON c.id = r.call_id
+            ORDER BY r.n
+            """)
+        try await connection.run("""
+            UPDATE operators o SET state = r.state, state_since = to_timestamp(r.at), pause_reason = r.reason,
+                current_call_id = (SELECT id FROM calls WHERE id = r.call_id),
+                last_call_ended_at = coalesce(to_timestamp(r.wrap_up_at), o.last_call_ended_at)
+            FROM jsonb_to_recordset(\(JournalBatch.json(lasts))::jsonb)
+                 AS r(operator_id bigint, state text, reason text, call_id uuid, at double precision, wrap_up_at double precision)
+            WHERE o.id = r.operator_id
+            """)
     }
 
-    func saveRecording(_ r: RecordingRecord, on db: some Queryable) async throws {
-        let state = r.state.rawValue
-        let size = r.sizeBytes.map(Int64.init)
-        try await db.run("""
+    static func recordingsQuery(_ recordings: [RecordingRecord]) -> PostgresQuery {
+        let rows = recordings.map(JournalBatch.RecordingRow.init)
+        return """
             INSERT INTO recordings (call_id, name, format, asterisk_node, state, error, duration_seconds, size_bytes, storage_path, started_at, finished_at)
-            SELECT \(r.callId), \(r.name), \(r.format), \(r.server), \(state), \(r.error), \(r.durationSeconds), \(size), \(r.storagePath), \(r.startedAt), \(r.finishedAt)
-            WHERE EXISTS (SELECT 1 FROM calls WHERE id = \(r.callId))
+            SELECT r.call_id, r.name, r.format, r.asterisk_node, r.state, r.error, r.duration_seconds, r.size_bytes, r.storage_path,
+                   to_timestamp(r.started_at), to_timestamp(r.finished_at)
+            FROM jsonb_to_recordset(\(JournalBatch.json(rows))::jsonb) AS r(
+                call_id uuid, name text, format text, asterisk_node text, state text, error text, duration_seconds integer,
+                size_bytes bigint, storage_path text, started_at double precision, finished_at double precision)
+            WHERE EXISTS (SELECT 1 FROM calls WHERE id = r.call_id)
             ON CONFLICT (name) DO UPDATE SET
                 state = EXCLUDED.state, error = coalesce(EXCLUDED.error, recordings.error),
                 duration_seconds = coalesce(EXCLUDED.duration_seconds, recordings.duration_seconds),
                 size_bytes = coalesce(EXCLUDED.size_bytes, recordings.size_bytes),
                 storage_path = coalesce(EXCLUDED.storage_path, recordings.storage_path),
                 finished_at = coalesce(EXCLUDED.finished_at, recordings.finished_at)
-            """)
+            """
     }
 
     func saveAlert(kind: String, message: String, callId: UUID?, at: Date, on db: some Queryable) async throws {
