@@ -34,15 +34,44 @@ public struct ARIRequest: Sendable, Equatable {
         return path + "?" + items.joined(separator: "&")
     }
 
-    static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-
     static func encodePathSegment(_ value: String) -> String {
-        value.addingPercentEncoding(withAllowedCharacters: unreserved) ?? value
+        percentEncode(value, keeping: nil)
     }
 
     static func encodeQuery(_ value: String) -> String {
         // ':' and ',' stay readable (`sound:hello`, `media=a,b`); Asterisk decodes either way.
-        value.addingPercentEncoding(withAllowedCharacters: unreserved.union(CharacterSet(charactersIn: ":,"))) ?? value
+        percentEncode(value, keeping: (UInt8(ascii: ":"), UInt8(ascii: ",")))
+    }
+
+    /// RFC 3986 percent-encoding of everything but unreserved characters (and the two `keeping` bytes),
+    /// byte by byte: every request builds its path, and Foundation's CharacterSet lookups were a visible
+    /// share of the call flow's CPU.
+    static func percentEncode(_ value: String, keeping: (UInt8, UInt8)?) -> String {
+        @inline(__always) func allowed(_ byte: UInt8) -> Bool {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                return true
+            default:
+                return keeping.map { byte == $0.0 || byte == $0.1 } ?? false
+            }
+        }
+        var utf8 = value.utf8
+        if utf8.allSatisfy(allowed) { return value }
+        utf8 = value.utf8
+        let hex = Array("0123456789ABCDEF".utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(utf8.count * 3)
+        for byte in utf8 {
+            if allowed(byte) {
+                bytes.append(byte)
+            } else {
+                bytes.append(UInt8(ascii: "%"))
+                bytes.append(hex[Int(byte >> 4)])
+                bytes.append(hex[Int(byte & 0x0f)])
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     public static func == (lhs: ARIRequest, rhs: ARIRequest) -> Bool {

@@ -1,9 +1,9 @@
-import ARI
+@testable import ARI
 import Foundation
 import Testing
 
-@Suite("Asterisk's timestamp format")
-struct ARITimestampTests {
+@Suite("Timestamps and URL encoding written by hand")
+struct ARIFormattingTests {
     /// The hand-written formatter agrees with Foundation's for dates across eras, leap days and offsets.
     @Test func matchesDateFormatter() throws {
         let zones = ["Asia/Tashkent", "UTC", "America/St_Johns", "Asia/Kathmandu", "Pacific/Honolulu"]
@@ -24,5 +24,18 @@ struct ARITimestampTests {
                 == "2026-11-18T16:06:40.500+0500")
         let now = Date()
         #expect(ARICoding.parseTimestamp(ARICoding.timestamp(now)).map { abs($0.timeIntervalSince(now)) < 0.002 } == true)
+    }
+
+    /// The byte-level percent-encoder agrees with Foundation's for hostile and non-ASCII values.
+    @Test func percentEncodingMatchesFoundation() {
+        let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+        let values = ["", "plain-1.2_3~", "sound:murojaat/greeting", "a,b", "a b&c=d?e#f/g%h+i", "Ўзбекистон", "Русский язык",
+                      "\u{0}\u{1F}\u{7F}", "emoji 👍", "../../etc/passwd", "PJSIP/101@trunk", "'\"<script>"]
+        for value in values {
+            #expect(ARIRequest.encodePathSegment(value) == value.addingPercentEncoding(withAllowedCharacters: unreserved), "\(value)")
+            #expect(ARIRequest.encodeQuery(value) == value.addingPercentEncoding(withAllowedCharacters: unreserved.union(CharacterSet(charactersIn: ":,"))), "\(value)")
+        }
+        let request = ARIRequest(.POST, "/channels/{channelId}/play", path: ["channelId": "a/b c"], query: [("media", "sound:x,sound:y"), ("lang", "uz"), ("skip", nil)])
+        #expect(request.pathAndQuery == "/channels/a%2Fb%20c/play?media=sound:x,sound:y&lang=uz")
     }
 }
