@@ -42,6 +42,9 @@ public struct SimulatorConfiguration: Sendable {
     public var phones: [String: PhoneBehaviour]
     /// Behaviour of numbers called through the trunk (`PJSIP/<number>@trunk`), e.g. callbacks.
     public var trunkBehaviour: PhoneBehaviour
+    /// Answers `RESTRequest` frames on the events socket as Asterisk 20.14, 21.9, 22.4 and later do;
+    /// false behaves as an older Asterisk, which ignores them.
+    public var restOverWebSocket = true
 
     public init(username: String = "murojaat", password: String = "murojaat", timeScale: Double = 1,
                 asteriskId: String = "52:54:00:12:34:56", version: String = "22.10.1",

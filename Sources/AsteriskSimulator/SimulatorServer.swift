@@ -35,7 +35,14 @@ public enum SimulatorServer {
                     // Ends when the client goes, when the simulator drops the socket, or when the server shuts down.
                     await withGracefulShutdownHandler {
                         try? await withThrowingTaskGroup(of: Void.self) { group in
-                            group.addTask { for try await _ in inbound {} }
+                            group.addTask {
+                                // REST over WebSocket: requests are handled one at a time, in order; each answer
+                                // joins the event stream after the events its request raised.
+                                for try await message in inbound.messages(maxSize: 1 << 16) {
+                                    guard case .text(let text) = message else { continue }
+                                    if let reply = await simulator.restOverWebSocket(text, app: app) { sink.continuation.yield(reply) }
+                                }
+                            }
                             group.addTask {
                                 for await text in sink.stream { try await outbound.write(.text(text)) }
                             }

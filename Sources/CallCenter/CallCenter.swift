@@ -74,6 +74,12 @@ public actor CallCenter {
         }
     }
 
+    /// The event types the call flow acts on; the event socket may drop the rest unread.
+    public static let handledEventTypes: Set<String> = [
+        "StasisStart", "StasisEnd", "ChannelDestroyed", "ChannelDtmfReceived", "PlaybackFinished",
+        "RecordingStarted", "RecordingFinished", "RecordingFailed",
+    ]
+
     func handle(_ event: ARIEvent, server: String) {
         switch event {
         case .stasisStart(let start):

@@ -32,7 +32,9 @@ public struct Server {
             let store = PostgresCallStore(client: database, repeatWindowSeconds: configuration.callFlow.repeatWindowSeconds, logger: logger)
             let journal = CallJournal(store: store, logger: logger)
             let center = CallCenter(settings: configuration.callFlow, journal: journal, recordingsDirectory: configuration.recordingsDirectory, logger: logger)
-            for server in configuration.ariServers { await center.addServer(server.name, client: ARIClient(configuration: server)) }
+            let connections = configuration.ariServers.map { ARIEventConnection(configuration: $0, eventTypes: CallCenter.handledEventTypes, logger: logger) }
+            // Requests travel over each server's event socket when that Asterisk answers there, else over HTTP.
+            for connection in connections { await center.addServer(connection.configuration.name, client: ARIClient(connection: connection)) }
             await center.loadOperators(try await store.loadOperators())
             if let tree = try await IVRRepository(client: database, logger: logger).load() { await center.setIVR(tree) }
             await center.setLostCallsHandler { [logger] server, live in
@@ -45,7 +47,6 @@ public struct Server {
                     }
                 }
             }
-            let connections = configuration.ariServers.map { ARIEventConnection(configuration: $0, logger: logger) }
             let status = TelephonyStatus(servers: configuration.ariServers)
             let telephony = TelephonyService(connections: connections, status: status, logger: logger) { await center.handle($0) }
             let operatorSync = OperatorSync(center: center, store: store, interval: .seconds(30), logger: logger)

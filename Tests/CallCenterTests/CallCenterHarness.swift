@@ -49,9 +49,11 @@ struct Harness: Sendable {
             let journal = CallJournal(store: store, logger: logger)
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rec-\(UUID())")
             let center = CallCenter(settings: settings, journal: journal, recordingsDirectory: directory, logger: logger)
-            await center.addServer(ari.name, client: ARIClient(configuration: ari))
+            let connection = ARIEventConnection(configuration: ari, backoff: .init(base: .milliseconds(20), cap: .milliseconds(100)),
+                                                eventTypes: CallCenter.handledEventTypes)
+            // As in production: requests over the event socket once the simulator answers there, HTTP before.
+            await center.addServer(ari.name, client: ARIClient(connection: connection))
             await center.loadOperators(operators)
-            let connection = ARIEventConnection(configuration: ari, backoff: .init(base: .milliseconds(20), cap: .milliseconds(100)))
             let harness = Harness(sim: sim, center: center, store: store, journal: journal, seen: EventLog(), ari: ari)
             let stream = center.events.subscribe()
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -60,7 +62,9 @@ struct Harness: Sendable {
                 group.addTask { for await event in connection.events { await center.handle(event) } }
                 group.addTask { for await event in stream { harness.seen.items.withLock { $0.append(event) } } }
                 // Both ends: the simulator registers the app before the 101 goes out, the client only after it.
-                try await harness.until("the app is connected") { await sim.isConnected(app: "murojaat") && connection.isConnected }
+                try await harness.until("the app is connected") {
+                    await sim.isConnected(app: "murojaat") && connection.isConnected && connection.restOverWebSocket
+                }
                 try await body(harness)
                 group.cancelAll()
             }

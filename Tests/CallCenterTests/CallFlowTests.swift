@@ -196,7 +196,8 @@ struct CallFlowTests {
             try await h.press("1", on: channel)
             try await h.until("the caller is let go") { await !h.sim.channelIds().contains(channel) }
             #expect(await h.center.queueSnapshot() == [id])
-            #expect(await h.store.calls[id]?.outcome == .callbackRequested)
+            // The journal writes in groups (a few milliseconds behind the call flow).
+            try await h.until("the callback request is stored") { await h.store.calls[id]?.outcome == .callbackRequested }
             try await h.ready(1)
             try await h.until("the callback connects", timeout: .seconds(6)) {
                 let outcome = await h.store.calls[id]?.outcome

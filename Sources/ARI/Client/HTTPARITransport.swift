@@ -14,9 +14,12 @@ public struct ARIServerConfiguration: Sendable, Equatable {
     /// The Stasis application name the dialplan uses.
     public var application: String
     public var requestTimeout: Duration
+    /// Send requests over the events WebSocket when Asterisk answers them there (20.14, 21.9, 22.4 and later).
+    public var restOverWebSocket: Bool
 
     public init(name: String = "ast1", baseURL: String, username: String, password: String,
-                application: String = "murojaat", requestTimeout: Duration = .seconds(10)) {
+                application: String = "murojaat", requestTimeout: Duration = .seconds(10), restOverWebSocket: Bool = true) {
+        self.restOverWebSocket = restOverWebSocket
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
         self.name = name

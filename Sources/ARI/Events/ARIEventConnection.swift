@@ -4,6 +4,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 import WSClient
+import WSCore
 
 /// What a consumer of an Asterisk's event socket sees: events, and the socket going down and up.
 /// Asterisk drops events while no socket is connected, so on `.connected` after a `.disconnected`
@@ -42,10 +43,20 @@ public final class ARIEventConnection: Service, Sendable {
     let handshakeTimeout: Duration
     let logger: Logger
     let connected = Mutex(false)
+    /// Whether to try REST over this socket (it is used only once Asterisk has answered a probe on it).
+    public let restOverWebSocketWanted: Bool
+    let writer = Mutex<WebSocketOutboundWriter?>(nil)
+    let restReady = Mutex(false)
+    let requests = RESTRequestTable()
+    /// When set, only events of these types are decoded and delivered; the rest are dropped unread.
+    public let eventTypes: Set<String>?
 
     public init(configuration: ARIServerConfiguration, backoff: ReconnectBackoff = .init(),
                 maxMessageSize: Int = 1 << 20, handshakeTimeout: Duration = .seconds(10),
+                eventTypes: Set<String>? = nil,
                 logger: Logger = Logger(label: "murojaat.ari.events")) {
+        self.eventTypes = eventTypes
+        self.restOverWebSocketWanted = configuration.restOverWebSocket
         self.handshakeTimeout = handshakeTimeout
         self.configuration = configuration
         self.backoff = backoff
@@ -56,8 +67,22 @@ public final class ARIEventConnection: Service, Sendable {
 
     public var isConnected: Bool { connected.withLock { $0 } }
 
+    /// True while requests travel over this socket (Asterisk answered the probe since it last connected).
+    public var restOverWebSocket: Bool { restReady.withLock { $0 } }
+
     public func run() async throws {
-        defer { continuation.finish() }
+        // Requests over the socket that outlive their timeout fail as an HTTP request would.
+        let sweeper = Task { [requests] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(200))
+                requests.expire(now: .now)
+            }
+        }
+        defer {
+            sweeper.cancel()
+            requests.failAll(ARIError.transport("ARI events socket closed"))
+            continuation.finish()
+        }
         try? await cancelWhenGracefulShutdown {
             var attempt = 0
             while !Task.isCancelled {
@@ -109,10 +134,15 @@ public final class ARIEventConnection: Service, Sendable {
 
     func session(_ wsConfiguration: WebSocketClientConfiguration, server: String) async -> String {
         do {
+            defer { socketClosed() }
             let close = try await WebSocketClient.connect(url: configuration.eventsURL, configuration: wsConfiguration, logger: logger) {
-                inbound, _, _ in
+                inbound, outbound, _ in
+                self.writer.withLock { $0 = outbound }
                 self.connected.withLock { $0 = true }
                 self.continuation.yield(.connected(server: server))
+                if self.restOverWebSocketWanted {
+                    Task { await self.probeREST() }
+                }
                 for try await message in inbound.messages(maxSize: self.maxMessageSize) {
                     guard case .text(let text) = message else { continue }
                     self.handle(text)
@@ -124,7 +154,117 @@ public final class ARIEventConnection: Service, Sendable {
         }
     }
 
+    func socketClosed() {
+        writer.withLock { $0 = nil }
+        restReady.withLock { $0 = false }
+        requests.failAll(ARIError.transport("ARI events socket closed"))
+    }
+
+    /// Asks `GET /asterisk/ping` over the socket. An Asterisk older than 20.12, 21.7 or 22.2 does not
+    /// answer, and requests keep going over HTTP.
+    func probeREST() async {
+        do {
+            _ = try await sendOverSocket(ARIRequest(.GET, "/asterisk/ping"), timeout: .seconds(3))
+            restReady.withLock { $0 = writer.withLock { $0 != nil } }
+            logger.info("ARI requests go over the events socket", metadata: ["server": "\(configuration.name)"])
+        } catch {
+            logger.notice("Asterisk does not answer REST over WebSocket; ARI requests go over HTTP",
+                          metadata: ["server": "\(configuration.name)", "error": "\(error)"])
+        }
+    }
+
+    /// One request as a `RESTRequest` frame; its `RESTResponse` answers it.
+    func sendOverSocket(_ request: ARIRequest, timeout: Duration? = nil) async throws -> ARIResponse {
+        guard let writer = writer.withLock({ $0 }) else { throw ARIError.transport("ARI events socket not connected") }
+        let id = requests.nextId()
+        let frame = RESTFrame.request(id: id, request)
+        requests.expect(id, deadline: .now + (timeout ?? configuration.requestTimeout))
+        do {
+            try await writer.write(.text(frame))
+        } catch {
+            requests.cancel(id)
+            throw ARIError.transport("ARI events socket: \(error)")
+        }
+        let response = try await requests.wait(id)
+        guard (200..<300).contains(response.status) else {
+            throw ARIError(status: response.status, message: HTTPARITransport.message(from: response.body))
+        }
+        return response
+    }
+
+    /// Answers to requests sent over the socket are matched to their senders; they are not events.
+    func handleResponse(_ text: String) -> Bool {
+        guard Self.mayBeRESTResponse(text) else { return false }
+        guard let (id, response) = RESTFrame.response(text) else { return false }
+        if !requests.resolve(id, with: .success(response)) {
+            logger.debug("ARI answer to no request in flight", metadata: ["request": "\(id)"])
+        }
+        return true
+    }
+
+    /// Whether any `"type": "…"` member in the text names one of `types`. Every occurrence counts, nested
+    /// or not, so a wanted event is never dropped; a value inside a string cannot match (its quotes are escaped).
+    static func mentionsType(in text: String, from types: Set<String>) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            let key = Array("\"type\"".utf8)
+            var index = 0
+            while index + key.count < bytes.count {
+                guard bytes[index] == key[0], bytes[index + 1] == key[1] else {
+                    index += 1
+                    continue
+                }
+                var matched = true
+                for offset in 2..<key.count where bytes[index + offset] != key[offset] {
+                    matched = false
+                    break
+                }
+                index += 1
+                guard matched else { continue }
+                var cursor = index - 1 + key.count
+                func skipSpace() { while cursor < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[cursor]) { cursor += 1 } }
+                skipSpace()
+                guard cursor < bytes.count, bytes[cursor] == UInt8(ascii: ":") else { continue }
+                cursor += 1
+                skipSpace()
+                guard cursor < bytes.count, bytes[cursor] == UInt8(ascii: "\"") else { continue }
+                let start = cursor + 1
+                var end = start
+                while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\") { end += 1 }
+                if end < bytes.count, bytes[end] == UInt8(ascii: "\\") { return true } // an escaped type: decode to be sure
+                if types.contains(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)) { return true }
+            }
+            return false
+        }
+    }
+
+    static let responseMarker = Array("\"RESTResponse\"".utf8)
+
+    static func mayBeRESTResponse(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            let marker = responseMarker
+            guard bytes.count >= marker.count else { return false }
+            var index = 0
+            let last = bytes.count - marker.count
+            while index <= last {
+                if bytes[index] == marker[0] && bytes[index + 1] == marker[1] {
+                    var matched = true
+                    for offset in 2..<marker.count where bytes[index + offset] != marker[offset] {
+                        matched = false
+                        break
+                    }
+                    if matched { return true }
+                }
+                index += 1
+            }
+            return false
+        }
+    }
+
     func handle(_ text: String) {
+        if handleResponse(text) { return }
+        if let eventTypes, !Self.mentionsType(in: text, from: eventTypes) { return }
         do {
             let message = try ARIEventMessage.decode(Data(text.utf8))
             if case .unknown(let type, _) = message.event {

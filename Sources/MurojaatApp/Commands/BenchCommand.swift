@@ -30,6 +30,7 @@ extension MurojaatCommand.Bench {
         @Option(help: "Simulated milliseconds an operator talks before hanging up.") var talkMs = 2000
         @Option(help: "Real seconds per simulated second in the simulator.") var timeScale = 0.05
         @Option(help: "Port for the simulator.") var port = 18088
+        @Flag(help: "Send ARI requests over HTTP instead of the events WebSocket.") var http = false
 
         func runAsync() async throws {
             var config = try options.load()
@@ -46,7 +47,8 @@ extension MurojaatCommand.Bench {
                 while simulator.isRunning && Date() < deadline { usleep(50_000) }
                 if simulator.isRunning { kill(simulator.processIdentifier, SIGKILL) }
             }
-            let ari = ARIServerConfiguration(name: "bench", baseURL: "http://127.0.0.1:\(port)/ari", username: "murojaat", password: password)
+            let ari = ARIServerConfiguration(name: "bench", baseURL: "http://127.0.0.1:\(port)/ari", username: "murojaat", password: password,
+                                             restOverWebSocket: !http)
             config.ariServers = [ari]
             try await waitForSimulator(ari)
 
@@ -64,9 +66,9 @@ extension MurojaatCommand.Bench {
                 settings.digitTimeoutSeconds = 2
                 let latencies = LatencyRecorder()
                 let center = CallCenter(settings: settings, journal: journal, latencies: latencies, logger: quiet)
-                await center.addServer(ari.name, client: ARIClient(configuration: ari))
+                let connection = ARIEventConnection(configuration: ari, eventTypes: CallCenter.handledEventTypes, logger: quiet)
+                await center.addServer(ari.name, client: ARIClient(connection: connection))
                 await center.loadOperators(try await store.loadOperators())
-                let connection = ARIEventConnection(configuration: ari, logger: quiet)
                 group.addTask { try await connection.run() }
                 group.addTask { try await journal.run() }
                 group.addTask { for await event in connection.events { await center.handle(event) } }
@@ -104,7 +106,7 @@ extension MurojaatCommand.Bench {
                 let cpu = after.cpu - before.cpu
                 func ms(_ v: Double?) -> String { v.map { String(format: "%.2f ms", $0) } ?? "n/a" }
                 print("""
-                    bench calls: concurrency \(concurrency), total \(total), operators \(operators), talk \(talkMs) ms (simulated), time scale \(timeScale)
+                    bench calls: concurrency \(concurrency), total \(total), operators \(operators), talk \(talkMs) ms (simulated), time scale \(timeScale), ARI requests over \(connection.restOverWebSocket ? "the events WebSocket" : "HTTP")
                     calls completed:            \(completed) in \(String(format: "%.1f", seconds)) s
                     calls per second:           \(String(format: "%.1f", Double(completed) / seconds))
                     StasisStart → answer:       p50 \(ms(latencies.percentile(.answer, 50))), p99 \(ms(latencies.percentile(.answer, 99))) (\(latencies.count(.answer)) samples)

@@ -40,6 +40,7 @@ public struct AppConfiguration: Sendable {
         ("MUROJAAT_ARI_PASSWORD", "", "ARI password"),
         ("MUROJAAT_ARI_APP", "murojaat", "Stasis application name used in extensions.conf"),
         ("MUROJAAT_ARI_TIMEOUT", "10", "seconds before an ARI request is given up"),
+        ("MUROJAAT_ARI_REST_OVER_WEBSOCKET", "yes", "yes: send ARI requests over the events WebSocket once Asterisk answers there (20.14, 21.9, 22.4+), else HTTP; no: always HTTP"),
         ("MUROJAAT_OPERATOR_ENDPOINT", "PJSIP/{extension}", "how an operator's phone is called ({extension} is replaced)"),
         ("MUROJAAT_CALLBACK_ENDPOINT", "PJSIP/{number}@trunk", "how a citizen is called back through the trunk ({number}: digits)"),
         ("MUROJAAT_RING_TIMEOUT", "15", "seconds an operator's phone rings before the next operator is tried"),
@@ -120,10 +121,15 @@ public struct AppConfiguration: Sendable {
         guard !app.isEmpty, app.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
             throw ConfigurationError(setting: "MUROJAAT_ARI_APP", problem: "is '\(app)'; use letters, digits, - and _")
         }
+        let overSocketText = value("MUROJAAT_ARI_REST_OVER_WEBSOCKET").lowercased()
+        guard ["yes", "no", "true", "false", "1", "0"].contains(overSocketText) else {
+            throw ConfigurationError(setting: "MUROJAAT_ARI_REST_OVER_WEBSOCKET", problem: "is '\(overSocketText)'; give yes or no")
+        }
+        let overSocket = ["yes", "true", "1"].contains(overSocketText)
         let urls = value("MUROJAAT_ARI_URL").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         ariServers = try urls.enumerated().map { index, text in
             try Self.ariServer(text, index: index, user: value("MUROJAAT_ARI_USER"), password: value("MUROJAAT_ARI_PASSWORD"),
-                               app: app, timeout: timeout)
+                               app: app, timeout: timeout, restOverWebSocket: overSocket)
         }
         recordingsDirectory = URL(fileURLWithPath: value("MUROJAAT_RECORDINGS_DIR"))
         soundsDirectory = URL(fileURLWithPath: value("MUROJAAT_SOUNDS_DIR"))
@@ -208,7 +214,8 @@ public struct AppConfiguration: Sendable {
         return text
     }
 
-    static func ariServer(_ text: String, index: Int, user: String, password: String, app: String, timeout: Double) throws -> ARIServerConfiguration {
+    static func ariServer(_ text: String, index: Int, user: String, password: String, app: String, timeout: Double,
+                          restOverWebSocket: Bool = true) throws -> ARIServerConfiguration {
         let setting = "MUROJAAT_ARI_URL"
         guard var components = URLComponents(string: text), let scheme = components.scheme, ["http", "https"].contains(scheme),
               let host = components.host, !host.isEmpty
@@ -225,6 +232,6 @@ public struct AppConfiguration: Sendable {
         while base.hasSuffix("/") { base.removeLast() }
         if !base.hasSuffix("/ari") { base += "/ari" }
         return ARIServerConfiguration(name: "ast\(index + 1)", baseURL: base, username: username, password: secret, application: app,
-                                      requestTimeout: .milliseconds(Int64(timeout * 1000)))
+                                      requestTimeout: .milliseconds(Int64(timeout * 1000)), restOverWebSocket: restOverWebSocket)
     }
 }

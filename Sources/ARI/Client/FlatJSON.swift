@@ -1,0 +1,216 @@
+/// A small reader and writer for flat JSON objects — the frames of REST over WebSocket, read and written
+/// for every ARI request. Foundation's coders spent more time in generic machinery than in the bytes.
+/// Nested values are skipped (and validated) rather than decoded.
+enum FlatJSON {
+    enum Value: Equatable {
+        case string(String)
+        case number(Double)
+        case other
+    }
+
+    /// The top-level members of a JSON object; nil when the text is not one well-formed object.
+    static func members(_ text: String) -> [String: Value]? {
+        var text = text
+        return text.withUTF8 { bytes -> [String: Value]? in
+            var reader = Reader(bytes: bytes)
+            return reader.object()
+        }
+    }
+
+    struct Reader {
+        let bytes: UnsafeBufferPointer<UInt8>
+        var index = 0
+
+        init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+
+        mutating func skipSpace() {
+            while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+        }
+
+        mutating func object() -> [String: Value]? {
+            skipSpace()
+            guard consume(UInt8(ascii: "{")) else { return nil }
+            var result: [String: Value] = [:]
+            skipSpace()
+            if consume(UInt8(ascii: "}")) { return finished() ? result : nil }
+            while true {
+                skipSpace()
+                guard let key = string() else { return nil }
+                skipSpace()
+                guard consume(UInt8(ascii: ":")) else { return nil }
+                skipSpace()
+                guard let value = value(depth: 0) else { return nil }
+                result[key] = value
+                skipSpace()
+                if consume(UInt8(ascii: ",")) { continue }
+                guard consume(UInt8(ascii: "}")) else { return nil }
+                return finished() ? result : nil
+            }
+        }
+
+        mutating func finished() -> Bool {
+            skipSpace()
+            return index == bytes.count
+        }
+
+        mutating func consume(_ byte: UInt8) -> Bool {
+            guard index < bytes.count, bytes[index] == byte else { return false }
+            index += 1
+            return true
+        }
+
+        mutating func value(depth: Int) -> Value? {
+            guard index < bytes.count, depth < 64 else { return nil }
+            switch bytes[index] {
+            case UInt8(ascii: "\""):
+                return string().map(Value.string)
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                return skipContainer(depth: depth) ? .other : nil
+            case UInt8(ascii: "t"):
+                return literal("true") ? .other : nil
+            case UInt8(ascii: "f"):
+                return literal("false") ? .other : nil
+            case UInt8(ascii: "n"):
+                return literal("null") ? .other : nil
+            default:
+                return number().map(Value.number)
+            }
+        }
+
+        mutating func literal(_ word: StaticString) -> Bool {
+            let count = word.utf8CodeUnitCount
+            guard index + count <= bytes.count else { return false }
+            for offset in 0..<count where bytes[index + offset] != word.utf8Start[offset] { return false }
+            index += count
+            return true
+        }
+
+        mutating func number() -> Double? {
+            let start = index
+            while index < bytes.count, "+-0123456789.eE".utf8.contains(bytes[index]) { index += 1 }
+            guard index > start else { return nil }
+            return Double(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
+        }
+
+        mutating func skipContainer(depth: Int) -> Bool {
+            let close: UInt8 = bytes[index] == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")
+            let isObject = close == UInt8(ascii: "}")
+            index += 1
+            skipSpace()
+            if consume(close) { return true }
+            while true {
+                skipSpace()
+                if isObject {
+                    guard string() != nil else { return false }
+                    skipSpace()
+                    guard consume(UInt8(ascii: ":")) else { return false }
+                    skipSpace()
+                }
+                guard value(depth: depth + 1) != nil else { return false }
+                skipSpace()
+                if consume(UInt8(ascii: ",")) { continue }
+                return consume(close)
+            }
+        }
+
+        /// A JSON string with its escapes resolved (surrogate pairs joined; a lone surrogate is refused).
+        mutating func string() -> String? {
+            guard consume(UInt8(ascii: "\"")) else { return nil }
+            let start = index
+            // Fast path: no escapes.
+            while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\"), bytes[index] >= 0x20 {
+                index += 1
+            }
+            guard index < bytes.count else { return nil }
+            if bytes[index] == UInt8(ascii: "\"") {
+                let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                index += 1
+                return text
+            }
+            var out = Array(bytes[start..<index])
+            while index < bytes.count {
+                let byte = bytes[index]
+                index += 1
+                switch byte {
+                case UInt8(ascii: "\""):
+                    return String(decoding: out, as: UTF8.self)
+                case UInt8(ascii: "\\"):
+                    guard index < bytes.count else { return nil }
+                    let escape = bytes[index]
+                    index += 1
+                    switch escape {
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(escape)
+                    case UInt8(ascii: "b"): out.append(0x08)
+                    case UInt8(ascii: "f"): out.append(0x0C)
+                    case UInt8(ascii: "n"): out.append(0x0A)
+                    case UInt8(ascii: "r"): out.append(0x0D)
+                    case UInt8(ascii: "t"): out.append(0x09)
+                    case UInt8(ascii: "u"):
+                        guard var scalar = hex4() else { return nil }
+                        if (0xD800...0xDBFF).contains(scalar) {
+                            guard consume(UInt8(ascii: "\\")), consume(UInt8(ascii: "u")), let low = hex4(), (0xDC00...0xDFFF).contains(low) else { return nil }
+                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                        } else if (0xDC00...0xDFFF).contains(scalar) {
+                            return nil
+                        }
+                        guard let unicode = Unicode.Scalar(scalar) else { return nil }
+                        out.append(contentsOf: Array(String(Character(unicode)).utf8))
+                    default:
+                        return nil
+                    }
+                default:
+                    guard byte >= 0x20 else { return nil }
+                    out.append(byte)
+                }
+            }
+            return nil
+        }
+
+        mutating func hex4() -> UInt32? {
+            guard index + 4 <= bytes.count else { return nil }
+            var value: UInt32 = 0
+            for _ in 0..<4 {
+                let byte = bytes[index]
+                index += 1
+                let digit: UInt32
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
+                default: return nil
+                }
+                value = value << 4 | digit
+            }
+            return value
+        }
+    }
+
+    /// `"text"` with JSON escapes: quotes, backslashes and control characters.
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        out.reserveCapacity(text.utf8.count + 2)
+        var plainStart = text.utf8.startIndex
+        var index = plainStart
+        let utf8 = text.utf8
+        while index != utf8.endIndex {
+            let byte = utf8[index]
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 {
+                out += String(utf8[plainStart..<index])!
+                switch byte {
+                case UInt8(ascii: "\""): out += "\\\""
+                case UInt8(ascii: "\\"): out += "\\\\"
+                case 0x0A: out += "\\n"
+                case 0x0D: out += "\\r"
+                case 0x09: out += "\\t"
+                default:
+                    let hex = Array("0123456789abcdef")
+                    out += "\\u00" + String(hex[Int(byte >> 4)]) + String(hex[Int(byte & 0x0F)])
+                }
+                plainStart = utf8.index(after: index)
+            }
+            index = utf8.index(after: index)
+        }
+        out += String(utf8[plainStart..<utf8.endIndex])!
+        return out + "\""
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+import Logging
+import Synchronization
+import WSCore
+
+/// ARI's REST over WebSocket (Asterisk 20.12, 21.7, 22.2 and later): a request is a `RESTRequest`
+/// message on the events socket and its answer a `RESTResponse` on the same socket. Compared with
+/// HTTP there is no request head to write and parse, no connection pool and no connection per
+/// request in flight: one frame out, one frame in.
+enum RESTFrame {
+    /// The `RESTRequest` frame of a request: uri relative to `/ari/` without a leading slash, query
+    /// parameters as `query_strings`, a JSON body as a string with its content type.
+    static func request(id: String, _ request: ARIRequest) -> String {
+        var path = request.pathAndQueryWithoutQuery
+        while path.hasPrefix("/") { path.removeFirst() }
+        let quotedId = FlatJSON.quoted(id)
+        var frame = "{\"type\":\"RESTRequest\",\"transaction_id\":\(quotedId),\"request_id\":\(quotedId),\"method\":\"\(request.method.rawValue)\",\"uri\":\(FlatJSON.quoted(path))"
+        if !request.query.isEmpty {
+            frame += ",\"query_strings\":["
+            for (index, item) in request.query.enumerated() {
+                if index > 0 { frame += "," }
+                frame += "{\"name\":\(FlatJSON.quoted(item.name)),\"value\":\(FlatJSON.quoted(item.value))}"
+            }
+            frame += "]"
+        }
+        if let body = request.body {
+            frame += ",\"content_type\":\"application/json\",\"message_body\":\(FlatJSON.quoted(String(decoding: body, as: UTF8.self)))"
+        }
+        return frame + "}"
+    }
+
+    /// A `RESTResponse` frame: its request id and the answer; nil when the frame is something else.
+    static func response(_ text: String) -> (id: String, response: ARIResponse)? {
+        guard let members = FlatJSON.members(text), members["type"] == .string("RESTResponse"),
+              case .number(let status)? = members["status_code"] else { return nil }
+        var id = ""
+        if case .string(let value)? = members["request_id"], !value.isEmpty { id = value }
+        else if case .string(let value)? = members["transaction_id"] { id = value }
+        var body = ""
+        if case .string(let value)? = members["message_body"] { body = value }
+        var contentType: String?
+        if case .string(let value)? = members["content_type"] { contentType = value }
+        return (id, ARIResponse(status: Int(status), contentType: contentType, body: Data(body.utf8)))
+    }
+}
+
+extension ARIRequest {
+    /// The path with its parameters filled in and percent-encoded, without the query string.
+    var pathAndQueryWithoutQuery: String {
+        var path = template
+        for (name, value) in pathParameters {
+            path = path.replacingOccurrences(of: "{\(name)}", with: Self.encodePathSegment(value))
+        }
+        return path
+    }
+}
+
+/// Requests in flight on one socket, by request id. A slot is made before the frame is written, so an
+/// answer that arrives before its sender waits for it is kept, not lost.
+final class RESTRequestTable: Sendable {
+    enum Slot {
+        case expecting(deadline: ContinuousClock.Instant)
+        case waiting(CheckedContinuation<ARIResponse, any Error>, deadline: ContinuousClock.Instant)
+        case arrived(Result<ARIResponse, any Error>)
+    }
+
+    let slots = Mutex<[String: Slot]>([:])
+    let counter = Atomic<UInt64>(0)
+
+    func nextId() -> String {
+        "r\(counter.add(1, ordering: .relaxed).newValue)"
+    }
+
+    func expect(_ id: String, deadline: ContinuousClock.Instant) {
+        slots.withLock { $0[id] = .expecting(deadline: deadline) }
+    }
+
+    func cancel(_ id: String) {
+        _ = slots.withLock { $0.removeValue(forKey: id) }
+    }
+
+    func wait(_ id: String) async throws -> ARIResponse {
+        try await withCheckedThrowingContinuation { continuation in
+            let ready: Result<ARIResponse, any Error>? = slots.withLock { table in
+                switch table[id] {
+                case .expecting(let deadline):
+                    table[id] = .waiting(continuation, deadline: deadline)
+                    return nil
+                case .arrived(let result):
+                    table[id] = nil
+                    return result
+                case .waiting, nil:
+                    return .failure(ARIError.transport("request \(id) is not in flight"))
+                }
+            }
+            if let ready { continuation.resume(with: ready) }
+        }
+    }
+
+    /// True when the id was in flight (a late or unknown answer is dropped).
+    @discardableResult
+    func resolve(_ id: String, with result: Result<ARIResponse, any Error>) -> Bool {
+        let waiting: CheckedContinuation<ARIResponse, any Error>?? = slots.withLock { table in
+            switch table[id] {
+            case .expecting:
+                table[id] = .arrived(result)
+                return .some(nil)
+            case .waiting(let continuation, _):
+                table[id] = nil
+                return .some(continuation)
+            case .arrived, nil:
+                return nil
+            }
+        }
+        guard let waiting else { return false }
+        waiting?.resume(with: result)
+        return true
+    }
+
+    func failAll(_ error: any Error) {
+        let ids = slots.withLock { Array($0.keys) }
+        for id in ids { resolve(id, with: .failure(error)) }
+    }
+
+    func expire(now: ContinuousClock.Instant) {
+        let ids = slots.withLock { table in
+            table.compactMap { id, slot -> String? in
+                switch slot {
+                case .expecting(let deadline), .waiting(_, let deadline): deadline <= now ? id : nil
+                case .arrived: nil
+                }
+            }
+        }
+        for id in ids { resolve(id, with: .failure(ARIError.timeout)) }
+    }
+
+    var count: Int { slots.withLock { $0.count } }
+}
+
+/// Sends requests over the events socket when that Asterisk answers REST over WebSocket there, and over
+/// HTTP otherwise (an older Asterisk, the socket down, or a streamed download such as a recording file).
+public struct WebSocketARITransport: ARITransport {
+    public let connection: ARIEventConnection
+    public let http: HTTPARITransport
+
+    public init(connection: ARIEventConnection, http: HTTPARITransport) {
+        self.connection = connection
+        self.http = http
+    }
+
+    public func send(_ request: ARIRequest) async throws -> ARIResponse {
+        if connection.restOverWebSocket {
+            return try await connection.sendOverSocket(request)
+        }
+        return try await http.send(request)
+    }
+
+    public func stream(_ request: ARIRequest) async throws -> ARIStreamedResponse {
+        try await http.stream(request)
+    }
+}
+
+extension ARIClient {
+    /// A client whose requests travel over `connection`'s socket when Asterisk supports it, else over HTTP.
+    public init(connection: ARIEventConnection) {
+        self.init(transport: WebSocketARITransport(connection: connection, http: HTTPARITransport(configuration: connection.configuration)),
+                  application: connection.configuration.application)
+    }
+}
