@@ -25,7 +25,7 @@ extension AsteriskSimulator {
         guard let method = object["method"] as? String, ["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS"].contains(method) else {
             return fail(400, "Unknown or missing 'method' property.", uri: uri)
         }
-        var query = parts.count > 1 ? SimulatorServer.splitTarget("?" + parts[1]).1 : [:]
+        var query = parts.count > 1 ? SimulatorServer.splitTarget("/?" + parts[1]).1 : [:]
         if let list = object["query_strings"] {
             guard let items = list as? [[String: Any]] else { return fail(400, "Unable to parse 'query_strings' array.", uri: uri) }
             for item in items {
@@ -41,7 +41,7 @@ extension AsteriskSimulator {
             case "application/json":
                 body = Data(messageBody.utf8)
             case "application/x-www-form-urlencoded":
-                query.merge(SimulatorServer.splitTarget("?" + messageBody).1) { $1 }
+                query.merge(SimulatorServer.splitTarget("/?" + messageBody).1) { $1 }
             default:
                 return fail(400, "Unknown content type.", uri: uri)
             }
@@ -50,7 +50,7 @@ extension AsteriskSimulator {
         // which has no methods.
         guard !uri.hasPrefix("/") else { return fail(405, "Invalid method", uri: uri) }
         if uri == "events" { return fail(400, "Can't upgrade to websocket from a websocket", uri: uri) }
-        let response = await handle(method: method, path: "/" + uri, query: query, body: body)
+        let response = handle(method: method, path: "/" + uri, query: query, body: body, overWebSocket: true)
         if (200..<300).contains(response.status), response.contentType != "application/json" {
             // Binary answers (a recording's file) are not sent over the socket.
             return restResponse(app: app, status: 406, reason: "Not Acceptable.  Use HTTP GET", transaction: transaction,

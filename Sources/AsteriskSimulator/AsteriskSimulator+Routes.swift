@@ -104,7 +104,7 @@ extension AsteriskSimulator {
     ]
 
     /// Answers one REST request (path relative to `/ari`), as Asterisk would.
-    public func handle(method: String, path: String, query: [String: String], body: Data?) -> SimulatorResponse {
+    public func handle(method: String, path: String, query: [String: String], body: Data?, overWebSocket: Bool = false) -> SimulatorResponse {
         let segments = path.split(separator: "/").map { String($0).removingPercentEncoding ?? String($0) }
         var parameters = query
         var variables: [String: String] = [:]
@@ -112,7 +112,7 @@ extension AsteriskSimulator {
         if let body, !body.isEmpty {
             guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else {
                 let response = SimulatorResponse.error(400, "Error parsing request body")
-                record(method: method, path: path, query: query, status: response.status)
+                record(method: method, path: path, query: query, status: response.status, overWebSocket: overWebSocket)
                 return response
             }
             for (key, value) in object {
@@ -139,7 +139,7 @@ extension AsteriskSimulator {
            !Self.routes.contains(where: { $0.match(method, segments) != nil }) {
             response = .error(405, "Invalid method")
         }
-        record(method: method, path: path, query: query, status: response.status)
+        record(method: method, path: path, query: query, status: response.status, overWebSocket: overWebSocket)
         return response
     }
 }

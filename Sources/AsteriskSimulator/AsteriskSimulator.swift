@@ -123,8 +123,8 @@ public actor AsteriskSimulator {
 
     // MARK: request log
 
-    func record(method: String, path: String, query: [String: String], status: Int) {
-        requests.append(RecordedRequest(method: method, path: path, query: query, status: status))
+    func record(method: String, path: String, query: [String: String], status: Int, overWebSocket: Bool = false) {
+        requests.append(RecordedRequest(method: method, path: path, query: query, status: status, overWebSocket: overWebSocket))
         if requests.count > 100_000 { requests.removeFirst(requests.count - 100_000) }
     }
 

@@ -62,4 +62,6 @@ public struct RecordedRequest: Codable, Sendable, Equatable {
     public var path: String
     public var query: [String: String]
     public var status: Int
+    /// Sent as a `RESTRequest` frame on the events socket rather than over HTTP.
+    public var overWebSocket: Bool = false
 }

@@ -1,0 +1,198 @@
+@testable import ARI
+import AsteriskSimulator
+import Foundation
+import HTTPTypes
+import Logging
+import Synchronization
+import TestSupport
+import Testing
+import WSClient
+
+@Suite("ARI REST over WebSocket (RESTRequest / RESTResponse on the events socket)")
+struct RESTOverWebSocketTests {
+    /// The client's requests travel on the socket once the probe is answered; answers, errors, bodies and
+    /// typed results are the same as over HTTP; a recording's file still comes over HTTP.
+    @Test func requestsTravelOverTheSocket() async throws {
+        try await withSimulator { sim, ari in
+            try await withEvents(ari) { recorder, connection in
+                try await waitUntil("REST over the socket") { connection.restOverWebSocket }
+                let client = ARIClient(connection: connection)
+                await sim.clearRequests()
+                #expect(try await client.ping().ping == "pong")
+                let channel = try await client.originate(OriginateParameters(endpoint: "PJSIP/101", channelId: "ws-1", appArgs: "operator,x",
+                                                                             callerId: "+998901234567", timeout: 5, variables: ["CC_LANG": "uz \"x\""]))
+                #expect(channel.id == "ws-1" && channel.caller.number == "+998901234567")
+                try await client.setGlobalVariable("CC_TOPIC", value: "o'z \"tili\" ç & = ?")
+                #expect(try await client.globalVariable("CC_TOPIC") == "o'z \"tili\" ç & = ?")
+                await #expect(throws: ARIError.notFound("Channel not found")) { try await client.answer("nobody") }
+                await #expect(throws: ARIError.badRequest("Endpoint must be specified")) {
+                    _ = try await client.originate(OriginateParameters(endpoint: ""))
+                }
+                try await client.hangup("ws-1")
+                let requests = await sim.receivedRequests()
+                #expect(!requests.isEmpty && requests.allSatisfy(\.overWebSocket), "\(requests)")
+                #expect(requests.contains { $0.method == "POST" && $0.path == "/channels" && $0.query["endpoint"] == "PJSIP/101" })
+                _ = recorder
+            }
+        }
+    }
+
+    /// An Asterisk before 20.14/21.9/22.4 ignores the frames: the probe times out and requests go over HTTP.
+    @Test func anOlderAsteriskIsSpokenToOverHTTP() async throws {
+        var config = SimulatorConfiguration.testing()
+        config.restOverWebSocket = false
+        try await withSimulator(config) { sim, ari in
+            try await withEvents(ari) { _, connection in
+                let client = ARIClient(connection: connection)
+                #expect(try await client.ping().ping == "pong")
+                try await Task.sleep(for: .milliseconds(3300))
+                #expect(!connection.restOverWebSocket)
+                #expect(try await client.ping().ping == "pong")
+                #expect(await sim.receivedRequests().allSatisfy { !$0.overWebSocket })
+            }
+        }
+    }
+
+    /// Frames written by hand get the answers Asterisk 22 gives (res/ari/ari_websocket_requests.c), malformed
+    /// ones a 400, and the socket stays open throughout.
+    @Test func rawFramesAreAnsweredAsAsteriskDoes() async throws {
+        try await withSimulator { _, ari in
+            let frames: [String] = [
+                #"{"type":"RESTRequest","transaction_id":"t1","request_id":"r1","method":"GET","uri":"asterisk/info?only=system"}"#,
+                #"{"type":"RESTRequest","transaction_id":"t2","request_id":"r2","method":"POST","uri":"channels","query_strings":[{"name":"endpoint","value":"PJSIP/101"},{"name":"app","value":"murojaat"},{"name":"channelId","value":"raw-1"}]}"#,
+                #"{"type":"RESTRequest","transaction_id":"t3","request_id":"r3","method":"POST","uri":"asterisk/variable","content_type":"application/json","message_body":"{\"variable\":\"A\",\"value\":\"b\"}"}"#,
+                #"{"type":"RESTRequest","transaction_id":"t4","request_id":"r4","method":"DELETE","uri":"channels/raw-1"}"#,
+                #"{"type":"RESTRequest","transaction_id":"t5","request_id":"r5","method":"GET","uri":"channels/raw-1"}"#,
+                #"not json"#,
+                #"{"transaction_id":"t7","request_id":"r7","method":"GET","uri":"asterisk/ping"}"#,
+                #"{"type":"RESTSomething","transaction_id":"t8","request_id":"r8","method":"GET","uri":"asterisk/ping"}"#,
+                #"{"type":"RESTRequest","transaction_id":"t9","request_id":"r9","method":"FETCH","uri":"asterisk/ping"}"#,
+                #"{"type":"RESTRequest","transaction_id":"t10","request_id":"r10","method":"GET","uri":"asterisk/ping","query_strings":{"a":"b"}}"#,
+                #"{"type":"RESTRequest","transaction_id":"t11","request_id":"r11","method":"POST","uri":"channels/x/variable","message_body":"{}"}"#,
+                #"{"type":"RESTRequest","transaction_id":"t12","request_id":"r12","method":"GET","uri":"nothing/here"}"#,
+                #"{"type":"RESTRequest","transaction_id":"t13","request_id":"r13","method":"GET","uri":"events"}"#,
+                #"{"type":"RESTRequest","transaction_id":"t14","request_id":"r14","method":"GET","uri":"asterisk/ping"}"#,
+            ]
+            let answers = try await exchange(ari, frames: frames)
+            try #require(answers.count == frames.count)
+            func field(_ i: Int, _ key: String) -> Any? { answers[i][key] }
+            func body(_ i: Int) -> [String: Any]? {
+                (field(i, "message_body") as? String).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            }
+            for i in answers.indices { #expect(field(i, "type") as? String == "RESTResponse") }
+            #expect(field(0, "status_code") as? Int == 200 && field(0, "reason_phrase") as? String == "OK")
+            #expect(field(0, "transaction_id") as? String == "t1" && field(0, "request_id") as? String == "r1")
+            #expect(field(0, "uri") as? String == "asterisk/info", "the query is not echoed")
+            #expect(field(0, "content_type") as? String == "application/json")
+            #expect(body(0)?["system"] != nil && body(0)?["build"] == nil)
+            #expect(field(0, "application") as? String == "murojaat" && field(0, "asterisk_id") != nil && field(0, "timestamp") != nil)
+            #expect(field(1, "status_code") as? Int == 200 && body(1)?["id"] as? String == "raw-1")
+            #expect(field(2, "status_code") as? Int == 204 && field(2, "message_body") == nil && field(2, "content_type") == nil)
+            #expect(field(3, "status_code") as? Int == 204 && field(3, "reason_phrase") as? String == "No Content")
+            #expect(field(4, "status_code") as? Int == 404 && body(4)?["message"] as? String == "Channel not found")
+            #expect(field(5, "status_code") as? Int == 400 && field(5, "reason_phrase") as? String == "Failed to parse request message JSON")
+            #expect(field(5, "transaction_id") as? String == "" && field(5, "uri") as? String == "")
+            #expect(field(6, "status_code") as? Int == 400 && body(6)?["message"] as? String == "No 'type' property.")
+            #expect(field(6, "request_id") as? String == "r7")
+            #expect(body(7)?["message"] as? String == "Unknown request type.")
+            #expect(body(8)?["message"] as? String == "Unknown or missing 'method' property.")
+            #expect(body(9)?["message"] as? String == "Unable to parse 'query_strings' array.")
+            #expect(body(10)?["message"] as? String == "Unknown content type.")
+            #expect(field(11, "status_code") as? Int == 404 && body(11)?["message"] as? String == "Resource not found")
+            #expect(field(12, "status_code") as? Int == 400)
+            #expect(field(13, "status_code") as? Int == 200 && body(13)?["ping"] as? String == "pong", "the socket stays open")
+        }
+    }
+
+    /// Sends each frame and reads the RESTResponse frames (events are skipped) until all are answered.
+    func exchange(_ ari: ARIServerConfiguration, frames: [String]) async throws -> [[String: Any]] {
+        var headers = HTTPFields()
+        headers[.authorization] = ari.basicAuthorization
+        let answers = Mutex<[String]>([])
+        _ = try await WebSocketClient.connect(url: ari.eventsURL, configuration: .init(additionalHeaders: headers),
+                                              logger: Logger(label: "test")) { inbound, outbound, _ in
+            for frame in frames { try await outbound.write(.text(frame)) }
+            for try await message in inbound.messages(maxSize: 1 << 20) {
+                guard case .text(let text) = message, text.contains("RESTResponse") else { continue }
+                let count = answers.withLock { $0.append(text); return $0.count }
+                if count == frames.count { break }
+            }
+        }
+        return answers.withLock { $0 }.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+
+    func waitUntil(_ what: String, _ condition: () -> Bool) async throws {
+        for _ in 0..<300 {
+            if condition() { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("timed out waiting until \(what)")
+    }
+}
+
+@Suite("Hand-written JSON for REST frames and the event filter")
+struct FlatJSONTests {
+    @Test func readsTopLevelMembersAndRefusesMalformedText() {
+        let text = #"{"type":"RESTResponse","status_code":204,"n":-1.5e2,"nested":{"a":[1,{"b":"}"}],"c":null},"ok":true,"#
+            + #""message_body":"{\"message\":\"Kanal \\\"topilmadi\\\"\"}\n\u0041\u00e7\ud83d\ude00\/"}"#
+        let members = FlatJSON.members(text)
+        #expect(members?["type"] == .string("RESTResponse"))
+        #expect(members?["status_code"] == .number(204) && members?["n"] == .number(-150))
+        #expect(members?["nested"] == .other && members?["ok"] == .other)
+        #expect(members?["message_body"] == .string("{\"message\":\"Kanal \\\"topilmadi\\\"\"}\nAç😀/"))
+        for bad in ["", "[]", "{", #"{"a":}"#, #"{"a":1,}"#, #"{"a":"\x"}"#, #"{"a":"\ud800"}"#, #"{"a":"b"} x"#, "{\"a\":\"\u{01}\"}",
+                    String(repeating: "[", count: 100)] {
+            #expect(FlatJSON.members(bad) == nil, "\(bad)")
+        }
+        let deep = "{\"a\":" + String(repeating: "[", count: 70) + String(repeating: "]", count: 70) + "}"
+        #expect(FlatJSON.members(deep) == nil)
+    }
+
+    @Test func quotedStringsReadBackByFoundation() throws {
+        for value in ["", "plain", "quote \" backslash \\ slash /", "line\nfeed\r\ttab \u{0}\u{1F}", "Ўзбек тили 😀", "</script>"] {
+            let json = "{\"v\":\(FlatJSON.quoted(value))}"
+            let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String]
+            #expect(object?["v"] == value)
+            #expect(FlatJSON.members(json)?["v"] == .string(value))
+        }
+        let frame = RESTFrame.request(id: "r1", ARIRequest(.POST, "/channels/{channelId}/variable", path: ["channelId": "a b"],
+                                                            query: [("variable", "X")], body: Data(#"{"value":"\"1\""}"#.utf8)))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(frame.utf8)) as? [String: Any])
+        #expect(object["uri"] as? String == "channels/a%20b/variable")
+        #expect((object["query_strings"] as? [[String: String]]) == [["name": "variable", "value": "X"]])
+        #expect(object["message_body"] as? String == #"{"value":"\"1\""}"# && object["content_type"] as? String == "application/json")
+        #expect(RESTFrame.response(#"{"type":"RESTResponse","request_id":"r9","status_code":404,"message_body":"{\"message\":\"x\"}"}"#)?.id == "r9")
+        #expect(RESTFrame.response(#"{"type":"StasisStart","request_id":"r9","status_code":404}"#) == nil)
+    }
+
+    @Test func theEventFilterNeverDropsAWantedEvent() {
+        let wanted: Set<String> = ["StasisStart", "PlaybackFinished"]
+        #expect(ARIEventConnection.mentionsType(in: #"{"type":"StasisStart","channel":{}}"#, from: wanted))
+        #expect(ARIEventConnection.mentionsType(in: "{\n  \"channel\": {},\n  \"type\" :  \"PlaybackFinished\"\n}", from: wanted))
+        #expect(!ARIEventConnection.mentionsType(in: #"{"type":"ChannelVarset","value":"{\"type\":\"StasisStart\"}"}"#, from: wanted))
+        #expect(ARIEventConnection.mentionsType(in: #"{"nested":{"type":"X"},"type":"StasisStart"}"#, from: wanted))
+        #expect(ARIEventConnection.mentionsType(in: #"{"type":"Stasis\u0053tart"}"#, from: wanted), "an escaped type is decoded to be sure")
+        #expect(!ARIEventConnection.mentionsType(in: #"{"bridge_type":"StasisStart","type":"BridgeCreated"}"#, from: wanted))
+        #expect(!ARIEventConnection.mentionsType(in: #"{"type":"#, from: wanted))
+    }
+
+    /// Answers that arrive before their sender waits are kept; late and unknown answers are dropped; expiry
+    /// and a closed socket fail what is in flight.
+    @Test func requestTableKeepsEarlyAnswersAndFailsTheRest() async throws {
+        let table = RESTRequestTable()
+        table.expect("a", deadline: .now + .seconds(5))
+        #expect(table.resolve("a", with: .success(ARIResponse(status: 204))))
+        #expect(try await table.wait("a").status == 204)
+        #expect(!table.resolve("a", with: .success(ARIResponse(status: 200))), "a second answer is dropped")
+        #expect(!table.resolve("zzz", with: .success(ARIResponse(status: 200))))
+        table.expect("b", deadline: .now - .seconds(1))
+        table.expire(now: .now)
+        await #expect(throws: ARIError.timeout) { try await table.wait("b") }
+        table.expect("c", deadline: .now + .seconds(5))
+        let waiting = Task { try await table.wait("c") }
+        try await Task.sleep(for: .milliseconds(50))
+        table.failAll(ARIError.transport("closed"))
+        await #expect(throws: ARIError.transport("closed")) { try await waiting.value }
+        #expect(table.count == 0)
+    }
+}
