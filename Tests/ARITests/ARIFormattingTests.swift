@@ -37,5 +37,8 @@ struct ARIFormattingTests {
         }
         let request = ARIRequest(.POST, "/channels/{channelId}/play", path: ["channelId": "a/b c"], query: [("media", "sound:x,sound:y"), ("lang", "uz"), ("skip", nil)])
         #expect(request.pathAndQuery == "/channels/a%2Fb%20c/play?media=sound:x,sound:y&lang=uz")
+        #expect(ARIRequest(.GET, "/a/{x}/b/{y}/c{", path: ["x": "1{}", "z": "2"]).pathAndQuery == "/a/1%7B%7D/b/{y}/c{")
+        #expect(ARIRequest(.GET, "/recordings/stored/{recordingName}/file", path: ["recordingName": "Ўз"]).pathAndQuery
+                == "/recordings/stored/%D0%8E%D0%B7/file")
     }
 }

@@ -25,13 +25,34 @@ public struct ARIRequest: Sendable, Equatable {
 
     /// The path with its parameters filled in and percent-encoded, plus the query string.
     public var pathAndQuery: String {
-        var path = template
-        for (name, value) in pathParameters {
-            path = path.replacingOccurrences(of: "{\(name)}", with: Self.encodePathSegment(value))
-        }
+        let path = filledPath
         guard !query.isEmpty else { return path }
         let items = query.map { "\(Self.encodeQuery($0.name))=\(Self.encodeQuery($0.value))" }
         return path + "?" + items.joined(separator: "&")
+    }
+
+    /// The template with each `{name}` replaced by its percent-encoded value (an unknown name stays as written).
+    var filledPath: String {
+        guard !pathParameters.isEmpty else { return template }
+        var path = ""
+        path.reserveCapacity(template.utf8.count + 32)
+        var rest = Substring(template)
+        while let open = rest.firstIndex(of: "{") {
+            path += rest[..<open]
+            guard let close = rest[open...].firstIndex(of: "}") else {
+                rest = rest[open...]
+                break
+            }
+            let name = String(rest[rest.index(after: open)..<close])
+            if let value = pathParameters[name] {
+                path += Self.encodePathSegment(value)
+            } else {
+                path += rest[open...close]
+            }
+            rest = rest[rest.index(after: close)...]
+        }
+        path += rest
+        return path
     }
 
     static func encodePathSegment(_ value: String) -> String {

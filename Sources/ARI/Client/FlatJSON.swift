@@ -214,3 +214,67 @@ enum FlatJSON {
         return out + "\""
     }
 }
+
+/// JSON text written by hand, for rows sent in bulk (the call journal's batches).
+public enum JSONText {
+    /// `"text"` with JSON escapes.
+    public static func quoted(_ text: String) -> String { FlatJSON.quoted(text) }
+
+    /// One object's members, written in order; nil values are left out (they read back as null).
+    public struct Object {
+        public private(set) var text = "{"
+        var empty = true
+
+        public init() {}
+
+        mutating func key(_ name: String) {
+            if !empty { text += "," }
+            empty = false
+            text += FlatJSON.quoted(name) + ":"
+        }
+
+        public mutating func add(_ name: String, _ value: String?) {
+            guard let value else { return }
+            key(name)
+            text += FlatJSON.quoted(value)
+        }
+
+        public mutating func add(_ name: String, _ value: Double?) {
+            guard let value, value.isFinite else { return }
+            key(name)
+            text += "\(value)"
+        }
+
+        public mutating func add(_ name: String, _ value: Int64?) {
+            guard let value else { return }
+            key(name)
+            text += "\(value)"
+        }
+
+        public mutating func add(_ name: String, _ value: Int?) {
+            add(name, value.map(Int64.init))
+        }
+
+        public mutating func add(_ name: String, _ value: Bool) {
+            key(name)
+            text += value ? "true" : "false"
+        }
+
+        public mutating func add(_ name: String, _ value: [String]) {
+            key(name)
+            text += "[" + value.map(FlatJSON.quoted).joined(separator: ",") + "]"
+        }
+
+        public mutating func add(_ name: String, _ value: [String: String]) {
+            key(name)
+            text += "{" + value.map { FlatJSON.quoted($0.key) + ":" + FlatJSON.quoted($0.value) }.joined(separator: ",") + "}"
+        }
+
+        public var closed: String { text + "}" }
+    }
+
+    /// `[obj,obj,…]`.
+    public static func array(_ objects: [Object]) -> String {
+        "[" + objects.map(\.closed).joined(separator: ",") + "]"
+    }
+}

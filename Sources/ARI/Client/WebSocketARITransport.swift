@@ -11,7 +11,7 @@ enum RESTFrame {
     /// The `RESTRequest` frame of a request: uri relative to `/ari/` without a leading slash, query
     /// parameters as `query_strings`, a JSON body as a string with its content type.
     static func request(id: String, _ request: ARIRequest) -> String {
-        var path = request.pathAndQueryWithoutQuery
+        var path = request.filledPath
         while path.hasPrefix("/") { path.removeFirst() }
         let quotedId = FlatJSON.quoted(id)
         var frame = "{\"type\":\"RESTRequest\",\"transaction_id\":\(quotedId),\"request_id\":\(quotedId),\"method\":\"\(request.method.rawValue)\",\"uri\":\(FlatJSON.quoted(path))"
@@ -41,17 +41,6 @@ enum RESTFrame {
         var contentType: String?
         if case .string(let value)? = members["content_type"] { contentType = value }
         return (id, ARIResponse(status: Int(status), contentType: contentType, body: Data(body.utf8)))
-    }
-}
-
-extension ARIRequest {
-    /// The path with its parameters filled in and percent-encoded, without the query string.
-    var pathAndQueryWithoutQuery: String {
-        var path = template
-        for (name, value) in pathParameters {
-            path = path.replacingOccurrences(of: "{\(name)}", with: Self.encodePathSegment(value))
-        }
-        return path
     }
 }
 
