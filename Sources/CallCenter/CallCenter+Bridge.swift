@@ -34,10 +34,10 @@ extension CallCenter {
         session.bridgeId = bridgeId
         session.recordingName = name
         let format = settings.recordingFormat
-        session.ops.enqueue("create bridge") { _ = try await $0.createBridge(types: [.mixing], bridgeId: bridgeId, name: "call-\(bridgeId)") }
-        session.ops.enqueue("subscribe bridge") { try await $0.subscribe(eventSource: "bridge:\(bridgeId)") }
+        session.ops.enqueue("create bridge") { try await $0.createBridgeOnly(types: [.mixing], bridgeId: bridgeId, name: "call-\(bridgeId)") }
+        session.ops.enqueue("subscribe bridge") { try await $0.subscribeOnly(eventSource: "bridge:\(bridgeId)") }
         session.ops.enqueue("add channels") { try await $0.addChannel(bridge: bridgeId, channels: legs) }
-        session.ops.enqueue("record bridge") { _ = try await $0.record(bridge: bridgeId, name: name, format: format, ifExists: .overwrite) }
+        session.ops.enqueue("record bridge") { try await $0.startRecording(bridge: bridgeId, name: name, format: format, ifExists: .overwrite) }
         journal.append(.call(session.record))
         note(id, "answered", ["operator": "\(operatorId)", "wait": "\(session.record.waitSeconds ?? 0)"])
         setAgent(operatorId, .onCall, reason: nil, call: id)
@@ -58,7 +58,7 @@ extension CallCenter {
         let endpoint = settings.callbackEndpointTemplate.replacingOccurrences(of: "{number}", with: digits)
         let parameters = OriginateParameters(endpoint: endpoint, channelId: citizen, appArgs: "callback,\(id.uuidString.lowercased())",
                                              callerId: session.record.dialledNumber, timeout: 40)
-        session.ops.enqueue("originate citizen") { _ = try await $0.originate(parameters) }
+        session.ops.enqueue("originate citizen") { try await $0.originateOnly(parameters) }
         note(id, "callback_dialing", ["number": number, "operator": "\(operatorId)"])
     }
 

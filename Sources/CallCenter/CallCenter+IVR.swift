@@ -12,7 +12,7 @@ extension CallCenter {
             let playbackId = "pb-" + UUID().uuidString.lowercased()
             session.playbacks.append(playbackId)
             playbacks[playbackId] = id
-            session.ops.enqueue("play") { _ = try await $0.play(channel: channel, media: [media], lang: language, playbackId: playbackId) }
+            session.ops.enqueue("play") { try await $0.startPlayback(channel: channel, media: [media], lang: language, playbackId: playbackId) }
         }
         session.after = after
         sessions[id] = session

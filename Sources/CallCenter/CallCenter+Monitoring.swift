@@ -26,7 +26,7 @@ extension CallCenter {
         let parameters = OriginateParameters(endpoint: supervisorEndpoint, channelId: String(supervisor), appArgs: "supervisor,\(monitorId)",
                                              callerId: "Monitor <\(session.record.callerNumber)>", timeout: 30)
         Task { [weak self] in
-            do { _ = try await client.originate(parameters) } catch { await self?.endMonitor(monitorId) }
+            do { try await client.originateOnly(parameters) } catch { await self?.endMonitor(monitorId) }
         }
         note(id, "monitor_started", ["mode": mode.rawValue, "supervisor": supervisorEndpoint])
         return monitorId
@@ -44,7 +44,7 @@ extension CallCenter {
             let monitorBridge = monitorId
             monitor.bridgeId = monitorBridge
             let snoop = monitor.snoopChannel ?? ""
-            session.ops.enqueue("monitor bridge") { _ = try await $0.createBridge(types: [.mixing], bridgeId: monitorBridge, name: monitorBridge) }
+            session.ops.enqueue("monitor bridge") { try await $0.createBridgeOnly(types: [.mixing], bridgeId: monitorBridge, name: monitorBridge) }
             session.ops.enqueue("monitor join") { try await $0.addChannel(bridge: monitorBridge, channels: [snoop, channel]) }
         }
         monitors[monitorId] = monitor

@@ -137,7 +137,7 @@ extension CallCenter {
         if let client = clients[session.server] {
             Task { [weak self] in
                 latencies?.record(.routing, since: since)
-                do { _ = try await client.originate(parameters) } catch {
+                do { try await client.originateOnly(parameters) } catch {
                     await self?.operationFailed(call: id, label: "originate operator", error: error)
                 }
             }

@@ -109,12 +109,16 @@ extension ARIClient {
 
     /// Originates a channel to `endpoint` that enters this Stasis application when answered.
     public func originate(_ p: OriginateParameters) async throws -> Channel {
+        try await call(originateRequest(p))
+    }
+
+    func originateRequest(_ p: OriginateParameters) -> ARIRequest {
         let query: [(String, String?)] = [
             ("endpoint", p.endpoint), ("app", application), ("appArgs", p.appArgs), ("callerId", p.callerId),
             ("timeout", p.timeout.map(String.init)), ("channelId", p.channelId), ("otherChannelId", p.otherChannelId),
             ("originator", p.originator), ("formats", p.formats),
         ]
-        return try await call(ARIRequest(.POST, "/channels", query: query, body: Self.variablesBody(p.variables)))
+        return ARIRequest(.POST, "/channels", query: query, body: Self.variablesBody(p.variables))
     }
 
     /// Originates into the dialplan instead of Stasis (e.g. a callback through `outbound-callback`).
@@ -148,9 +152,13 @@ extension ARIClient {
     /// Plays one or more media URIs in order (`sound:`, `recording:`, `number:`, `digits:`, `tone:`).
     @discardableResult
     public func play(channel id: String, media: [String], lang: String? = nil, playbackId: String? = nil) async throws -> Playback {
-        try await call(ARIRequest(.POST, "/channels/{channelId}/play", path: ["channelId": id], query: [
+        try await call(Self.playRequest(channel: id, media: media, lang: lang, playbackId: playbackId))
+    }
+
+    static func playRequest(channel id: String, media: [String], lang: String?, playbackId: String?) -> ARIRequest {
+        ARIRequest(.POST, "/channels/{channelId}/play", path: ["channelId": id], query: [
             ("media", media.joined(separator: ",")), ("lang", lang), ("playbackId", playbackId),
-        ]))
+        ])
     }
 
     @discardableResult
@@ -245,9 +253,13 @@ extension ARIClient {
     }
 
     public func createBridge(types: [BridgeType] = [.mixing], bridgeId: String? = nil, name: String? = nil) async throws -> Bridge {
-        try await call(ARIRequest(.POST, "/bridges", query: [
+        try await call(Self.createBridgeRequest(types: types, bridgeId: bridgeId, name: name))
+    }
+
+    static func createBridgeRequest(types: [BridgeType], bridgeId: String?, name: String?) -> ARIRequest {
+        ARIRequest(.POST, "/bridges", query: [
             ("type", types.map(\.rawValue).joined(separator: ",")), ("bridgeId", bridgeId), ("name", name),
-        ]))
+        ])
     }
 
     public func destroyBridge(_ id: String) async throws {
@@ -279,11 +291,18 @@ extension ARIClient {
     public func record(bridge id: String, name: String, format: String = "wav", maxDurationSeconds: Int? = nil,
                        maxSilenceSeconds: Int? = nil, ifExists: RecordingIfExists? = nil, beep: Bool? = nil,
                        terminateOn: String? = nil) async throws -> LiveRecording {
-        try await call(ARIRequest(.POST, "/bridges/{bridgeId}/record", path: ["bridgeId": id], query: [
+        try await call(Self.recordBridgeRequest(bridge: id, name: name, format: format, maxDurationSeconds: maxDurationSeconds,
+                                                maxSilenceSeconds: maxSilenceSeconds, ifExists: ifExists, beep: beep, terminateOn: terminateOn))
+    }
+
+    static func recordBridgeRequest(bridge id: String, name: String, format: String, maxDurationSeconds: Int? = nil,
+                                    maxSilenceSeconds: Int? = nil, ifExists: RecordingIfExists?, beep: Bool? = nil,
+                                    terminateOn: String? = nil) -> ARIRequest {
+        ARIRequest(.POST, "/bridges/{bridgeId}/record", path: ["bridgeId": id], query: [
             ("name", name), ("format", format), ("maxDurationSeconds", maxDurationSeconds.map(String.init)),
             ("maxSilenceSeconds", maxSilenceSeconds.map(String.init)), ("ifExists", ifExists?.rawValue),
             ("beep", beep?.ariQuery), ("terminateOn", terminateOn),
-        ]))
+        ])
     }
 
     public func startMusicOnHold(bridge id: String, mohClass: String? = nil) async throws {
@@ -389,9 +408,13 @@ extension ARIClient {
     /// Subscribes this app to a resource's events, e.g. `bridge:ID` (needed for BridgeDestroyed), `endpoint:PJSIP/101`.
     @discardableResult
     public func subscribe(eventSource: String) async throws -> Application {
-        try await call(ARIRequest(.POST, "/applications/{applicationName}/subscription", path: ["applicationName": application], query: [
+        try await call(subscribeRequest(eventSource: eventSource))
+    }
+
+    func subscribeRequest(eventSource: String) -> ARIRequest {
+        ARIRequest(.POST, "/applications/{applicationName}/subscription", path: ["applicationName": application], query: [
             ("eventSource", eventSource),
-        ]))
+        ])
     }
 
     @discardableResult
@@ -407,5 +430,33 @@ extension ARIClient {
 
     public func sound(_ id: String) async throws -> Sound {
         try await call(ARIRequest(.GET, "/sounds/{soundId}", path: ["soundId": id]))
+    }
+}
+
+// MARK: - Without reading the answer
+
+/// The same requests as `play`, `originate`, `createBridge`, `record` and `subscribe`, for a caller that
+/// learns the outcome from events: the answer's status is checked (errors throw as usual) but its body
+/// is not decoded. The call flow sends these for every call; decoding their answers (a subscription's
+/// answer lists every channel of the application) was a visible share of its CPU.
+extension ARIClient {
+    public func startPlayback(channel id: String, media: [String], lang: String? = nil, playbackId: String? = nil) async throws {
+        try await call(Self.playRequest(channel: id, media: media, lang: lang, playbackId: playbackId))
+    }
+
+    public func originateOnly(_ parameters: OriginateParameters) async throws {
+        try await call(originateRequest(parameters))
+    }
+
+    public func createBridgeOnly(types: [BridgeType] = [.mixing], bridgeId: String, name: String? = nil) async throws {
+        try await call(Self.createBridgeRequest(types: types, bridgeId: bridgeId, name: name))
+    }
+
+    public func startRecording(bridge id: String, name: String, format: String = "wav", ifExists: RecordingIfExists? = nil) async throws {
+        try await call(Self.recordBridgeRequest(bridge: id, name: name, format: format, ifExists: ifExists))
+    }
+
+    public func subscribeOnly(eventSource: String) async throws {
+        try await call(subscribeRequest(eventSource: eventSource))
     }
 }
