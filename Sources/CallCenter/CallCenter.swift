@@ -1,6 +1,8 @@
 import ARI
 import Foundation
 import Logging
+import protocol NIOCore.EventLoop
+import class NIOPosix.MultiThreadedEventLoopGroup
 
 /// The Stasis application: drives every call from StasisStart to hang-up — IVR, queue, routing to
 /// operators, bridge and recording, monitoring — and keeps the agents' states. It never waits on
@@ -28,9 +30,17 @@ public actor CallCenter {
     /// Closes rows a previous run left in progress (set by the wiring, which knows the store).
     var lostCallsClosure: (@Sendable (String, Set<String>) -> Void)?
 
+    /// The call flow runs on a thread of its own (an event loop used as the actor's executor), not in the
+    /// shared cooperative pool: a web page, a report or the wallboard's JSON being built there (two threads
+    /// on two cores) otherwise held up calls for tens of milliseconds.
+    nonisolated let executor: any SerialExecutor
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+    static let callFlowThread = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+
     public init(settings: CallCenterSettings, journal: CallJournal, events: CallCenterEvents = CallCenterEvents(),
                 ivr: IVRTree = .standard, recordingsDirectory: URL? = nil, latencies: LatencyRecorder? = nil,
-                logger: Logger = Logger(label: "murojaat.calls")) {
+                eventLoop: (any EventLoop)? = nil, logger: Logger = Logger(label: "murojaat.calls")) {
+        executor = (eventLoop ?? Self.callFlowThread.next()).executor
         self.latencies = latencies
         self.settings = settings
         self.journal = journal
