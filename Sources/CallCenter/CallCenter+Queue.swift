@@ -105,16 +105,29 @@ extension CallCenter {
     /// Offers waiting calls, first come first served per language, to the longest-idle ready operator with the skill.
     func dispatch() {
         for id in queue {
+            guard !readyAgents.isEmpty else { return }
             guard let session = sessions[id] else { continue }
             switch session.phase {
             case .queued, .callbackWaiting: break
             default: continue
             }
-            guard let agent = agents.values
-                .filter({ $0.state == .ready && $0.info.skills.contains(session.language) })
-                .min(by: { ($0.idleSince, $0.info.id) < ($1.idleSince, $1.info.id) })
-            else { continue }
+            let language = session.language
+            var best: (id: Int64, idleSince: Date)?
+            for (agentId, ready) in readyAgents where ready.skills.contains(language) {
+                if let current = best, (current.idleSince, current.id) <= (ready.idleSince, agentId) { continue }
+                best = (agentId, ready.idleSince)
+            }
+            guard let best, let agent = agents[best.id] else { continue }
             offer(id, to: agent.info)
+        }
+    }
+
+    /// Keeps `readyAgents` in step with an operator's state.
+    func indexAgent(_ operatorId: Int64) {
+        if let agent = agents[operatorId], agent.state == .ready {
+            readyAgents[operatorId] = ReadyAgent(idleSince: agent.idleSince, skills: agent.info.skills)
+        } else {
+            readyAgents[operatorId] = nil
         }
     }
 
@@ -182,6 +195,7 @@ extension CallCenter {
         if state == .ready && (wasBusy || agent.idleSince == .distantPast) { agent.idleSince = Date() }
         if state == .ready { agent.readySince = .now }
         agents[operatorId] = agent
+        indexAgent(operatorId)
         journal.append(.agentState(operatorId, state, reason, call, Date()))
         events.publish(.agentStateChanged(operatorId: operatorId, state: state, reason: reason))
     }

@@ -20,6 +20,9 @@ public actor CallCenter {
     var playbacks: [String: UUID] = [:]
     var queue: [UUID] = []
     var agents: [Int64: Agent] = [:]
+    /// The ready operators with what routing compares, kept beside `agents` so that routing does not copy
+    /// every operator's record for every waiting call.
+    var readyAgents: [Int64: ReadyAgent] = [:]
     var monitors: [String: Monitor] = [:]
     var recentCallers: [String: Date] = [:]
     var handlingTimes: [Double] = []
@@ -64,6 +67,7 @@ public actor CallCenter {
             } else {
                 agents[info.id] = Agent(info: info)
             }
+            indexAgent(info.id)
         }
     }
 

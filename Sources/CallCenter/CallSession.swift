@@ -63,6 +63,12 @@ struct CallSession {
 }
 
 /// An operator as the router keeps them.
+/// What routing compares of a ready operator.
+struct ReadyAgent {
+    var idleSince: Date
+    var skills: Set<Language>
+}
+
 struct Agent {
     var info: OperatorInfo
     var state: AgentState { info.state }

@@ -101,6 +101,8 @@ extension MurojaatCommand.Bench {
                 let board = await wallboard.value
                 let boardTimes = board.times.sorted()
                 let after = Self.usage()
+                // The last calls' final events (the operators back to ready) arrive just after the load ends.
+                try? await Task.sleep(for: .seconds(1))
                 _ = await journal.flush(timeout: .seconds(60))
                 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
                 let cpu = after.cpu - before.cpu
