@@ -32,20 +32,31 @@ extension MurojaatCommand.Bench {
                 logger.logLevel = .error
                 return logger
             }()
-            config.httpPort = Int.random(in: 30_000...50_000)
             config.httpHost = "127.0.0.1"
             let database = PostgresClient(configuration: config.database.clientConfiguration, backgroundLogger: logger)
             let templates = try await loadTemplates(config.templatesDirectory)
             let web = WebContext(configuration: config, database: database, telephony: TelephonyStatus(servers: []), templates: templates, logger: logger)
+            // A port the system picks, reported once the server listens (a fixed wait and a random port both
+            // failed now and then on a loaded CI machine).
+            let (listening, listened) = AsyncStream.makeStream(of: Int.self)
             let app = Application(router: buildRouter(web, logger: logger),
-                                  configuration: .init(address: .hostname("127.0.0.1", port: config.httpPort)), logger: logger)
-            let port = config.httpPort
+                                  configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                                  onServerRunning: { channel in
+                                      listened.yield(channel.localAddress?.port ?? 0)
+                                      listened.finish()
+                                  },
+                                  logger: logger)
             let repeats = repeats
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await database.run() }
-                group.addTask { try await app.runService() }
+                group.addTask {
+                    defer { listened.finish() } // a server that cannot start ends the wait below
+                    try await app.runService()
+                }
                 defer { group.cancelAll() }
-                try await Task.sleep(for: .milliseconds(500))
+                var port = 0
+                for await value in listening { port = value }
+                guard port > 0 else { throw ValidationError("the web server did not start") }
                 let login = "bench-\(UInt32.random(in: 1000...9999))"
                 let password = "bench-\(UUID().uuidString)"
                 _ = try await Accounts(database: database, logger: logger).createUser(login: login, fullName: "Bench", role: .supervisor, password: password)
