@@ -6,7 +6,7 @@ extension AsteriskSimulator {
     /// `RESTRequest` text frame on the events socket is handled in order, on the socket's reading side,
     /// and answered with a `RESTResponse` on the same socket. Malformed requests are answered with a 400
     /// and the socket stays open.
-    func restOverWebSocket(_ text: String, app: String) async -> String? {
+    func restOverWebSocket(_ text: String, app: String) -> String? {
         guard configuration.restOverWebSocket else { return nil }
         guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
             return restResponse(app: app, status: 400, reason: "Failed to parse request message JSON", transaction: "", request: "", uri: "", body: nil)
@@ -68,10 +68,9 @@ extension AsteriskSimulator {
             "reason_phrase": reason, "uri": uri, "application": app, "timestamp": now(), "asterisk_id": configuration.asteriskId,
         ]
         if let body, !body.isEmpty {
+            // The simulator's bodies are already compact JSON, as Asterisk's message_body is.
             object["content_type"] = "application/json"
-            let compact = (try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed]))
-                .flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.fragmentsAllowed, .withoutEscapingSlashes]) } ?? body
-            object["message_body"] = String(decoding: compact, as: UTF8.self)
+            object["message_body"] = String(decoding: body, as: UTF8.self)
         }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.withoutEscapingSlashes])) ?? Data()
         return String(decoding: data, as: UTF8.self)

@@ -77,9 +77,8 @@ public struct ARIRequest: Sendable, Equatable {
                 return keeping.map { byte == $0.0 || byte == $0.1 } ?? false
             }
         }
-        var utf8 = value.utf8
+        let utf8 = value.utf8
         if utf8.allSatisfy(allowed) { return value }
-        utf8 = value.utf8
         let hex = Array("0123456789ABCDEF".utf8)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(utf8.count * 3)

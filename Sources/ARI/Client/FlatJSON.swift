@@ -185,6 +185,8 @@ enum FlatJSON {
         }
     }
 
+    static let hexDigits = Array("0123456789abcdef")
+
     /// `"text"` with JSON escapes: quotes, backslashes and control characters.
     static func quoted(_ text: String) -> String {
         var out = "\""
@@ -203,8 +205,7 @@ enum FlatJSON {
                 case 0x0D: out += "\\r"
                 case 0x09: out += "\\t"
                 default:
-                    let hex = Array("0123456789abcdef")
-                    out += "\\u00" + String(hex[Int(byte >> 4)]) + String(hex[Int(byte & 0x0F)])
+                    out += "\\u00" + String(hexDigits[Int(byte >> 4)]) + String(hexDigits[Int(byte & 0x0F)])
                 }
                 plainStart = utf8.index(after: index)
             }

@@ -194,13 +194,15 @@ public final class ARIEventConnection: Service, Sendable {
 
     /// Answers to requests sent over the socket are matched to their senders; they are not events.
     func handleResponse(_ text: String) -> Bool {
-        guard Self.mayBeRESTResponse(text) else { return false }
+        guard Self.mentionsType(in: text, from: Self.responseType) else { return false }
         guard let (id, response) = RESTFrame.response(text) else { return false }
         if !requests.resolve(id, with: .success(response)) {
             logger.debug("ARI answer to no request in flight", metadata: ["request": "\(id)"])
         }
         return true
     }
+
+    static let responseType: Set<String> = ["RESTResponse"]
 
     /// Whether any `"type": "…"` member in the text names one of `types`. Every occurrence counts, nested
     /// or not, so a wanted event is never dropped; a value inside a string cannot match (its quotes are escaped).
@@ -233,30 +235,6 @@ public final class ARIEventConnection: Service, Sendable {
                 while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\") { end += 1 }
                 if end < bytes.count, bytes[end] == UInt8(ascii: "\\") { return true } // an escaped type: decode to be sure
                 if types.contains(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)) { return true }
-            }
-            return false
-        }
-    }
-
-    static let responseMarker = Array("\"RESTResponse\"".utf8)
-
-    static func mayBeRESTResponse(_ text: String) -> Bool {
-        var text = text
-        return text.withUTF8 { bytes in
-            let marker = responseMarker
-            guard bytes.count >= marker.count else { return false }
-            var index = 0
-            let last = bytes.count - marker.count
-            while index <= last {
-                if bytes[index] == marker[0] && bytes[index + 1] == marker[1] {
-                    var matched = true
-                    for offset in 2..<marker.count where bytes[index + offset] != marker[offset] {
-                        matched = false
-                        break
-                    }
-                    if matched { return true }
-                }
-                index += 1
             }
             return false
         }

@@ -6,21 +6,14 @@ import Foundation
 /// parameter per statement, nulls as missing keys, times as seconds since 1970 (microseconds kept).
 struct JournalBatch {
     struct Event: JSONRow {
-        var call_id: UUID
-        var at: Double
+        var callId: UUID
+        var at: Date
         var kind: String
         var data: [String: String]
 
-        init(callId: UUID, at: Date, kind: String, data: [String: String]) {
-            call_id = callId
-            self.at = at.timeIntervalSince1970
-            self.kind = kind
-            self.data = data
-        }
-
         func write(_ o: inout JSONText.Object) {
-            o.add("call_id", call_id.uuidString)
-            o.add("at", at)
+            o.add("call_id", callId.uuidString)
+            o.add("at", at.timeIntervalSince1970)
             o.add("kind", kind)
             o.add("data", data)
         }
@@ -64,120 +57,6 @@ struct JournalBatch {
             o.add("at", at)
             o.add("ended_at", ended_at)
             o.add("wrap_up_at", wrap_up_at)
-        }
-    }
-
-    struct CallRow: JSONRow {
-        var id: UUID
-        var direction: String
-        var asterisk_node: String
-        var channel_id: String
-        var caller_number: String
-        var dialled_number: String
-        var language: String?
-        var ivr_path: [String]
-        var topic_code: String?
-        var started_at: Double
-        var ivr_ended_at: Double?
-        var queued_at: Double?
-        var answered_at: Double?
-        var ended_at: Double?
-        var wait_seconds: Int?
-        var talk_seconds: Int?
-        var operator_id: Int64?
-        var outcome: String
-        var hangup_side: String?
-        var repeated: Bool
-        var callback_number: String?
-
-        init(_ call: CallRecord) {
-            id = call.id
-            direction = call.direction
-            asterisk_node = call.server
-            channel_id = call.channelId
-            caller_number = call.callerNumber
-            dialled_number = call.dialledNumber
-            language = call.language?.rawValue
-            ivr_path = call.ivrPath
-            topic_code = call.topic
-            started_at = call.startedAt.timeIntervalSince1970
-            ivr_ended_at = call.ivrEndedAt?.timeIntervalSince1970
-            queued_at = call.queuedAt?.timeIntervalSince1970
-            answered_at = call.answeredAt?.timeIntervalSince1970
-            ended_at = call.endedAt?.timeIntervalSince1970
-            wait_seconds = call.waitSeconds
-            talk_seconds = call.talkSeconds
-            operator_id = call.operatorId
-            outcome = call.outcome.rawValue
-            hangup_side = call.hangupSide?.rawValue
-            repeated = call.repeated
-            callback_number = call.callbackNumber
-        }
-
-        func write(_ o: inout JSONText.Object) {
-            o.add("id", id.uuidString)
-            o.add("direction", direction)
-            o.add("asterisk_node", asterisk_node)
-            o.add("channel_id", channel_id)
-            o.add("caller_number", caller_number)
-            o.add("dialled_number", dialled_number)
-            o.add("language", language)
-            o.add("ivr_path", ivr_path)
-            o.add("topic_code", topic_code)
-            o.add("started_at", started_at)
-            o.add("ivr_ended_at", ivr_ended_at)
-            o.add("queued_at", queued_at)
-            o.add("answered_at", answered_at)
-            o.add("ended_at", ended_at)
-            o.add("wait_seconds", wait_seconds)
-            o.add("talk_seconds", talk_seconds)
-            o.add("operator_id", operator_id)
-            o.add("outcome", outcome)
-            o.add("hangup_side", hangup_side)
-            o.add("repeated", repeated)
-            o.add("callback_number", callback_number)
-        }
-    }
-
-    struct RecordingRow: JSONRow {
-        var call_id: UUID
-        var name: String
-        var format: String
-        var asterisk_node: String
-        var state: String
-        var error: String?
-        var duration_seconds: Int?
-        var size_bytes: Int?
-        var storage_path: String?
-        var started_at: Double
-        var finished_at: Double?
-
-        init(_ r: RecordingRecord) {
-            call_id = r.callId
-            name = r.name
-            format = r.format
-            asterisk_node = r.server
-            state = r.state.rawValue
-            error = r.error
-            duration_seconds = r.durationSeconds
-            size_bytes = r.sizeBytes
-            storage_path = r.storagePath
-            started_at = r.startedAt.timeIntervalSince1970
-            finished_at = r.finishedAt?.timeIntervalSince1970
-        }
-
-        func write(_ o: inout JSONText.Object) {
-            o.add("call_id", call_id.uuidString)
-            o.add("name", name)
-            o.add("format", format)
-            o.add("asterisk_node", asterisk_node)
-            o.add("state", state)
-            o.add("error", error)
-            o.add("duration_seconds", duration_seconds)
-            o.add("size_bytes", size_bytes)
-            o.add("storage_path", storage_path)
-            o.add("started_at", started_at)
-            o.add("finished_at", finished_at)
         }
     }
 
@@ -246,4 +125,48 @@ struct JournalBatch {
 
 protocol JSONRow {
     func write(_ object: inout JSONText.Object)
+}
+
+/// A `calls` row, keys as the columns.
+extension CallRecord: JSONRow {
+    func write(_ o: inout JSONText.Object) {
+        o.add("id", id.uuidString)
+        o.add("direction", direction)
+        o.add("asterisk_node", server)
+        o.add("channel_id", channelId)
+        o.add("caller_number", callerNumber)
+        o.add("dialled_number", dialledNumber)
+        o.add("language", language?.rawValue)
+        o.add("ivr_path", ivrPath)
+        o.add("topic_code", topic)
+        o.add("started_at", startedAt.timeIntervalSince1970)
+        o.add("ivr_ended_at", ivrEndedAt?.timeIntervalSince1970)
+        o.add("queued_at", queuedAt?.timeIntervalSince1970)
+        o.add("answered_at", answeredAt?.timeIntervalSince1970)
+        o.add("ended_at", endedAt?.timeIntervalSince1970)
+        o.add("wait_seconds", waitSeconds)
+        o.add("talk_seconds", talkSeconds)
+        o.add("operator_id", operatorId)
+        o.add("outcome", outcome.rawValue)
+        o.add("hangup_side", hangupSide?.rawValue)
+        o.add("repeated", repeated)
+        o.add("callback_number", callbackNumber)
+    }
+}
+
+/// A `recordings` row, keys as the columns.
+extension RecordingRecord: JSONRow {
+    func write(_ o: inout JSONText.Object) {
+        o.add("call_id", callId.uuidString)
+        o.add("name", name)
+        o.add("format", format)
+        o.add("asterisk_node", server)
+        o.add("state", state.rawValue)
+        o.add("error", error)
+        o.add("duration_seconds", durationSeconds)
+        o.add("size_bytes", sizeBytes)
+        o.add("storage_path", storagePath)
+        o.add("started_at", startedAt.timeIntervalSince1970)
+        o.add("finished_at", finishedAt?.timeIntervalSince1970)
+    }
 }

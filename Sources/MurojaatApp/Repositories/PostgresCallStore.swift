@@ -78,10 +78,9 @@ public struct PostgresCallStore: CallStore {
 
     /// Calls as one upsert. `repeated` is decided once, at the first write, from the calls already stored.
     func saveCalls(_ calls: [CallRecord], on db: some Queryable) async throws {
-        let rows = calls.map(JournalBatch.CallRow.init)
         try await db.run("""
             WITH r AS (
-                SELECT * FROM jsonb_to_recordset(\(JournalBatch.json(rows))::jsonb) AS r(
+                SELECT * FROM jsonb_to_recordset(\(JournalBatch.json(calls))::jsonb) AS r(
                     id uuid, direction text, asterisk_node text, channel_id text, caller_number text, dialled_number text, language text,
                     ivr_path text[], topic_code text, started_at double precision, ivr_ended_at double precision, queued_at double precision,
                     answered_at double precision, ended_at double precision, wait_seconds integer, talk_seconds integer, operator_id bigint,
@@ -168,12 +167,11 @@ public struct PostgresCallStore: CallStore {
     }
 
     static func recordingsQuery(_ recordings: [RecordingRecord]) -> PostgresQuery {
-        let rows = recordings.map(JournalBatch.RecordingRow.init)
         return """
             INSERT INTO recordings (call_id, name, format, asterisk_node, state, error, duration_seconds, size_bytes, storage_path, started_at, finished_at)
             SELECT r.call_id, r.name, r.format, r.asterisk_node, r.state, r.error, r.duration_seconds, r.size_bytes, r.storage_path,
                    to_timestamp(r.started_at), to_timestamp(r.finished_at)
-            FROM jsonb_to_recordset(\(JournalBatch.json(rows))::jsonb) AS r(
+            FROM jsonb_to_recordset(\(JournalBatch.json(recordings))::jsonb) AS r(
                 call_id uuid, name text, format text, asterisk_node text, state text, error text, duration_seconds integer,
                 size_bytes bigint, storage_path text, started_at double precision, finished_at double precision)
             WHERE EXISTS (SELECT 1 FROM calls WHERE id = r.call_id)
@@ -238,8 +236,10 @@ extension PostgresClient: Queryable {
 }
 
 extension PostgresConnection: Queryable {
+    static let sqlLogger = Logger(label: "murojaat.sql")
+
     func perform(_ query: PostgresQuery, file: String, line: Int) async throws -> PostgresRowSequence {
-        try await self.query(query, logger: Logger(label: "murojaat.sql"), file: file, line: line)
+        try await self.query(query, logger: Self.sqlLogger, file: file, line: line)
     }
 }
 
