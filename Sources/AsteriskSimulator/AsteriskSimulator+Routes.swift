@@ -98,6 +98,7 @@ extension AsteriskSimulator {
         .init(method: "GET", template: "/applications/{applicationName}") { try $0.getApplication($1) },
         .init(method: "POST", template: "/applications/{applicationName}/subscription") { try $0.subscription($1, subscribe: true) },
         .init(method: "DELETE", template: "/applications/{applicationName}/subscription") { try $0.subscription($1, subscribe: false) },
+        .init(method: "PUT", template: "/applications/{applicationName}/eventFilter") { try $0.eventFilter($1) },
 
         .init(method: "GET", template: "/sounds") { $0.listSounds($1) },
         .init(method: "GET", template: "/sounds/{soundId}") { try $0.getSound($1) },
@@ -108,14 +109,15 @@ extension AsteriskSimulator {
         let segments = path.split(separator: "/").map { String($0).removingPercentEncoding ?? String($0) }
         var parameters = query
         var variables: [String: String] = [:]
-        // Asterisk also takes parameters from a JSON body; `variables` is an object of strings.
+        // Asterisk also takes parameters from a JSON body; `variables` is an object of strings. Any JSON
+        // value parses; only an object's members are parameters.
         if let body, !body.isEmpty {
-            guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else {
+            guard let parsed = try? JSONSerialization.jsonObject(with: body, options: .fragmentsAllowed) else {
                 let response = SimulatorResponse.error(400, "Error parsing request body")
                 record(method: method, path: path, query: query, status: response.status, overWebSocket: overWebSocket)
                 return response
             }
-            for (key, value) in object {
+            for (key, value) in parsed as? [String: Any] ?? [:] {
                 if key == "variables", let dictionary = value as? [String: Any] {
                     for (name, value) in dictionary { variables[name] = "\(value)" }
                 } else if parameters[key] == nil {
@@ -127,7 +129,8 @@ extension AsteriskSimulator {
         for route in Self.routes {
             guard let pathParameters = route.match(method, segments) else { continue }
             do {
-                response = try route.handler(self, SimulatorParameters(path: pathParameters, query: parameters, variables: variables))
+                response = try route.handler(self, SimulatorParameters(path: pathParameters, query: parameters, variables: variables,
+                                                                        body: body.flatMap { $0.isEmpty ? nil : $0 }))
             } catch let failure as SimulatorFailure {
                 response = failure.response
             } catch {

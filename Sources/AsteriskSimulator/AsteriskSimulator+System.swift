@@ -82,7 +82,43 @@ extension AsteriskSimulator {
         }
         let owned = channels.values.filter { $0.app == name && $0.inStasis }.map(\.channel.id)
         return Application(name: name, channelIds: Array(Set(owned + ids("channel:"))).sorted(), bridgeIds: ids("bridge:"),
-                           endpointIds: ids("endpoint:"), deviceNames: ids("deviceState:"))
+                           endpointIds: ids("endpoint:"), deviceNames: ids("deviceState:"),
+                           eventsAllowed: applications[name]?.eventsAllowed ?? [],
+                           eventsDisallowed: applications[name]?.eventsDisallowed ?? [])
+    }
+
+    /// `PUT /applications/{name}/eventFilter`, as `stasis_app_event_filter_set` in Asterisk's res/stasis/app.c:
+    /// the whole body is the filter. No body or `{}` clears both lists; an object sets the lists it names
+    /// (`allowed`, `disallowed`) and keeps the other; an array sets both; each entry needs a `type`.
+    func eventFilter(_ params: SimulatorParameters) throws -> SimulatorResponse {
+        let name = params.path["applicationName"] ?? ""
+        guard applications[name] != nil else { throw SimulatorFailure(404, "Application not found") }
+        let invalid = SimulatorFailure(400, "Invalid format definition")
+        let filter = try params.body.map { body -> JSONValue in
+            guard let value = try? JSONDecoder().decode(JSONValue.self, from: body) else { throw invalid }
+            return value
+        }
+        func list(_ key: String) throws -> [JSONValue]?? {
+            var value = filter
+            if case .object(let object)? = filter {
+                if object.isEmpty {
+                    value = nil
+                } else {
+                    guard let member = object[key] else { return .none } // not named: not updated
+                    value = member
+                }
+            }
+            guard let value else { return .some(nil) }
+            guard case .array(let entries) = value else { throw invalid }
+            for entry in entries {
+                guard case .object(let object) = entry, case .string(let type)? = object["type"], !type.isEmpty else { throw invalid }
+            }
+            return .some(entries)
+        }
+        // Asterisk sets the disallowed list first and stops at the first invalid one.
+        if case .some(let disallowed) = try list("disallowed") { applications[name]?.eventsDisallowed = disallowed }
+        if case .some(let allowed) = try list("allowed") { applications[name]?.eventsAllowed = allowed }
+        return .json(applicationModel(name))
     }
 
     func listApplications() -> SimulatorResponse {

@@ -77,6 +77,7 @@ public actor AsteriskSimulator {
     func emit(_ event: ARIEvent, to apps: Set<String>) {
         for app in apps {
             guard let sink = sinks[app] else { continue } // Asterisk drops events nobody is connected for
+            guard applications[app]?.allows(event.type) ?? true else { continue } // the app's event filter
             let message = ARIEventMessage(application: app, timestamp: now(), asteriskId: configuration.asteriskId, event: event)
             guard let data = try? message.encoded() else { continue }
             sink.continuation.yield(String(decoding: data, as: UTF8.self))
@@ -104,7 +105,7 @@ public actor AsteriskSimulator {
     /// the old one gets ApplicationReplaced and nothing more (Asterisk does not close it).
     func connect(app: String) -> EventSink {
         let sink = EventSink(id: nextNumber(), app: app)
-        if let old = sinks[app] {
+        if let old = sinks[app], applications[app]?.allows("ApplicationReplaced") ?? true {
             let message = ARIEventMessage(application: app, timestamp: now(), asteriskId: configuration.asteriskId,
                                           event: .applicationReplaced(EmptyEvent()))
             if let data = try? message.encoded() { old.continuation.yield(String(decoding: data, as: UTF8.self)) }

@@ -37,6 +37,8 @@ struct SimulatorParameters: Sendable {
     var path: [String: String]
     var query: [String: String]
     var variables: [String: String]
+    /// The request's JSON body as sent, for the operations whose body is one parameter (`eventFilter`).
+    var body: Data? = nil
 
     func required(_ name: String, message: String? = nil, status: Int = 400) throws -> String {
         guard let value = query[name], !value.isEmpty else {

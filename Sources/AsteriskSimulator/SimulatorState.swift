@@ -63,4 +63,19 @@ final class EventSink: Sendable {
 struct SimApplication {
     var name: String
     var subscriptions: Set<String> = []
+    /// `PUT /applications/{name}/eventFilter`: lists of `{"type": …}` objects, kept as given; nil when unset.
+    var eventsAllowed: [JSONValue]?
+    var eventsDisallowed: [JSONValue]?
+
+    /// Asterisk's `stasis_app_event_allowed`: not disallowed, and allowed (an empty or unset list allows all).
+    func allows(_ type: String) -> Bool {
+        func matches(_ list: [JSONValue]?, empty: Bool) -> Bool {
+            guard let list, !list.isEmpty else { return empty }
+            return list.contains { entry in
+                if case .object(let object) = entry, case .string(let name)? = object["type"] { return name == type }
+                return false
+            }
+        }
+        return !matches(eventsDisallowed, empty: false) && matches(eventsAllowed, empty: true)
+    }
 }

@@ -80,6 +80,7 @@ public actor CallCenter {
     public func handle(_ item: ARIConnectionEvent) async {
         switch item {
         case .connected(let server):
+            filterEvents(server)
             if disconnected.remove(server) != nil { await resynchronise(server) } else { await startUp(server) }
         case .disconnected(let server, _):
             disconnected.insert(server)
@@ -93,6 +94,24 @@ public actor CallCenter {
         "StasisStart", "StasisEnd", "ChannelDestroyed", "ChannelDtmfReceived", "PlaybackFinished",
         "RecordingStarted", "RecordingFinished", "RecordingFailed",
     ]
+
+    /// Asks the server to send only the events the call flow acts on: the others (channel state and
+    /// variable changes, bridge membership, playback starts…) were more than half of every call's frames,
+    /// each one written, read and scanned only to be dropped. Asterisk keeps the filter with the application,
+    /// so it is set again on every connect (after a restart it is gone). Until it applies, and on an Asterisk
+    /// that refuses it, the event socket drops those events itself.
+    func filterEvents(_ server: String) {
+        guard let client = clients[server] else { return }
+        let logger = self.logger
+        Task {
+            do {
+                try await client.setEventFilter(allowed: Self.handledEventTypes.sorted())
+            } catch {
+                logger.notice("Asterisk did not take the event filter; unwanted events are dropped on arrival",
+                              metadata: ["server": "\(server)", "error": "\(error)"])
+            }
+        }
+    }
 
     func handle(_ event: ARIEvent, server: String) {
         switch event {

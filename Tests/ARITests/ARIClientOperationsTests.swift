@@ -75,6 +75,62 @@ struct ARIClientOperationsTests {
         }
     }
 
+    /// `PUT /applications/{name}/eventFilter` as Asterisk's res/stasis/app.c applies it: the body is the
+    /// filter, an object updates only the lists it names, `{}` or no body clears both, entries need a `type`.
+    @Test func eventFilterLimitsWhatTheSocketCarries() async throws {
+        try await withSimulator { sim, ari in
+            let client = ARIClient(configuration: ari)
+            let http = HTTPARITransport(configuration: ari)
+            @Sendable func put(_ body: String?) async throws -> ARIResponse {
+                try await http.send(ARIRequest(.PUT, "/applications/{applicationName}/eventFilter",
+                                               path: ["applicationName": ari.application], body: body.map { Data($0.utf8) }))
+            }
+            try await withEvents(ari) { events, _ in
+                await #expect(throws: ARIError.notFound("Application not found")) {
+                    try await ARIClient(transport: http, application: "nobody").setEventFilter(allowed: ["StasisStart"])
+                }
+                let app = try await client.setEventFilter(allowed: ["StasisStart", "StasisEnd"])
+                #expect(app.eventsAllowed == [.object(["type": .string("StasisStart")]), .object(["type": .string("StasisEnd")])])
+                #expect(app.eventsDisallowed == [])
+
+                let id = try await sim.placeCall(from: "+998901234567", to: "1000")
+                try await events.waitFor("StasisStart")
+                try await client.answer(id)
+                try await client.setVariable(channel: id, "X", value: "1")
+                try await client.play(channel: id, media: ["sound:beep"], playbackId: "pb-f")
+                try await sim.pressDigits("1", on: id)
+                try await client.hangup(id)
+                try await events.waitFor("StasisEnd")
+                #expect(events.types == ["StasisStart", "StasisEnd"])
+
+                // Only "disallowed" named: "allowed" is kept; disallowed wins over allowed.
+                let both = try JSONDecoder().decode(Application.self, from: try await put(#"{"disallowed":[{"type":"StasisEnd"}]}"#).body)
+                #expect(both.eventsAllowed.count == 2 && both.eventsDisallowed == [.object(["type": .string("StasisEnd")])])
+                let second = try await sim.placeCall(from: "+998901234568", to: "1000")
+                try await events.waitFor("StasisStart", count: 2)
+                try await client.hangup(second)
+                try await Task.sleep(for: .milliseconds(100))
+                #expect(events.types == ["StasisStart", "StasisEnd", "StasisStart"])
+
+                // Malformed filters are refused and change nothing.
+                for body in [#"{"allowed":[{"name":"StasisEnd"}]}"#, #"{"allowed":"StasisEnd"}"#, #"{"allowed":[{"type":""}]}"#, "42", "null"] {
+                    await #expect(throws: ARIError.badRequest("Invalid format definition")) { try await put(body) }
+                }
+                await #expect(throws: ARIError.badRequest("Error parsing request body")) { try await put("{\"allowed\":") }
+                #expect(try await client.applicationDetails().eventsDisallowed.count == 1)
+
+                // No body clears both lists: every event flows again.
+                let cleared = try JSONDecoder().decode(Application.self, from: try await put(nil).body)
+                #expect(cleared.eventsAllowed == [] && cleared.eventsDisallowed == [])
+                let third = try await sim.placeCall(from: "+998901234569", to: "1000")
+                try await events.waitFor("StasisStart", count: 3)
+                try await client.answer(third)
+                try await events.waitFor("ChannelStateChange")
+                try await client.hangup(third)
+            }
+        }
+    }
+
     @Test func bridgeOperatorRecordingAndStoredFile() async throws {
         try await withSimulator { sim, ari in
             let client = ARIClient(configuration: ari)

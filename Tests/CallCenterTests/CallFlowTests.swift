@@ -33,6 +33,11 @@ struct CallFlowTests {
             #expect((recording.sizeBytes ?? 0) > 44)
             let afterCall = await h.agentState(1)
             #expect(afterCall == .wrapUp || afterCall == .ready)
+            // On connect the call flow asked Asterisk for only the events it acts on.
+            #expect(await h.requests("PUT", containing: "/eventFilter").map(\.status) == [200])
+            let filter = try await ARIClient(configuration: h.ari).applicationDetails()
+            #expect(Set(filter.eventsAllowed.compactMap { if case .object(let o) = $0, case .string(let t)? = o["type"] { t } else { nil } })
+                    == CallCenter.handledEventTypes)
             try await h.until("wrap-up ends") { await h.agentState(1) == .ready }
             let originate = await h.requests("POST", containing: "/channels")
             #expect(originate.contains { $0.query["endpoint"] == "PJSIP/101" && $0.query["callerId"] == "+998901234567" && $0.query["timeout"] == "1" })

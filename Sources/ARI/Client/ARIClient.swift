@@ -417,6 +417,17 @@ extension ARIClient {
         ])
     }
 
+    /// Asks Asterisk to send this app only events of the `allowed` types and none of the `disallowed`
+    /// (`PUT /applications/{name}/eventFilter`, Asterisk 13.26 and 16.3 on). An empty list leaves that side
+    /// open; both empty clears the filter. The filter belongs to the application and outlives its socket.
+    @discardableResult
+    public func setEventFilter(allowed: [String], disallowed: [String] = []) async throws -> Application {
+        func list(_ types: [String]) -> [[String: String]] { types.map { ["type": $0] } }
+        let body = try JSONEncoder().encode(["allowed": list(allowed), "disallowed": list(disallowed)])
+        return try await call(ARIRequest(.PUT, "/applications/{applicationName}/eventFilter",
+                                         path: ["applicationName": application], body: body))
+    }
+
     @discardableResult
     public func unsubscribe(eventSource: String) async throws -> Application {
         try await call(ARIRequest(.DELETE, "/applications/{applicationName}/subscription", path: ["applicationName": application], query: [
