@@ -34,10 +34,10 @@ extension CallCenter {
         session.bridgeId = bridgeId
         session.recordingName = name
         let format = settings.recordingFormat
-        session.ops.enqueue("create bridge") { try await $0.createBridgeOnly(types: [.mixing], bridgeId: bridgeId, name: "call-\(bridgeId)") }
-        session.ops.enqueue("subscribe bridge") { try await $0.subscribeOnly(eventSource: "bridge:\(bridgeId)") }
-        session.ops.enqueue("add channels") { try await $0.addChannel(bridge: bridgeId, channels: legs) }
-        session.ops.enqueue("record bridge") { try await $0.startRecording(bridge: bridgeId, name: name, format: format, ifExists: .overwrite) }
+        session.ops.send("create bridge", ARIClient.createBridgeRequest(types: [.mixing], bridgeId: bridgeId, name: "call-\(bridgeId)"))
+        session.ops.send("subscribe bridge", session.ops.client.subscribeRequest(eventSource: "bridge:\(bridgeId)"))
+        session.ops.send("add channels", ARIClient.addChannelRequest(bridge: bridgeId, channels: legs))
+        session.ops.send("record bridge", ARIClient.recordBridgeRequest(bridge: bridgeId, name: name, format: format, ifExists: .overwrite))
         journal.append(.call(session.record))
         note(id, "answered", ["operator": "\(operatorId)", "wait": "\(session.record.waitSeconds ?? 0)"])
         setAgent(operatorId, .onCall, reason: nil, call: id)
@@ -58,7 +58,7 @@ extension CallCenter {
         let endpoint = settings.callbackEndpointTemplate.replacingOccurrences(of: "{number}", with: digits)
         let parameters = OriginateParameters(endpoint: endpoint, channelId: citizen, appArgs: "callback,\(id.uuidString.lowercased())",
                                              callerId: session.record.dialledNumber, timeout: 40)
-        session.ops.enqueue("originate citizen") { try await $0.originateOnly(parameters) }
+        session.ops.send("originate citizen", session.ops.client.originateRequest(parameters))
         note(id, "callback_dialing", ["number": number, "operator": "\(operatorId)"])
     }
 
@@ -81,7 +81,7 @@ extension CallCenter {
     /// The citizen did not pick up: the operator is released and the callback waits for a later try.
     func callbackUnanswered(_ id: UUID, operatorId: Int64, leg: String) {
         guard var session = sessions[id] else { return }
-        session.ops.enqueue("hangup operator leg") { try? await $0.hangup(leg) }
+        session.ops.send("hangup operator leg", ARIClient.hangupRequest(leg), ignoringErrors: true)
         channels[Self.key(session.server, leg)] = nil
         session.phase = .callbackWaiting
         sessions[id] = session

@@ -12,7 +12,7 @@ extension CallCenter {
             let playbackId = "pb-" + UUID().uuidString.lowercased()
             session.playbacks.append(playbackId)
             playbacks[playbackId] = id
-            session.ops.enqueue("play") { try await $0.startPlayback(channel: channel, media: [media], lang: language, playbackId: playbackId) }
+            session.ops.send("play", ARIClient.playRequest(channel: channel, media: [media], lang: language, playbackId: playbackId))
         }
         session.after = after
         sessions[id] = session
@@ -24,7 +24,7 @@ extension CallCenter {
         guard var session = sessions[id] else { return }
         for playbackId in session.playbacks {
             playbacks[playbackId] = nil
-            session.ops.enqueue("stop playback") { try? await $0.stopPlayback(playbackId) }
+            session.ops.send("stop playback", ARIClient.stopPlaybackRequest(playbackId), ignoringErrors: true)
         }
         session.playbacks = []
         session.after = .nothing
@@ -53,7 +53,7 @@ extension CallCenter {
             startQueueMusic(id)
         case .hangUp:
             let channel = session.callerChannel
-            session.ops.enqueue("hangup after prompt") { try? await $0.hangup(channel) }
+            session.ops.send("hangup after prompt", ARIClient.hangupRequest(channel), ignoringErrors: true)
         case .nothing:
             break
         }

@@ -39,13 +39,13 @@ extension CallCenter {
         }
         switch monitor.mode {
         case .barge:
-            session.ops.enqueue("barge") { try await $0.addChannel(bridge: bridgeId, channels: [channel]) }
+            session.ops.send("barge", ARIClient.addChannelRequest(bridge: bridgeId, channels: [channel]))
         case .listen, .whisper:
             let monitorBridge = monitorId
             monitor.bridgeId = monitorBridge
             let snoop = monitor.snoopChannel ?? ""
-            session.ops.enqueue("monitor bridge") { try await $0.createBridgeOnly(types: [.mixing], bridgeId: monitorBridge, name: monitorBridge) }
-            session.ops.enqueue("monitor join") { try await $0.addChannel(bridge: monitorBridge, channels: [snoop, channel]) }
+            session.ops.send("monitor bridge", ARIClient.createBridgeRequest(types: [.mixing], bridgeId: monitorBridge, name: monitorBridge))
+            session.ops.send("monitor join", ARIClient.addChannelRequest(bridge: monitorBridge, channels: [snoop, channel]))
         }
         monitors[monitorId] = monitor
         note(monitor.callId, "monitor_connected", ["mode": monitor.mode.rawValue])

@@ -46,7 +46,7 @@ extension CallCenter {
         let channel = session.callerChannel
         if !session.musicOn {
             session.musicOn = true
-            session.ops.enqueue("moh") { try await $0.startMusicOnHold(channel: channel) }
+            session.ops.send("moh", ARIClient.startMusicOnHoldRequest(channel: channel))
         }
         sessions[id] = session
         startTimer(id, seconds: settings.announcementIntervalSeconds) { $0.announce(id) }
@@ -56,7 +56,7 @@ extension CallCenter {
         guard var session = sessions[id], session.musicOn else { return }
         session.musicOn = false
         let channel = session.callerChannel
-        session.ops.enqueue("stop moh") { try? await $0.stopMusicOnHold(channel: channel) }
+        session.ops.send("stop moh", ARIClient.stopMusicOnHoldRequest(channel: channel), ignoringErrors: true)
         sessions[id] = session
     }
 
@@ -145,16 +145,9 @@ extension CallCenter {
         let parameters = OriginateParameters(endpoint: endpoint, channelId: leg, appArgs: "operator,\(id.uuidString.lowercased())",
                                              callerId: session.record.callerNumber, timeout: settings.ringTimeoutSeconds)
         let since = max(session.routableSince, agents[agent.id]?.readySince ?? session.routableSince)
-        let latencies = latencies
         // Sent at once, not behind the caller's prompt requests: the operator's phone should ring now.
-        if let client = clients[session.server] {
-            Task { [weak self] in
-                latencies?.record(.routing, since: since)
-                do { try await client.originateOnly(parameters) } catch {
-                    await self?.operationFailed(call: id, label: "originate operator", error: error)
-                }
-            }
-        }
+        latencies?.record(.routing, since: since)
+        session.ops.sendNow("originate operator", session.ops.client.originateRequest(parameters))
         note(id, "offered", ["operator": "\(agent.id)", "endpoint": endpoint, "callback": isCallback ? "yes" : "no"])
         events.publish(.callOffered(session.record, operatorId: agent.id))
     }

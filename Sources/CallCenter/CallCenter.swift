@@ -28,6 +28,8 @@ public actor CallCenter {
     var handlingTimes: [Double] = []
     var disconnected: Set<String> = []
     var recordingsDirectory: URL?
+    /// When the event being handled reached the call flow (the benchmark's StasisStart → answer).
+    var eventReceivedAt = ContinuousClock.now
     /// Given by the benchmark; nil in production.
     public nonisolated let latencies: LatencyRecorder?
     /// Closes rows a previous run left in progress (set by the wiring, which knows the store).
@@ -37,13 +39,18 @@ public actor CallCenter {
     /// shared cooperative pool: a web page, a report or the wallboard's JSON being built there (two threads
     /// on two cores) otherwise held up calls for tens of milliseconds.
     nonisolated let executor: any SerialExecutor
+    /// The loop the actor runs on. An events socket on the same loop hands events over without a thread hop
+    /// (`attach`), and the call's requests are written into that socket directly (`CallRequests`).
+    public nonisolated let eventLoop: any EventLoop
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
     static let callFlowThread = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
     public init(settings: CallCenterSettings, journal: CallJournal, events: CallCenterEvents = CallCenterEvents(),
                 ivr: IVRTree = .standard, recordingsDirectory: URL? = nil, latencies: LatencyRecorder? = nil,
                 eventLoop: (any EventLoop)? = nil, logger: Logger = Logger(label: "murojaat.calls")) {
-        executor = (eventLoop ?? Self.callFlowThread.next()).executor
+        let loop = eventLoop ?? Self.callFlowThread.next()
+        self.eventLoop = loop
+        executor = loop.executor
         self.latencies = latencies
         self.settings = settings
         self.journal = journal
@@ -72,6 +79,36 @@ public actor CallCenter {
     }
 
     public func setIVR(_ tree: IVRTree) { ivr = tree }
+
+    /// Takes `connection`'s events directly: on this actor's loop each one is handled where it was read;
+    /// from anywhere else it is handed to the loop, in order. Create the connection with `eventLoop`.
+    public nonisolated func attach(_ connection: ARIEventConnection) {
+        connection.setConsumer { [weak self] item in self?.deliver(item) }
+    }
+
+    /// One event of a socket `attach`ed (or wired by the caller) to this call flow.
+    public nonisolated func deliver(_ item: ARIConnectionEvent) {
+        onFlowThread { $0.receive(item) }
+    }
+
+    /// Runs `body` on the actor: at once when already on its loop, else queued there (in order).
+    nonisolated func onFlowThread(_ body: @escaping @Sendable (isolated CallCenter) -> Void) {
+        if eventLoop.inEventLoop {
+            assumeIsolated(body)
+        } else {
+            eventLoop.execute { self.assumeIsolated(body) }
+        }
+    }
+
+    func receive(_ item: ARIConnectionEvent) {
+        switch item {
+        case .event(let server, let message):
+            eventReceivedAt = .now
+            handle(message.event, server: server)
+        case .connected, .disconnected:
+            Task { await self.handle(item) }
+        }
+    }
 
     static func key(_ server: String, _ channel: String) -> String { "\(server)/\(channel)" }
 
@@ -168,19 +205,17 @@ public actor CallCenter {
         }
         if !record.callerNumber.isEmpty { recentCallers[record.callerNumber] = now }
         let id = record.id
-        let ops = ARIOperationQueue(client: client) { [weak self] label, error in await self?.operationFailed(call: id, label: label, error: error) }
+        let ops = CallRequests(client: client) { [weak self] label, error in
+            self?.onFlowThread { $0.operationFailed(call: id, label: label, error: error) }
+        }
         sessions[id] = CallSession(record: record, node: ivr.root, ops: ops)
         channels[Self.key(server, channel.id)] = id
         journal.append(.call(record))
         note(id, "started", ["caller": record.callerNumber, "dialled": dialled, "channel": channel.id])
         events.publish(.callStarted(record))
         let channelId = channel.id
-        let received = ContinuousClock.now
-        let latencies = latencies
-        ops.enqueue("answer") {
-            latencies?.record(.answer, since: received)
-            try await $0.answer(channelId)
-        }
+        latencies?.record(.answer, since: eventReceivedAt)
+        ops.send("answer", ARIClient.answerRequest(channelId))
         // Greeting in both languages from the first second, then the language menu.
         play(id, [("greeting", .uz), ("greeting", .ru)] + (settings.announcement.map { [($0, .uz), ($0, .ru)] } ?? []), then: .returnToMenu)
     }
@@ -233,12 +268,12 @@ public actor CallCenter {
             session.record.outcome = session.noAnswers > 0 ? .operatorNoAnswer : .abandonedQueue
         case .ringing(let operatorId, let leg), .connecting(let operatorId, let leg):
             let server = session.server
-            session.ops.enqueue("hangup operator leg") { try? await $0.hangup(leg) }
+            session.ops.send("hangup operator leg", ARIClient.hangupRequest(leg), ignoringErrors: true)
             channels[Self.key(server, leg)] = nil
             session.record.outcome = session.noAnswers > 0 ? .operatorNoAnswer : .abandonedQueue
             setAgent(operatorId, .ready, reason: nil, call: nil)
         case .bridged(let operatorId, let leg), .callingBack(let operatorId, let leg, _):
-            session.ops.enqueue("hangup operator leg") { try? await $0.hangup(leg) }
+            session.ops.send("hangup operator leg", ARIClient.hangupRequest(leg), ignoringErrors: true)
             channels[Self.key(session.server, leg)] = nil
             if session.record.outcome != .callbackDone { session.record.outcome = .answered }
             session.record.hangupSide = .caller
@@ -269,10 +304,10 @@ public actor CallCenter {
         case .bridged(let operatorId, _), .callingBack(let operatorId, _, _):
             let caller = session.callerChannel
             if case .callingBack(_, _, let citizen) = session.phase {
-                session.ops.enqueue("hangup citizen") { try? await $0.hangup(citizen) }
+                session.ops.send("hangup citizen", ARIClient.hangupRequest(citizen), ignoringErrors: true)
                 if session.record.answeredAt == nil { session.record.outcome = .callbackRequested }
             } else {
-                session.ops.enqueue("hangup caller") { try? await $0.hangup(caller) }
+                session.ops.send("hangup caller", ARIClient.hangupRequest(caller), ignoringErrors: true)
                 session.record.outcome = .answered
             }
             channels[Self.key(session.server, caller)] = nil
@@ -325,7 +360,7 @@ public actor CallCenter {
         session.record.endedAt = Date()
         if session.record.ivrEndedAt == nil { session.record.ivrEndedAt = session.record.endedAt }
         if let bridge = session.bridgeId {
-            session.ops.enqueue("destroy bridge") { try? await $0.destroyBridge(bridge) }
+            session.ops.send("destroy bridge", ARIClient.destroyBridgeRequest(bridge), ignoringErrors: true)
         }
         for playback in session.playbacks { playbacks[playback] = nil }
         session.ops.finish()

@@ -32,7 +32,7 @@ struct CallSession {
     var playbacks: [String] = []
     var after: AfterPrompts = .nothing
     var timer: Task<Void, Never>?
-    var ops: ARIOperationQueue
+    var ops: CallRequests
     var ringAttempts = 0
     var noAnswers = 0
     var callbackOffered = false

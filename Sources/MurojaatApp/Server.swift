@@ -32,7 +32,8 @@ public struct Server {
             let store = PostgresCallStore(client: database, repeatWindowSeconds: configuration.callFlow.repeatWindowSeconds, logger: logger)
             let journal = CallJournal(store: store, logger: logger)
             let center = CallCenter(settings: configuration.callFlow, journal: journal, recordingsDirectory: configuration.recordingsDirectory, logger: logger)
-            let connections = configuration.ariServers.map { ARIEventConnection(configuration: $0, eventTypes: CallCenter.handledEventTypes, logger: logger) }
+            let connections = configuration.ariServers.map { ARIEventConnection(configuration: $0, eventTypes: CallCenter.handledEventTypes,
+                                                                                         eventLoop: center.eventLoop, logger: logger) }
             // Requests travel over each server's event socket when that Asterisk answers there, else over HTTP.
             for connection in connections { await center.addServer(connection.configuration.name, client: ARIClient(connection: connection)) }
             await center.loadOperators(try await store.loadOperators())
@@ -48,7 +49,7 @@ public struct Server {
                 }
             }
             let status = TelephonyStatus(servers: configuration.ariServers)
-            let telephony = TelephonyService(connections: connections, status: status, logger: logger) { await center.handle($0) }
+            let telephony = TelephonyService(connections: connections, status: status, logger: logger) { center.deliver($0) }
             let operatorSync = OperatorSync(center: center, store: store, interval: .seconds(30), logger: logger)
             let web = buildApplication(WebContext(configuration: configuration, database: database, telephony: status, templates: templates,
                                                   callCenter: center, logger: logger),

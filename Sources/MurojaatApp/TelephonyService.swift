@@ -2,10 +2,11 @@ import ARI
 import Logging
 import ServiceLifecycle
 
-/// Reads every Asterisk's event socket and hands each event to the call flow, keeping the
-/// connection status the status page shows.
+/// Hands every Asterisk's socket events to the call flow, keeping the connection status the status page
+/// shows. The events are handed over where the socket reads them (the call flow's own loop), not through
+/// a stream and a task: see `CallCenter.attach`.
 public struct TelephonyService: Service {
-    public typealias Handler = @Sendable (ARIConnectionEvent) async -> Void
+    public typealias Handler = @Sendable (ARIConnectionEvent) -> Void
     let connections: [ARIEventConnection]
     let status: TelephonyStatus
     let handler: Handler
@@ -16,31 +17,27 @@ public struct TelephonyService: Service {
         self.status = status
         self.handler = handler
         self.logger = logger
+        for connection in connections {
+            connection.setConsumer { [status, logger, handler] event in
+                switch event {
+                case .connected(let server):
+                    status.record(event)
+                    logger.info("ARI connected", metadata: ["server": "\(server)"])
+                case .disconnected(let server, let reason):
+                    status.record(event)
+                    logger.warning("ARI disconnected", metadata: ["server": "\(server)", "reason": "\(reason)"])
+                case .event: break
+                }
+                handler(event)
+            }
+        }
     }
 
     public func run() async throws {
         if connections.isEmpty {
             // No Asterisk configured (web and notifications only): stay up until shutdown.
             logger.warning("no Asterisk is configured (MUROJAAT_ARI_URL): calls are not handled")
-            try? await gracefulShutdown()
-            return
         }
-        await withDiscardingTaskGroup { group in
-            for connection in connections {
-                group.addTask {
-                    // The connections finish their streams when they stop (graceful shutdown included).
-                    for await event in connection.events {
-                        status.record(event)
-                        switch event {
-                        case .connected(let server): logger.info("ARI connected", metadata: ["server": "\(server)"])
-                        case .disconnected(let server, let reason):
-                            logger.warning("ARI disconnected", metadata: ["server": "\(server)", "reason": "\(reason)"])
-                        case .event: break
-                        }
-                        await handler(event)
-                    }
-                }
-            }
-        }
+        try? await gracefulShutdown()
     }
 }

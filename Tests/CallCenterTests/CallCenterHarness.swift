@@ -50,8 +50,10 @@ struct Harness: Sendable {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rec-\(UUID())")
             let center = CallCenter(settings: settings, journal: journal, recordingsDirectory: directory, logger: logger)
             let connection = ARIEventConnection(configuration: ari, backoff: .init(base: .milliseconds(20), cap: .milliseconds(100)),
-                                                eventTypes: CallCenter.handledEventTypes)
-            // As in production: requests over the event socket once the simulator answers there, HTTP before.
+                                                eventTypes: CallCenter.handledEventTypes, eventLoop: center.eventLoop)
+            center.attach(connection)
+            // As in production: events handed over on the call flow's loop, requests written into the event
+            // socket once the simulator answers there, HTTP before.
             await center.addServer(ari.name, client: ARIClient(connection: connection))
             await center.loadOperators(operators)
             let harness = Harness(sim: sim, center: center, store: store, journal: journal, seen: EventLog(), ari: ari)
@@ -59,7 +61,6 @@ struct Harness: Sendable {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await connection.run() }
                 group.addTask { try await journal.run() }
-                group.addTask { for await event in connection.events { await center.handle(event) } }
                 group.addTask { for await event in stream { harness.seen.items.withLock { $0.append(event) } } }
                 // Both ends: the simulator registers the app before the 101 goes out, the client only after it.
                 try await harness.until("the app is connected") {

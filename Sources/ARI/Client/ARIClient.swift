@@ -28,6 +28,11 @@ public struct ARIClient: Sendable {
         _ = try await transport.send(request)
     }
 
+    /// Sends a request built elsewhere; its answer's status is checked, its body not read.
+    public func send(_ request: ARIRequest) async throws {
+        _ = try await transport.send(request)
+    }
+
     static func variablesBody(_ variables: [String: String]) -> Data? {
         guard !variables.isEmpty else { return nil }
         return try? JSONEncoder().encode(["variables": variables])
@@ -112,7 +117,7 @@ extension ARIClient {
         try await call(originateRequest(p))
     }
 
-    func originateRequest(_ p: OriginateParameters) -> ARIRequest {
+    public func originateRequest(_ p: OriginateParameters) -> ARIRequest {
         let query: [(String, String?)] = [
             ("endpoint", p.endpoint), ("app", application), ("appArgs", p.appArgs), ("callerId", p.callerId),
             ("timeout", p.timeout.map(String.init)), ("channelId", p.channelId), ("otherChannelId", p.otherChannelId),
@@ -134,11 +139,19 @@ extension ARIClient {
 
     /// Hangs up; `reason` is one of ARI's names (normal, busy, congestion, no_answer, timeout, …).
     public func hangup(_ id: String, reason: String? = nil) async throws {
-        try await call(ARIRequest(.DELETE, "/channels/{channelId}", path: ["channelId": id], query: [("reason", reason)]))
+        try await call(Self.hangupRequest(id, reason: reason))
+    }
+
+    public static func hangupRequest(_ id: String, reason: String? = nil) -> ARIRequest {
+        ARIRequest(.DELETE, "/channels/{channelId}", path: ["channelId": id], query: [("reason", reason)])
     }
 
     public func answer(_ id: String) async throws {
-        try await call(ARIRequest(.POST, "/channels/{channelId}/answer", path: ["channelId": id]))
+        try await call(Self.answerRequest(id))
+    }
+
+    public static func answerRequest(_ id: String) -> ARIRequest {
+        ARIRequest(.POST, "/channels/{channelId}/answer", path: ["channelId": id])
     }
 
     public func ring(_ id: String) async throws {
@@ -155,7 +168,7 @@ extension ARIClient {
         try await call(Self.playRequest(channel: id, media: media, lang: lang, playbackId: playbackId))
     }
 
-    static func playRequest(channel id: String, media: [String], lang: String?, playbackId: String?) -> ARIRequest {
+    public static func playRequest(channel id: String, media: [String], lang: String?, playbackId: String?) -> ARIRequest {
         ARIRequest(.POST, "/channels/{channelId}/play", path: ["channelId": id], query: [
             ("media", media.joined(separator: ",")), ("lang", lang), ("playbackId", playbackId),
         ])
@@ -206,11 +219,19 @@ extension ARIClient {
     }
 
     public func startMusicOnHold(channel id: String, mohClass: String? = nil) async throws {
-        try await call(ARIRequest(.POST, "/channels/{channelId}/moh", path: ["channelId": id], query: [("mohClass", mohClass)]))
+        try await call(Self.startMusicOnHoldRequest(channel: id, mohClass: mohClass))
+    }
+
+    public static func startMusicOnHoldRequest(channel id: String, mohClass: String? = nil) -> ARIRequest {
+        ARIRequest(.POST, "/channels/{channelId}/moh", path: ["channelId": id], query: [("mohClass", mohClass)])
     }
 
     public func stopMusicOnHold(channel id: String) async throws {
-        try await call(ARIRequest(.DELETE, "/channels/{channelId}/moh", path: ["channelId": id]))
+        try await call(Self.stopMusicOnHoldRequest(channel: id))
+    }
+
+    public static func stopMusicOnHoldRequest(channel id: String) -> ARIRequest {
+        ARIRequest(.DELETE, "/channels/{channelId}/moh", path: ["channelId": id])
     }
 
     public func variable(channel id: String, _ name: String) async throws -> String {
@@ -256,22 +277,31 @@ extension ARIClient {
         try await call(Self.createBridgeRequest(types: types, bridgeId: bridgeId, name: name))
     }
 
-    static func createBridgeRequest(types: [BridgeType], bridgeId: String?, name: String?) -> ARIRequest {
+    public static func createBridgeRequest(types: [BridgeType], bridgeId: String?, name: String?) -> ARIRequest {
         ARIRequest(.POST, "/bridges", query: [
             ("type", types.map(\.rawValue).joined(separator: ",")), ("bridgeId", bridgeId), ("name", name),
         ])
     }
 
     public func destroyBridge(_ id: String) async throws {
-        try await call(ARIRequest(.DELETE, "/bridges/{bridgeId}", path: ["bridgeId": id]))
+        try await call(Self.destroyBridgeRequest(id))
+    }
+
+    public static func destroyBridgeRequest(_ id: String) -> ARIRequest {
+        ARIRequest(.DELETE, "/bridges/{bridgeId}", path: ["bridgeId": id])
     }
 
     public func addChannel(bridge id: String, channels: [String], role: String? = nil, absorbDTMF: Bool? = nil,
                            mute: Bool? = nil) async throws {
-        try await call(ARIRequest(.POST, "/bridges/{bridgeId}/addChannel", path: ["bridgeId": id], query: [
+        try await call(Self.addChannelRequest(bridge: id, channels: channels, role: role, absorbDTMF: absorbDTMF, mute: mute))
+    }
+
+    public static func addChannelRequest(bridge id: String, channels: [String], role: String? = nil, absorbDTMF: Bool? = nil,
+                                         mute: Bool? = nil) -> ARIRequest {
+        ARIRequest(.POST, "/bridges/{bridgeId}/addChannel", path: ["bridgeId": id], query: [
             ("channel", channels.joined(separator: ",")), ("role", role), ("absorbDTMF", absorbDTMF?.ariQuery),
             ("mute", mute?.ariQuery),
-        ]))
+        ])
     }
 
     public func removeChannel(bridge id: String, channels: [String]) async throws {
@@ -295,7 +325,7 @@ extension ARIClient {
                                                 maxSilenceSeconds: maxSilenceSeconds, ifExists: ifExists, beep: beep, terminateOn: terminateOn))
     }
 
-    static func recordBridgeRequest(bridge id: String, name: String, format: String, maxDurationSeconds: Int? = nil,
+    public static func recordBridgeRequest(bridge id: String, name: String, format: String, maxDurationSeconds: Int? = nil,
                                     maxSilenceSeconds: Int? = nil, ifExists: RecordingIfExists?, beep: Bool? = nil,
                                     terminateOn: String? = nil) -> ARIRequest {
         ARIRequest(.POST, "/bridges/{bridgeId}/record", path: ["bridgeId": id], query: [
@@ -322,7 +352,11 @@ extension ARIClient {
     }
 
     public func stopPlayback(_ id: String) async throws {
-        try await call(ARIRequest(.DELETE, "/playbacks/{playbackId}", path: ["playbackId": id]))
+        try await call(Self.stopPlaybackRequest(id))
+    }
+
+    public static func stopPlaybackRequest(_ id: String) -> ARIRequest {
+        ARIRequest(.DELETE, "/playbacks/{playbackId}", path: ["playbackId": id])
     }
 
     public func controlPlayback(_ id: String, operation: PlaybackOperation) async throws {
@@ -411,7 +445,7 @@ extension ARIClient {
         try await call(subscribeRequest(eventSource: eventSource))
     }
 
-    func subscribeRequest(eventSource: String) -> ARIRequest {
+    public func subscribeRequest(eventSource: String) -> ARIRequest {
         ARIRequest(.POST, "/applications/{applicationName}/subscription", path: ["applicationName": application], query: [
             ("eventSource", eventSource),
         ])

@@ -51,6 +51,8 @@ final class RESTRequestTable: Sendable {
         case expecting(deadline: ContinuousClock.Instant)
         case waiting(CheckedContinuation<ARIResponse, any Error>, deadline: ContinuousClock.Instant)
         case arrived(Result<ARIResponse, any Error>)
+        /// A pipelined request: its sender does not wait; the answer is handed to this closure.
+        case callback(@Sendable (Result<ARIResponse, any Error>) -> Void, deadline: ContinuousClock.Instant)
     }
 
     let slots = Mutex<[String: Slot]>([:])
@@ -62,6 +64,10 @@ final class RESTRequestTable: Sendable {
 
     func expect(_ id: String, deadline: ContinuousClock.Instant) {
         slots.withLock { $0[id] = .expecting(deadline: deadline) }
+    }
+
+    func expect(_ id: String, deadline: ContinuousClock.Instant, completion: @escaping @Sendable (Result<ARIResponse, any Error>) -> Void) {
+        slots.withLock { $0[id] = .callback(completion, deadline: deadline) }
     }
 
     func cancel(_ id: String) {
@@ -78,7 +84,7 @@ final class RESTRequestTable: Sendable {
                 case .arrived(let result):
                     table[id] = nil
                     return result
-                case .waiting, nil:
+                case .waiting, .callback, nil:
                     return .failure(ARIError.transport("request \(id) is not in flight"))
                 }
             }
@@ -89,20 +95,28 @@ final class RESTRequestTable: Sendable {
     /// True when the id was in flight (a late or unknown answer is dropped).
     @discardableResult
     func resolve(_ id: String, with result: Result<ARIResponse, any Error>) -> Bool {
-        let waiting: CheckedContinuation<ARIResponse, any Error>?? = slots.withLock { table in
+        enum Waiter { case none, continuation(CheckedContinuation<ARIResponse, any Error>), callback(@Sendable (Result<ARIResponse, any Error>) -> Void) }
+        let waiting: Waiter? = slots.withLock { table in
             switch table[id] {
             case .expecting:
                 table[id] = .arrived(result)
-                return .some(nil)
+                return Waiter.none
             case .waiting(let continuation, _):
                 table[id] = nil
-                return .some(continuation)
+                return .continuation(continuation)
+            case .callback(let completion, _):
+                table[id] = nil
+                return .callback(completion)
             case .arrived, nil:
                 return nil
             }
         }
-        guard let waiting else { return false }
-        waiting?.resume(with: result)
+        switch waiting {
+        case nil: return false
+        case .none?: break
+        case .continuation(let continuation)?: continuation.resume(with: result)
+        case .callback(let completion)?: completion(result)
+        }
         return true
     }
 
@@ -115,7 +129,7 @@ final class RESTRequestTable: Sendable {
         let ids = slots.withLock { table in
             table.compactMap { id, slot -> String? in
                 switch slot {
-                case .expecting(let deadline), .waiting(_, let deadline): deadline <= now ? id : nil
+                case .expecting(let deadline), .waiting(_, let deadline), .callback(_, let deadline): deadline <= now ? id : nil
                 case .arrived: nil
                 }
             }

@@ -1,6 +1,8 @@
 import Foundation
 import HTTPTypes
 import Logging
+import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import Synchronization
 import WSClient
@@ -45,16 +47,27 @@ public final class ARIEventConnection: Service, Sendable {
     let connected = Mutex(false)
     /// Whether to try REST over this socket (it is used only once Asterisk has answered a probe on it).
     public let restOverWebSocketWanted: Bool
-    let writer = Mutex<WebSocketOutboundWriter?>(nil)
+    let writer = Mutex<EventSocketWriter?>(nil)
+    /// The loop a plain `ws://` socket lives on. A consumer on the same loop gets events without a thread hop
+    /// and may write requests straight into the socket (`pipeline`).
+    public let eventLoop: any EventLoop
+    /// Boxed: a closure kept directly in a `Mutex` and read back per event was wrapped in one more
+    /// reabstraction thunk on every read (seen as a 16,000-frame stack overflow after 50,000 events).
+    let consumer = Mutex<EventConsumer?>(nil)
     let restReady = Mutex(false)
     let requests = RESTRequestTable()
     /// When set, only events of these types are decoded and delivered; the rest are dropped unread.
     public let eventTypes: Set<String>?
+    /// Frames read (events and answers), events delivered, and requests written on this socket, for the benchmark.
+    public let framesReceived = Atomic<Int>(0)
+    public let eventsDelivered = Atomic<Int>(0)
+    public let requestsSent = Atomic<Int>(0)
 
     public init(configuration: ARIServerConfiguration, backoff: ReconnectBackoff = .init(),
                 maxMessageSize: Int = 1 << 20, handshakeTimeout: Duration = .seconds(10),
-                eventTypes: Set<String>? = nil,
+                eventTypes: Set<String>? = nil, eventLoop: (any EventLoop)? = nil,
                 logger: Logger = Logger(label: "murojaat.ari.events")) {
+        self.eventLoop = eventLoop ?? MultiThreadedEventLoopGroup.singleton.next()
         self.eventTypes = eventTypes
         self.restOverWebSocketWanted = configuration.restOverWebSocket
         self.handshakeTimeout = handshakeTimeout
@@ -66,6 +79,21 @@ public final class ARIEventConnection: Service, Sendable {
     }
 
     public var isConnected: Bool { connected.withLock { $0 } }
+
+    /// Hands every connection event to `consumer` instead of the `events` stream. On a `ws://` socket it is
+    /// called on `eventLoop`, in order; set it before `run()`.
+    public func setConsumer(_ consumer: @escaping @Sendable (ARIConnectionEvent) -> Void) {
+        let box = EventConsumer(body: consumer)
+        self.consumer.withLock { $0 = box }
+    }
+
+    func emit(_ item: ARIConnectionEvent) {
+        if let consumer = consumer.withLock({ $0 }) {
+            consumer.body(item)
+        } else {
+            continuation.yield(item)
+        }
+    }
 
     /// True while requests travel over this socket (Asterisk answered the probe since it last connected).
     public var restOverWebSocket: Bool { restReady.withLock { $0 } }
@@ -93,7 +121,7 @@ public final class ARIEventConnection: Service, Sendable {
                 }
                 if wasConnected {
                     attempt = 0
-                    self.continuation.yield(.disconnected(server: self.configuration.name, reason: reason))
+                    self.emit(.disconnected(server: self.configuration.name, reason: reason))
                 }
                 guard !Task.isCancelled else { break }
                 let delay = self.backoff.delay(attempt: attempt)
@@ -133,16 +161,12 @@ public final class ARIEventConnection: Service, Sendable {
     }
 
     func session(_ wsConfiguration: WebSocketClientConfiguration, server: String) async -> String {
+        if configuration.eventsURL.hasPrefix("ws://") { return await nativeSession(server: server) }
         do {
             defer { socketClosed() }
             let close = try await WebSocketClient.connect(url: configuration.eventsURL, configuration: wsConfiguration, logger: logger) {
                 inbound, outbound, _ in
-                self.writer.withLock { $0 = outbound }
-                self.connected.withLock { $0 = true }
-                self.continuation.yield(.connected(server: server))
-                if self.restOverWebSocketWanted {
-                    Task { await self.probeREST() }
-                }
+                self.opened(.wsClient(outbound), server: server)
                 for try await message in inbound.messages(maxSize: self.maxMessageSize) {
                     guard case .text(let text) = message else { continue }
                     self.handle(text)
@@ -151,6 +175,46 @@ public final class ARIEventConnection: Service, Sendable {
             return close.map { "closed by server: \($0.closeCode)" } ?? "closed"
         } catch {
             return String(describing: error)
+        }
+    }
+
+    /// A plain `ws://` socket on `eventLoop` (see `EventSocketHandler`).
+    func nativeSession(server: String) async -> String {
+        do {
+            let connected = try await EventSocketConnector.connect(
+                url: configuration.eventsURL, authorization: configuration.basicAuthorization, maxMessageSize: maxMessageSize,
+                eventLoop: eventLoop, onText: { [weak self] text in self?.handle(text) })
+            let channel = connected.channel
+            return await withTaskCancellationHandler {
+                defer { socketClosed() }
+                do {
+                    guard let handler = try await connected.upgraded.get() else {
+                        channel.close(promise: nil)
+                        return "Asterisk refused the WebSocket upgrade (check the ARI user, password and application)"
+                    }
+                    // Marked open on the loop, before any frame can be read there.
+                    try await eventLoop.submit { self.opened(.channel(handler, channel), server: server) }.get()
+                    try? await channel.closeFuture.get()
+                    return try await eventLoop.submit { handler.value.closeReason ?? "closed" }.get()
+                } catch {
+                    channel.close(promise: nil)
+                    return String(describing: error)
+                }
+            } onCancel: {
+                channel.eventLoop.execute { channel.close(promise: nil) }
+            }
+        } catch {
+            return String(describing: error)
+        }
+    }
+
+    /// The socket is up: requests may use it, consumers hear `.connected`, and REST over it is probed.
+    func opened(_ socket: EventSocketWriter, server: String) {
+        writer.withLock { $0 = socket }
+        connected.withLock { $0 = true }
+        emit(.connected(server: server))
+        if restOverWebSocketWanted {
+            Task { await self.probeREST() }
         }
     }
 
@@ -179,8 +243,15 @@ public final class ARIEventConnection: Service, Sendable {
         let id = requests.nextId()
         let frame = RESTFrame.request(id: id, request)
         requests.expect(id, deadline: .now + (timeout ?? configuration.requestTimeout))
+        requestsSent.add(1, ordering: .relaxed)
         do {
-            try await writer.write(.text(frame))
+            switch writer {
+            case .wsClient(let outbound):
+                try await outbound.write(.text(frame))
+            case .channel(let handler, let channel):
+                let sent = try await channel.eventLoop.submit { handler.value.send(frame) }.get()
+                guard sent else { throw ARIError.transport("ARI events socket closing") }
+            }
         } catch {
             requests.cancel(id)
             throw ARIError.transport("ARI events socket: \(error)")
@@ -190,6 +261,28 @@ public final class ARIEventConnection: Service, Sendable {
             throw ARIError(status: response.status, message: HTTPARITransport.message(from: response.body))
         }
         return response
+    }
+
+    /// Writes a request into the socket now, without waiting: `completion` gets its answer (or the failure)
+    /// later. Only on `eventLoop`, with a `ws://` socket whose REST Asterisk has answered; returns false
+    /// otherwise and the caller sends the request another way. One socket's requests are handled by Asterisk
+    /// strictly in order, so a call's requests written one after another keep their order.
+    public func pipeline(_ request: ARIRequest, completion: @escaping @Sendable (Result<ARIResponse, any Error>) -> Void) -> Bool {
+        guard eventLoop.inEventLoop, restReady.withLock({ $0 }),
+              case .channel(let handler, let channel)? = writer.withLock({ $0 }), channel.eventLoop === eventLoop else { return false }
+        let id = requests.nextId()
+        requests.expect(id, deadline: .now + configuration.requestTimeout) { result in
+            completion(result.flatMap { response in
+                (200..<300).contains(response.status) ? .success(response)
+                    : .failure(ARIError(status: response.status, message: HTTPARITransport.message(from: response.body)))
+            })
+        }
+        guard handler.value.send(RESTFrame.request(id: id, request)) else {
+            requests.cancel(id)
+            return false
+        }
+        requestsSent.add(1, ordering: .relaxed)
+        return true
     }
 
     /// Answers to requests sent over the socket are matched to their senders; they are not events.
@@ -241,6 +334,7 @@ public final class ARIEventConnection: Service, Sendable {
     }
 
     func handle(_ text: String) {
+        framesReceived.add(1, ordering: .relaxed)
         if handleResponse(text) { return }
         if let eventTypes, !Self.mentionsType(in: text, from: eventTypes) { return }
         do {
@@ -248,9 +342,15 @@ public final class ARIEventConnection: Service, Sendable {
             if case .unknown(let type, _) = message.event {
                 logger.debug("ARI event of a type not modelled", metadata: ["type": "\(type)"])
             }
-            continuation.yield(.event(server: configuration.name, message))
+            eventsDelivered.add(1, ordering: .relaxed)
+            emit(.event(server: configuration.name, message))
         } catch {
             logger.warning("malformed ARI event skipped", metadata: ["error": "\(error)", "text": "\(text.prefix(200))"])
         }
     }
+}
+
+final class EventConsumer: Sendable {
+    let body: @Sendable (ARIConnectionEvent) -> Void
+    init(body: @escaping @Sendable (ARIConnectionEvent) -> Void) { self.body = body }
 }

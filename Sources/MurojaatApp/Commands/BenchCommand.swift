@@ -66,12 +66,13 @@ extension MurojaatCommand.Bench {
                 settings.digitTimeoutSeconds = 2
                 let latencies = LatencyRecorder()
                 let center = CallCenter(settings: settings, journal: journal, latencies: latencies, logger: quiet)
-                let connection = ARIEventConnection(configuration: ari, eventTypes: CallCenter.handledEventTypes, logger: quiet)
+                let connection = ARIEventConnection(configuration: ari, eventTypes: CallCenter.handledEventTypes,
+                                                    eventLoop: center.eventLoop, logger: quiet)
+                center.attach(connection)
                 await center.addServer(ari.name, client: ARIClient(connection: connection))
                 await center.loadOperators(try await store.loadOperators())
                 group.addTask { try await connection.run() }
                 group.addTask { try await journal.run() }
-                group.addTask { for await event in connection.events { await center.handle(event) } }
                 try await Task.sleep(for: .milliseconds(500))
 
                 // The wallboard's snapshot, computed every second during the run as a supervisor's screen would ask for it.
@@ -93,6 +94,8 @@ extension MurojaatCommand.Bench {
                     return (times, maxCalls, maxBytes)
                 }
                 let before = Self.usage()
+                let framesBefore = (connection.framesReceived.load(ordering: .relaxed), connection.eventsDelivered.load(ordering: .relaxed),
+                                    connection.requestsSent.load(ordering: .relaxed))
                 let clock = ContinuousClock()
                 let start = clock.now
                 let completed = try await drive(center: center)
@@ -101,6 +104,10 @@ extension MurojaatCommand.Bench {
                 let board = await wallboard.value
                 let boardTimes = board.times.sorted()
                 let after = Self.usage()
+                let perCall = { (now: Int, then: Int) in String(format: "%.1f", Double(now - then) / Double(max(1, completed))) }
+                let frames = "\(perCall(connection.requestsSent.load(ordering: .relaxed), framesBefore.2)) requests over the socket, " +
+                    "\(perCall(connection.framesReceived.load(ordering: .relaxed), framesBefore.0)) frames received, " +
+                    "\(perCall(connection.eventsDelivered.load(ordering: .relaxed), framesBefore.1)) events handled"
                 // The last calls' final events (the operators back to ready) arrive just after the load ends.
                 try? await Task.sleep(for: .seconds(1))
                 _ = await journal.flush(timeout: .seconds(60))
@@ -114,6 +121,7 @@ extension MurojaatCommand.Bench {
                     StasisStart → answer:       p50 \(ms(latencies.percentile(.answer, 50))), p99 \(ms(latencies.percentile(.answer, 99))) (\(latencies.count(.answer)) samples)
                     ready → originate:          p50 \(ms(latencies.percentile(.routing, 50))), p99 \(ms(latencies.percentile(.routing, 99))) (\(latencies.count(.routing)) samples)
                     app CPU per 1,000 calls:    \(String(format: "%.2f", cpu / Double(max(1, completed)) * 1000)) s (this process: call flow, journal, ARI client; callers are generated in the simulator)
+                    ARI traffic per call:       \(frames)
                     peak memory (RSS):          \(after.maxRSSMiB) MiB
                     journal backlog at the end: \(journal.backlog)
                     wallboard snapshot:         p50 \(ms(boardTimes.isEmpty ? nil : boardTimes[boardTimes.count / 2])), p99 \(ms(boardTimes.isEmpty ? nil : boardTimes[min(boardTimes.count - 1, boardTimes.count * 99 / 100)])) (\(boardTimes.count) snapshots, up to \(board.maxCalls) live calls, \(board.maxBytes / 1024) KiB of JSON)
