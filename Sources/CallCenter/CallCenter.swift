@@ -2,6 +2,8 @@ import ARI
 import Foundation
 import Logging
 import protocol NIOCore.EventLoop
+import struct NIOCore.Scheduled
+import struct NIOCore.TimeAmount
 import class NIOPosix.MultiThreadedEventLoopGroup
 
 /// The Stasis application: drives every call from StasisStart to hang-up — IVR, queue, routing to
@@ -339,11 +341,7 @@ public actor CallCenter {
         setAgent(operatorId, .wrapUp, reason: nil, call: id)
         let delay = settings.wrapUpSeconds
         agents[operatorId]?.timer?.cancel()
-        agents[operatorId]?.timer = Task { [weak self] in
-            try? await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
-            guard !Task.isCancelled else { return }
-            await self?.wrapUpOver(operatorId)
-        }
+        agents[operatorId]?.timer = schedule(after: delay) { $0.wrapUpOver(operatorId) }
     }
 
     func wrapUpOver(_ operatorId: Int64) {
@@ -390,14 +388,16 @@ public actor CallCenter {
 
     func startTimer(_ id: UUID, seconds: Double, _ action: @escaping @Sendable (isolated CallCenter) -> Void) {
         cancelTimer(id)
-        sessions[id]?.timer = Task { [weak self] in
-            try? await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
-            guard !Task.isCancelled, let self else { return }
-            await self.fire(action)
-        }
+        sessions[id]?.timer = schedule(after: seconds, action)
     }
 
-    func fire(_ action: @Sendable (isolated CallCenter) -> Void) { action(self) }
+    /// A timer on the actor's own loop: it fires there (no task, no thread hop), and a cancel, made on the
+    /// same loop, can never race with the firing.
+    func schedule(after seconds: Double, _ action: @escaping @Sendable (isolated CallCenter) -> Void) -> Scheduled<Void> {
+        eventLoop.scheduleTask(in: .nanoseconds(Int64(max(0, seconds) * 1_000_000_000))) { [weak self] in
+            self?.assumeIsolated(action)
+        }
+    }
 
     func operationFailed(call id: UUID, label: String, error: any Error) {
         // A channel that is already gone answers 404; the events tell the rest.

@@ -1,5 +1,6 @@
 import ARI
 import Foundation
+import struct NIOCore.Scheduled
 
 /// The live state of one call inside the call flow.
 struct CallSession {
@@ -31,7 +32,7 @@ struct CallSession {
     var failures = 0
     var playbacks: [String] = []
     var after: AfterPrompts = .nothing
-    var timer: Task<Void, Never>?
+    var timer: Scheduled<Void>?
     var ops: CallRequests
     var ringAttempts = 0
     var noAnswers = 0
@@ -77,7 +78,7 @@ struct Agent {
     var idleSince = Date.distantPast
     var readySince = ContinuousClock.now
     var callId: UUID?
-    var timer: Task<Void, Never>?
+    var timer: Scheduled<Void>?
 }
 
 /// How a supervisor takes part in a live call.
