@@ -26,9 +26,21 @@ extension CallCenter {
 
     /// 1-based place among callers waiting for the same language.
     func position(of id: UUID) -> Int {
-        guard let language = sessions[id]?.language else { return 0 }
-        let same = queue.filter { sessions[$0]?.language == language }
-        return (same.firstIndex(of: id) ?? same.count) + 1
+        guard let language = peek(id, { $0.language }) else { return 0 }
+        var ahead = 0
+        for other in queue {
+            if other == id { break }
+            if peek(other, { $0.language }) == language { ahead += 1 }
+        }
+        return ahead + 1
+    }
+
+    /// Reads a field of a call in place. `sessions[id]?.field` copied the whole session (its record, its
+    /// lists) for each call looked at, which routing and queue positions do for every caller waiting.
+    @inline(__always)
+    func peek<T>(_ id: UUID, _ read: (inout CallSession) -> T) -> T? {
+        guard let index = sessions.index(forKey: id) else { return nil }
+        return read(&sessions.values[index])
     }
 
     /// Expected wait in whole minutes: callers ahead × average handling time ÷ operators with the skill.
@@ -106,12 +118,13 @@ extension CallCenter {
     func dispatch() {
         for id in queue {
             guard !readyAgents.isEmpty else { return }
-            guard let session = sessions[id] else { continue }
-            switch session.phase {
-            case .queued, .callbackWaiting: break
-            default: continue
+            let waiting = peek(id) { session -> Language? in
+                switch session.phase {
+                case .queued, .callbackWaiting: session.language
+                default: nil
+                }
             }
-            let language = session.language
+            guard let language = waiting ?? nil else { continue }
             var best: (id: Int64, idleSince: Date)?
             for (agentId, ready) in readyAgents where ready.skills.contains(language) {
                 if let current = best, (current.idleSince, current.id) <= (ready.idleSince, agentId) { continue }

@@ -27,7 +27,7 @@ public final class CallJournal: Service, Sendable {
     /// How long the journal waits after the first new entry before it writes (a batch's time to fill).
     let linger: Duration
 
-    public init(store: any CallStore, linger: Duration = .milliseconds(20), logger: Logger) {
+    public init(store: any CallStore, linger: Duration = .milliseconds(100), logger: Logger) {
         self.store = store
         self.linger = linger
         self.logger = logger

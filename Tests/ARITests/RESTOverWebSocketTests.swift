@@ -163,6 +163,19 @@ struct FlatJSONTests {
         #expect(object["message_body"] as? String == #"{"value":"\"1\""}"# && object["content_type"] as? String == "application/json")
         #expect(RESTFrame.response(#"{"type":"RESTResponse","request_id":"r9","status_code":404,"message_body":"{\"message\":\"x\"}"}"#)?.id == "r9")
         #expect(RESTFrame.response(#"{"type":"StasisStart","request_id":"r9","status_code":404}"#) == nil)
+        // The body is read only when its reader asks; it is checked either way.
+        let played = #"{"type":"RESTResponse","transaction_id":"r7","request_id":"r7","status_code":201,"content_type":"application/json","message_body":"{\"id\":\"pb\\u00e9\"}"}"#
+        let full = try #require(RESTFrame.response(played))
+        #expect(full.id == "r7" && full.response.status == 201 && String(decoding: full.response.body, as: UTF8.self) == #"{"id":"pb\u00e9"}"#)
+        var asked: (String, Int)?
+        let statusOnly = try #require(RESTFrame.response(played, withBody: { asked = ($0, $1); return false }))
+        #expect(statusOnly.response.body.isEmpty && statusOnly.response.contentType == "application/json")
+        #expect(asked?.0 == "r7" && asked?.1 == 201)
+        for broken in [#"{"type":"RESTResponse","request_id":"r7","status_code":201,"message_body":"{\q}"}"#,
+                       "{\"type\":\"RESTResponse\",\"request_id\":\"r7\",\"status_code\":201,\"message_body\":\"a\u{01}b\"}",
+                       #"{"type":"RESTResponse","request_id":"r7","status_code":201,"message_body":"open}"#] {
+            #expect(RESTFrame.response(broken, withBody: { _, _ in false }) == nil, "accepted: \(broken)")
+        }
     }
 
     @Test func theEventFilterNeverDropsAWantedEvent() {

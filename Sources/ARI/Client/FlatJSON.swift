@@ -24,7 +24,12 @@ enum FlatJSON {
         init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
         mutating func skipSpace() {
-            while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+            while index < bytes.count {
+                switch bytes[index] {
+                case 0x20, 0x09, 0x0A, 0x0D: index += 1
+                default: return
+                }
+            }
         }
 
         mutating func object() -> [String: Value]? {
@@ -46,6 +51,51 @@ enum FlatJSON {
                 guard consume(UInt8(ascii: "}")) else { return nil }
                 return finished() ? result : nil
             }
+        }
+
+        /// Visits the members of one object (the whole text); `visit` must consume each value.
+        mutating func members(_ visit: (String, inout Reader) -> Bool) -> Bool {
+            skipSpace()
+            guard consume(UInt8(ascii: "{")) else { return false }
+            skipSpace()
+            if consume(UInt8(ascii: "}")) { return finished() }
+            while true {
+                skipSpace()
+                guard let key = string() else { return false }
+                skipSpace()
+                guard consume(UInt8(ascii: ":")) else { return false }
+                skipSpace()
+                guard visit(key, &self) else { return false }
+                skipSpace()
+                if consume(UInt8(ascii: ",")) { continue }
+                guard consume(UInt8(ascii: "}")) else { return false }
+                return finished()
+            }
+        }
+
+        /// Passes over a string, checking its escapes, without building it.
+        mutating func skipString() -> Bool {
+            guard consume(UInt8(ascii: "\"")) else { return false }
+            while index < bytes.count {
+                let byte = bytes[index]
+                index += 1
+                switch byte {
+                case UInt8(ascii: "\""): return true
+                case UInt8(ascii: "\\"):
+                    guard index < bytes.count else { return false }
+                    let escape = bytes[index]
+                    index += 1
+                    switch escape {
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                         UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"): break
+                    case UInt8(ascii: "u"): guard hex4() != nil else { return false }
+                    default: return false
+                    }
+                case 0..<0x20: return false
+                default: break
+                }
+            }
+            return false
         }
 
         mutating func finished() -> Bool {

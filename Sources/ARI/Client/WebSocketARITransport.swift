@@ -31,16 +31,46 @@ enum RESTFrame {
 
     /// A `RESTResponse` frame: its request id and the answer; nil when the frame is something else.
     static func response(_ text: String) -> (id: String, response: ARIResponse)? {
-        guard let members = FlatJSON.members(text), members["type"] == .string("RESTResponse"),
-              case .number(let status)? = members["status_code"] else { return nil }
-        var id = ""
-        if case .string(let value)? = members["request_id"], !value.isEmpty { id = value }
-        else if case .string(let value)? = members["transaction_id"] { id = value }
-        var body = ""
-        if case .string(let value)? = members["message_body"] { body = value }
-        var contentType: String?
-        if case .string(let value)? = members["content_type"] { contentType = value }
-        return (id, ARIResponse(status: Int(status), contentType: contentType, body: Data(body.utf8)))
+        response(text, withBody: { _, _ in true })
+    }
+
+    /// The same, reading the body only when `withBody(id, status)` asks for it: a pipelined request's
+    /// sender looks at the status alone, and unescaping a body (a JSON text inside a JSON string) was most
+    /// of the cost of reading an answer.
+    static func response(_ text: String, withBody: (String, Int) -> Bool) -> (id: String, response: ARIResponse)? {
+        var text = text
+        return text.withUTF8 { bytes -> (id: String, response: ARIResponse)? in
+            var reader = FlatJSON.Reader(bytes: bytes)
+            var isResponse = false, status: Double?, requestId = "", transactionId = "", contentType: String?
+            var body: Int?
+            let valid = reader.members { key, reader in
+                if key == "message_body", reader.index < reader.bytes.count, reader.bytes[reader.index] == UInt8(ascii: "\"") {
+                    body = reader.index
+                    return reader.skipString()
+                }
+                guard let value = reader.value(depth: 0) else { return false }
+                switch (key, value) {
+                case ("type", .string(let type)): isResponse = type == "RESTResponse"
+                case ("type", _): isResponse = false
+                case ("status_code", .number(let number)): status = number
+                case ("status_code", _): status = nil
+                case ("request_id", .string(let id)): requestId = id
+                case ("transaction_id", .string(let id)): transactionId = id
+                case ("content_type", .string(let type)): contentType = type
+                default: break
+                }
+                return true
+            }
+            guard valid, isResponse, let status else { return nil }
+            let id = requestId.isEmpty ? transactionId : requestId
+            var data = Data()
+            if let body, withBody(id, Int(status)) {
+                reader.index = body
+                guard let text = reader.string() else { return nil }
+                data = Data(text.utf8)
+            }
+            return (id, ARIResponse(status: Int(status), contentType: contentType, body: data))
+        }
     }
 }
 
@@ -138,6 +168,14 @@ final class RESTRequestTable: Sendable {
     }
 
     var count: Int { slots.withLock { $0.count } }
+
+    /// Whether the sender of `id` reads the answer's body (a pipelined sender does not).
+    func wantsBody(_ id: String) -> Bool {
+        slots.withLock { table in
+            if case .callback? = table[id] { return false }
+            return true
+        }
+    }
 }
 
 /// Sends requests over the events socket when that Asterisk answers REST over WebSocket there, and over

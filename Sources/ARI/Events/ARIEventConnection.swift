@@ -288,7 +288,9 @@ public final class ARIEventConnection: Service, Sendable {
     /// Answers to requests sent over the socket are matched to their senders; they are not events.
     func handleResponse(_ text: String) -> Bool {
         guard Self.mentionsType(in: text, from: Self.responseType) else { return false }
-        guard let (id, response) = RESTFrame.response(text) else { return false }
+        guard let (id, response) = RESTFrame.response(text, withBody: { id, status in
+            !(200..<300).contains(status) || requests.wantsBody(id)
+        }) else { return false }
         if !requests.resolve(id, with: .success(response)) {
             logger.debug("ARI answer to no request in flight", metadata: ["request": "\(id)"])
         }
