@@ -19,12 +19,11 @@ public struct TelephonyService: Service {
         self.logger = logger
         for connection in connections {
             connection.setConsumer { [status, logger, handler] event in
+                status.record(event)
                 switch event {
                 case .connected(let server):
-                    status.record(event)
                     logger.info("ARI connected", metadata: ["server": "\(server)"])
                 case .disconnected(let server, let reason):
-                    status.record(event)
                     logger.warning("ARI disconnected", metadata: ["server": "\(server)", "reason": "\(reason)"])
                 case .event: break
                 }

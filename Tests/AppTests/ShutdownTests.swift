@@ -1,4 +1,6 @@
 import AsyncHTTPClient
+import PostgresNIO
+import Synchronization
 import Foundation
 import Testing
 
@@ -44,6 +46,18 @@ struct ShutdownTests {
             }
             #expect(up, "the demo came up")
             try await Task.sleep(for: .seconds(3))
+            // The demo's callers went through the call flow wired as in production (events handed over on the
+            // call flow's loop, requests pipelined on the socket) and reached the database.
+            let calls = Mutex(0)
+            while calls.withLock({ $0 }) == 0 && clock.now < deadline {
+                try await withPostgres(database) { client in
+                    for try await count in try await client.query("SELECT count(*)::int FROM calls").decode(Int.self) {
+                        calls.withLock { $0 = count }
+                    }
+                }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(calls.withLock { $0 } > 0, "calls were handled")
             let sent = clock.now
             kill(process.processIdentifier, signal)
             while process.isRunning && clock.now - sent < .seconds(15) { try await Task.sleep(for: .milliseconds(50)) }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ARI
+import AsteriskSimulator
 import AsyncHTTPClient
 import CallCenter
 import Foundation
@@ -104,6 +105,8 @@ extension MurojaatCommand.Bench {
                 let board = await wallboard.value
                 let boardTimes = board.times.sorted()
                 let after = Self.usage()
+                // After the measurement: reading the simulator's request log costs this process CPU.
+                try? await printRequestKinds(calls: completed)
                 let perCall = { (now: Int, then: Int) in String(format: "%.1f", Double(now - then) / Double(max(1, completed))) }
                 let frames = "\(perCall(connection.requestsSent.load(ordering: .relaxed), framesBefore.2)) requests over the socket, " +
                     "\(perCall(connection.framesReceived.load(ordering: .relaxed), framesBefore.0)) frames received, " +
@@ -146,6 +149,25 @@ extension MurojaatCommand.Bench {
             }
             if let failed = result["failed"], failed > 0 { print("calls that did not end within 120 s or could not be placed: \(failed)") }
             return result["completed"] ?? 0
+        }
+
+        /// Which ARI requests the calls made, per call, from the simulator's request log.
+        func printRequestKinds(calls: Int) async throws {
+            let http = HTTPClient(eventLoopGroupProvider: .singleton)
+            defer { Task { try? await http.shutdown() } }
+            let response = try await http.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/_sim/requests"), timeout: .seconds(30))
+            let data = try await response.body.collect(upTo: 256 << 20)
+            let requests = try JSONDecoder().decode([RecordedRequest].self, from: Data(data.readableBytesView))
+            var kinds: [String: Int] = [:]
+            for request in requests {
+                var segments = request.path.split(separator: "/").map(String.init)
+                for index in segments.indices.dropFirst() where ["channels", "bridges", "playbacks", "recordings", "applications"].contains(segments[index - 1]) {
+                    segments[index] = "…"
+                }
+                kinds[request.method + " /" + segments.joined(separator: "/"), default: 0] += 1
+            }
+            let listed = kinds.sorted { $0.value > $1.value }.map { String(format: "%@ %.2f", $0.key, Double($0.value) / Double(max(1, calls))) }
+            print("ARI requests per call by kind: " + listed.joined(separator: ", "))
         }
 
         func post(_ http: HTTPClient, _ url: String, _ body: [String: String]) async throws -> [String: String]? {
