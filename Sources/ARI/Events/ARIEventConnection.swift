@@ -183,17 +183,17 @@ public final class ARIEventConnection: Service, Sendable {
         do {
             let connected = try await EventSocketConnector.connect(
                 url: configuration.eventsURL, authorization: configuration.basicAuthorization, maxMessageSize: maxMessageSize,
-                eventLoop: eventLoop, onText: { [weak self] text in self?.handle(text) })
+                eventLoop: eventLoop, onText: { [weak self] text in self?.handle(text) },
+                onOpen: { [weak self] handler, channel in self?.opened(.channel(handler, channel), server: server) })
             let channel = connected.channel
             return await withTaskCancellationHandler {
                 defer { socketClosed() }
                 do {
+                    // `onOpen` has marked the socket open on the loop, before any frame could be read there.
                     guard let handler = try await connected.upgraded.get() else {
                         channel.close(promise: nil)
                         return "Asterisk refused the WebSocket upgrade (check the ARI user, password and application)"
                     }
-                    // Marked open on the loop, before any frame can be read there.
-                    try await eventLoop.submit { self.opened(.channel(handler, channel), server: server) }.get()
                     try? await channel.closeFuture.get()
                     return try await eventLoop.submit { handler.value.closeReason ?? "closed" }.get()
                 } catch {

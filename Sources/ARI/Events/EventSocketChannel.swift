@@ -111,8 +111,10 @@ enum EventSocketConnector {
         var upgraded: EventLoopFuture<NIOLoopBound<EventSocketHandler>?>
     }
 
+    /// `onOpen` runs on the loop as soon as the upgrade is done, before any frame is read.
     static func connect(url: String, authorization: String, maxMessageSize: Int, eventLoop: any EventLoop,
-                        onText: @escaping @Sendable (String) -> Void) async throws -> Connected {
+                        onText: @escaping @Sendable (String) -> Void,
+                        onOpen: @escaping @Sendable (NIOLoopBound<EventSocketHandler>, any NIOCore.Channel) -> Void) async throws -> Connected {
         guard let components = URLComponents(string: url), let host = components.host, !host.isEmpty else {
             throw ARIError.transport("not a WebSocket URL: \(url)")
         }
@@ -131,7 +133,9 @@ enum EventSocketConnector {
                                 try channel.pipeline.syncOperations.addHandler(NIOWebSocketFrameAggregator(
                                     minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1024, maxAccumulatedFrameSize: maxMessageSize))
                                 try channel.pipeline.syncOperations.addHandler(handler)
-                                return NIOLoopBound(handler, eventLoop: channel.eventLoop)
+                                let bound = NIOLoopBound(handler, eventLoop: channel.eventLoop)
+                                onOpen(bound, channel)
+                                return bound
                             }
                         })
                     var headers = HTTPHeaders()
