@@ -116,23 +116,34 @@ extension CallCenter {
 
     /// Offers waiting calls, first come first served per language, to the longest-idle ready operator with the skill.
     func dispatch() {
+        guard !readyAgents.isEmpty, !queue.isEmpty else { return }
+        // The longest-idle ready operator per language, found once and again only after an offer takes one,
+        // instead of a pass over every ready operator for every waiting caller.
+        var best = longestIdle()
         for id in queue {
-            guard !readyAgents.isEmpty else { return }
             let waiting = peek(id) { session -> Language? in
                 switch session.phase {
                 case .queued, .callbackWaiting: session.language
                 default: nil
                 }
             }
-            guard let language = waiting ?? nil else { continue }
-            var best: (id: Int64, idleSince: Date)?
-            for (agentId, ready) in readyAgents where ready.skills.contains(language) {
-                if let current = best, (current.idleSince, current.id) <= (ready.idleSince, agentId) { continue }
-                best = (agentId, ready.idleSince)
-            }
-            guard let best, let agent = agents[best.id] else { continue }
+            guard let language = waiting ?? nil, let pick = best[language], let agent = agents[pick] else { continue }
             offer(id, to: agent.info)
+            guard !readyAgents.isEmpty else { return }
+            best = longestIdle()
         }
+    }
+
+    /// For each language, the ready operator idle longest (ties go to the lower id).
+    func longestIdle() -> [Language: Int64] {
+        var best: [Language: (id: Int64, idleSince: Date)] = [:]
+        for (agentId, ready) in readyAgents {
+            for language in ready.skills {
+                if let current = best[language], (current.idleSince, current.id) <= (ready.idleSince, agentId) { continue }
+                best[language] = (agentId, ready.idleSince)
+            }
+        }
+        return best.mapValues(\.id)
     }
 
     /// Keeps `readyAgents` in step with an operator's state.

@@ -58,6 +58,8 @@ public final class ARIEventConnection: Service, Sendable {
     let requests = RESTRequestTable()
     /// When set, only events of these types are decoded and delivered; the rest are dropped unread.
     public let eventTypes: Set<String>?
+    /// `eventTypes` and the answers to requests over the socket.
+    let wantedTypes: Set<String>?
     /// Frames read (events and answers), events delivered, and requests written on this socket, for the benchmark.
     public let framesReceived = Atomic<Int>(0)
     public let eventsDelivered = Atomic<Int>(0)
@@ -69,6 +71,7 @@ public final class ARIEventConnection: Service, Sendable {
                 logger: Logger = Logger(label: "murojaat.ari.events")) {
         self.eventLoop = eventLoop ?? MultiThreadedEventLoopGroup.singleton.next()
         self.eventTypes = eventTypes
+        self.wantedTypes = eventTypes.map { $0.union(Self.responseType) }
         self.restOverWebSocketWanted = configuration.restOverWebSocket
         self.handshakeTimeout = handshakeTimeout
         self.configuration = configuration
@@ -286,8 +289,8 @@ public final class ARIEventConnection: Service, Sendable {
     }
 
     /// Answers to requests sent over the socket are matched to their senders; they are not events.
-    func handleResponse(_ text: String) -> Bool {
-        guard Self.mentionsType(in: text, from: Self.responseType) else { return false }
+    func handleResponse(_ text: String, scanned: Bool = false) -> Bool {
+        guard scanned || Self.mentionsType(in: text, from: Self.responseType) else { return false }
         guard let (id, response) = RESTFrame.response(text, withBody: { id, status in
             !(200..<300).contains(status) || requests.wantsBody(id)
         }) else { return false }
@@ -302,8 +305,14 @@ public final class ARIEventConnection: Service, Sendable {
     /// Whether any `"type": "…"` member in the text names one of `types`. Every occurrence counts, nested
     /// or not, so a wanted event is never dropped; a value inside a string cannot match (its quotes are escaped).
     static func mentionsType(in text: String, from types: Set<String>) -> Bool {
+        matchingType(in: text, from: types) != nil
+    }
+
+    /// The first `"type": "…"` value in the text that is one of `types` ("" for an escaped one, which may be
+    /// anything); nil when none is.
+    static func matchingType(in text: String, from types: Set<String>) -> String? {
         var text = text
-        return text.withUTF8 { bytes in
+        return text.withUTF8 { bytes -> String? in
             let key = Array("\"type\"".utf8)
             var index = 0
             while index + key.count < bytes.count {
@@ -328,17 +337,24 @@ public final class ARIEventConnection: Service, Sendable {
                 let start = cursor + 1
                 var end = start
                 while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\") { end += 1 }
-                if end < bytes.count, bytes[end] == UInt8(ascii: "\\") { return true } // an escaped type: decode to be sure
-                if types.contains(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)) { return true }
+                if end < bytes.count, bytes[end] == UInt8(ascii: "\\") { return "" } // an escaped type: decode to be sure
+                let type = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+                if types.contains(type) { return type }
             }
-            return false
+            return nil
         }
     }
 
     func handle(_ text: String) {
         framesReceived.add(1, ordering: .relaxed)
-        if handleResponse(text) { return }
-        if let eventTypes, !Self.mentionsType(in: text, from: eventTypes) { return }
+        // One scan tells an answer from a wanted event from an unwanted one.
+        if let wanted = wantedTypes {
+            guard let type = Self.matchingType(in: text, from: wanted) else { return }
+            if type == "RESTResponse" || type.isEmpty, handleResponse(text, scanned: true) { return }
+            if type == "RESTResponse" && eventTypes?.contains(type) != true { return }
+        } else if handleResponse(text) {
+            return
+        }
         do {
             let message = try FastEventDecoder.decode(text) ?? ARIEventMessage.decode(Data(text.utf8))
             if case .unknown(let type, _) = message.event {
