@@ -68,9 +68,18 @@ public final class CallJournal: Service, Sendable {
             guard !batch.isEmpty else { return }
             do {
                 try await store.write(batch)
-                pending.withLock { $0.removeFirst(batch.count) }
+                let left = pending.withLock { pending in
+                    pending.removeFirst(batch.count)
+                    return pending.count
+                }
                 written.withLock { $0 += batch.count }
                 failures = 0
+                // Group commit under steady load too: what arrived while this batch was written waits for more
+                // to join it, unless a full batch is already waiting. (Writing it at once made one transaction
+                // of seven round trips per 18 ms whatever the load.)
+                if retrying, linger > .zero, left > 0, left < batchSize, !Task.isCancelled {
+                    try? await Task.sleep(for: linger)
+                }
             } catch where store.isPermanent(error) {
                 await setAside(batch)
             } catch {

@@ -68,3 +68,47 @@ struct CallJournalTests {
         #expect(journal.rejectedEntries.isEmpty)
     }
 }
+
+/// A store whose every write takes a while, as a transaction with a WAL flush does, counting its batches.
+actor SlowStore: CallStore {
+    var batches = 0
+    var entries = 0
+    func write(_ batch: [CallJournal.Entry]) async throws {
+        try? await Task.sleep(for: .milliseconds(20))
+        batches += 1
+        entries += batch.count
+    }
+    func save(_ call: CallRecord) async throws {}
+    func appendEvent(callId: UUID, at: Date, kind: String, data: [String: String]) async throws {}
+    func saveAgentState(operatorId: Int64, state: AgentState, reason: String?, callId: UUID?, at: Date) async throws {}
+    func saveRecording(_ recording: RecordingRecord) async throws {}
+    func saveAlert(kind: String, message: String, callId: UUID?, at: Date) async throws {}
+    func loadOperators() async throws -> [OperatorInfo] { [] }
+    func closeLostCalls(server: String, except: Set<String>, at: Date) async throws -> Int { 0 }
+    nonisolated func isPermanent(_ error: any Error) -> Bool { false }
+}
+
+@Suite("The call journal's group commit")
+struct CallJournalGroupCommitTests {
+    /// Entries arriving steadily (one every 2 ms for a second) are written about once per linger period
+    /// (100 ms), not back to back as each write finishes (every 20 ms here), which made one transaction of
+    /// several round trips per write whatever the load.
+    @Test func steadyTrafficIsWrittenInFewBatches() async throws {
+        let store = SlowStore()
+        let journal = CallJournal(store: store, logger: Logger(label: "test"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await journal.run() }
+            for n in 0..<500 {
+                journal.append(.event(UUID(), Date(), "tick", ["n": "\(n)"]))
+                try await Task.sleep(for: .milliseconds(2))
+            }
+            #expect(await journal.flush(timeout: .seconds(10)))
+            group.cancelAll()
+        }
+        let batches = await store.batches
+        #expect(await store.entries == 500)
+        // ≥ 1 s of traffic (sleeps only lengthen it) at one batch per 100 ms linger plus the write: about 10 to 15;
+        // writing back to back would have made 40 or more.
+        #expect(batches >= 2 && batches <= 25, "batches: \(batches)")
+    }
+}

@@ -166,8 +166,13 @@ extension MurojaatCommand.Bench {
                 }
                 kinds[request.method + " /" + segments.joined(separator: "/"), default: 0] += 1
             }
-            let listed = kinds.sorted { $0.value > $1.value }.map { String(format: "%@ %.2f", $0.key, Double($0.value) / Double(max(1, calls))) }
-            print("ARI requests per call by kind: " + listed.joined(separator: ", "))
+            // The simulator keeps the last 100,000 requests: past that, shares instead of counts per call.
+            let capped = requests.count >= 100_000
+            let listed = kinds.sorted { $0.value > $1.value }.map { kind, count in
+                capped ? String(format: "%@ %.1f %%", kind, 100 * Double(count) / Double(requests.count))
+                    : String(format: "%@ %.2f", kind, Double(count) / Double(max(1, calls)))
+            }
+            print((capped ? "ARI requests by kind (the simulator's last 100,000): " : "ARI requests per call by kind: ") + listed.joined(separator: ", "))
         }
 
         func post(_ http: HTTPClient, _ url: String, _ body: [String: String]) async throws -> [String: String]? {
