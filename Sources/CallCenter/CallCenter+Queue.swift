@@ -117,9 +117,9 @@ extension CallCenter {
     /// Offers waiting calls, first come first served per language, to the longest-idle ready operator with the skill.
     func dispatch() {
         guard !readyAgents.isEmpty, !queue.isEmpty else { return }
-        // The longest-idle ready operator per language, found once and again only after an offer takes one,
-        // instead of a pass over every ready operator for every waiting caller.
-        var best = longestIdle()
+        // The longest-idle ready operator per language, found when a waiting caller needs one and again only
+        // after an offer took one, instead of a pass over every ready operator for every waiting caller.
+        var best: (uz: Int64?, ru: Int64?)?
         for id in queue {
             let waiting = peek(id) { session -> Language? in
                 switch session.phase {
@@ -127,29 +127,31 @@ extension CallCenter {
                 default: nil
                 }
             }
-            guard let language = waiting ?? nil, let pick = best[language], let agent = agents[pick] else { continue }
+            guard let language = waiting ?? nil else { continue }
+            let found = best ?? longestIdle()
+            best = found
+            guard let pick = language == .uz ? found.uz : found.ru, let agent = agents[pick] else { continue }
             offer(id, to: agent.info)
             guard !readyAgents.isEmpty else { return }
-            best = longestIdle()
+            best = nil
         }
     }
 
     /// For each language, the ready operator idle longest (ties go to the lower id).
-    func longestIdle() -> [Language: Int64] {
-        var best: [Language: (id: Int64, idleSince: Date)] = [:]
+    func longestIdle() -> (uz: Int64?, ru: Int64?) {
+        var uz: (id: Int64, idleSince: Date)?, ru: (id: Int64, idleSince: Date)?
         for (agentId, ready) in readyAgents {
-            for language in ready.skills {
-                if let current = best[language], (current.idleSince, current.id) <= (ready.idleSince, agentId) { continue }
-                best[language] = (agentId, ready.idleSince)
-            }
+            if ready.speaksUzbek, uz.map({ ($0.idleSince, $0.id) > (ready.idleSince, agentId) }) ?? true { uz = (agentId, ready.idleSince) }
+            if ready.speaksRussian, ru.map({ ($0.idleSince, $0.id) > (ready.idleSince, agentId) }) ?? true { ru = (agentId, ready.idleSince) }
         }
-        return best.mapValues(\.id)
+        return (uz?.id, ru?.id)
     }
 
     /// Keeps `readyAgents` in step with an operator's state.
     func indexAgent(_ operatorId: Int64) {
         if let agent = agents[operatorId], agent.state == .ready {
-            readyAgents[operatorId] = ReadyAgent(idleSince: agent.idleSince, skills: agent.info.skills)
+            readyAgents[operatorId] = ReadyAgent(idleSince: agent.idleSince, speaksUzbek: agent.info.skills.contains(.uz),
+                                                 speaksRussian: agent.info.skills.contains(.ru))
         } else {
             readyAgents[operatorId] = nil
         }

@@ -67,7 +67,8 @@ struct CallSession {
 /// What routing compares of a ready operator.
 struct ReadyAgent {
     var idleSince: Date
-    var skills: Set<Language>
+    var speaksUzbek: Bool
+    var speaksRussian: Bool
 }
 
 struct Agent {

@@ -204,7 +204,12 @@ public final class ARIEventConnection: Service, Sendable {
                     return String(describing: error)
                 }
             } onCancel: {
-                channel.eventLoop.execute { channel.close(promise: nil) }
+                // A close handshake, as Asterisk expects (it logs a read error for a socket just dropped).
+                if case .channel(let handler, _)? = self.writer.withLock({ $0 }) {
+                    channel.eventLoop.execute { handler.value.close() }
+                } else {
+                    channel.eventLoop.execute { channel.close(promise: nil) }
+                }
             }
         } catch {
             return String(describing: error)
