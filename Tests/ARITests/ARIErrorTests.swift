@@ -120,12 +120,14 @@ struct ARIErrorTests {
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { client in
             let port = try #require(client.port)
-            let config = ARIServerConfiguration(baseURL: "http://127.0.0.1:\(port)/ari/", username: "u", password: "p",
-                                                requestTimeout: .milliseconds(300))
-            let ari = ARIClient(configuration: config)
+            // A generous timeout for the answers (the whole suite loads this machine), a short one for the slow server.
+            let ari = ARIClient(configuration: ARIServerConfiguration(baseURL: "http://127.0.0.1:\(port)/ari/", username: "u", password: "p",
+                                                                      requestTimeout: .seconds(10)))
             await #expect(throws: ARIError.server(status: 503, message: "ARI not ready")) { try await ari.channels() }
             await #expect(throws: ARIError.server(status: 500, message: "Allocation failed")) { try await ari.endpoints() }
-            await #expect(throws: ARIError.timeout) { try await ari.bridges() }
+            let impatient = ARIClient(configuration: ARIServerConfiguration(baseURL: "http://127.0.0.1:\(port)/ari/", username: "u", password: "p",
+                                                                            requestTimeout: .milliseconds(300)))
+            await #expect(throws: ARIError.timeout) { try await impatient.bridges() }
         }
         let closed = ARIClient(configuration: ARIServerConfiguration(baseURL: "http://127.0.0.1:9/ari", username: "u", password: "p",
                                                                      requestTimeout: .seconds(2)))
