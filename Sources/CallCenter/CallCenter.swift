@@ -124,6 +124,7 @@ public actor CallCenter {
         case .disconnected(let server, _):
             disconnected.insert(server)
         case .event(let server, let message):
+            eventReceivedAt = .now
             handle(message.event, server: server)
         }
     }

@@ -55,8 +55,8 @@ public struct Server {
                                                   callCenter: center, logger: logger),
                                        logger: logger)
             // ServiceGroup stops services in reverse order, each after the one before has finished: the demo
-            // and web first, then the event sockets (which ends their streams), then the telephony handler that
-            // reads them, and the journal last, so that everything the call flow wrote is flushed.
+            // and web first, then the event sockets (which hand their events to the call flow until they close),
+            // then the telephony service, and the journal last, so that everything the call flow wrote is flushed.
             let outbox = OutboxWorker(database: database, configuration: configuration.notifications, publicURL: configuration.publicURL,
                                       timeZone: configuration.timeZone, logger: logger)
             let maintenance = MaintenanceService(database: database, timeZone: configuration.timeZone, logger: logger)
