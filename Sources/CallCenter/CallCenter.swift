@@ -217,8 +217,12 @@ public actor CallCenter {
         note(id, "started", ["caller": record.callerNumber, "dialled": dialled, "channel": channel.id])
         events.publish(.callStarted(record))
         let channelId = channel.id
-        latencies?.record(.answer, since: eventReceivedAt)
-        ops.send("answer", ARIClient.answerRequest(channelId))
+        var onSent: (@Sendable () -> Void)?
+        if let latencies {
+            let received = eventReceivedAt
+            onSent = { latencies.record(.answer, since: received) }
+        }
+        ops.send("answer", ARIClient.answerRequest(channelId), onSent: onSent)
         // Greeting in both languages from the first second, then the language menu.
         play(id, [("greeting", .uz), ("greeting", .ru)] + (settings.announcement.map { [($0, .uz), ($0, .ru)] } ?? []), then: .returnToMenu)
     }

@@ -51,20 +51,30 @@ final class CallRequests: Sendable {
 
     /// Sends `request` after the call's earlier requests. A failure reaches `onError` unless `ignoringErrors`
     /// (hang-ups and stops of things that may already be gone).
-    func send(_ label: String, _ request: ARIRequest, ignoringErrors: Bool = false) {
+    /// `onSent` runs when the request leaves (the benchmark's latencies): at once when pipelined, when its
+    /// turn comes in the queue otherwise.
+    func send(_ label: String, _ request: ARIRequest, ignoringErrors: Bool = false, onSent: (@Sendable () -> Void)? = nil) {
         let queued = queue.withLock { $0 }
-        if queued == nil, let connection, connection.pipeline(request, completion: completion(label, ignoringErrors)) { return }
+        if queued == nil, let connection, connection.pipeline(request, completion: completion(label, ignoringErrors)) {
+            onSent?()
+            return
+        }
         fallback().enqueue(label) { client in
+            onSent?()
             if ignoringErrors { _ = try? await client.send(request) } else { try await client.send(request) }
         }
     }
 
     /// Sends `request` now, ahead of any requests still queued for the call (an operator's phone should
     /// ring at once, not after the caller's prompt requests).
-    func sendNow(_ label: String, _ request: ARIRequest) {
-        if let connection, connection.pipeline(request, completion: completion(label, false)) { return }
+    func sendNow(_ label: String, _ request: ARIRequest, onSent: (@Sendable () -> Void)? = nil) {
+        if let connection, connection.pipeline(request, completion: completion(label, false)) {
+            onSent?()
+            return
+        }
         let client = client, onError = onError
         Task {
+            onSent?()
             do { try await client.send(request) } catch { onError(label, error) }
         }
     }
