@@ -101,13 +101,27 @@ final class WebDriver: Sendable {
     }
 
     func type(_ css: String, _ text: String) async throws {
-        let id = try await element(css)
-        try await send("POST", "/element/\(id)/clear", [:])
-        try await send("POST", "/element/\(id)/value", ["text": text])
+        try await retryingStale {
+            let id = try await element(css)
+            try await send("POST", "/element/\(id)/clear", [:])
+            try await send("POST", "/element/\(id)/value", ["text": text])
+        }
     }
 
     func click(_ css: String) async throws {
-        try await send("POST", "/element/\(try await element(css))/click", [:])
+        try await retryingStale { try await send("POST", "/element/\(try await element(css))/click", [:]) }
+    }
+
+    /// Live pages (the wallboard redraws every second) may replace an element between finding it and using
+    /// it: WebDriver then answers "stale element reference", and the element is found again.
+    func retryingStale(_ action: () async throws -> Void) async throws {
+        for attempt in 1...5 {
+            do {
+                return try await action()
+            } catch where attempt < 5 && String(describing: error).contains("stale element") {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
     }
 
     func select(_ css: String, value: String) async throws {
