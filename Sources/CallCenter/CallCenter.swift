@@ -123,9 +123,8 @@ public actor CallCenter {
             if disconnected.remove(server) != nil { await resynchronise(server) } else { await startUp(server) }
         case .disconnected(let server, _):
             disconnected.insert(server)
-        case .event(let server, let message):
-            eventReceivedAt = .now
-            handle(message.event, server: server)
+        case .event:
+            receive(item)
         }
     }
 

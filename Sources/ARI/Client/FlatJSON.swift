@@ -33,24 +33,13 @@ enum FlatJSON {
         }
 
         mutating func object() -> [String: Value]? {
-            skipSpace()
-            guard consume(UInt8(ascii: "{")) else { return nil }
             var result: [String: Value] = [:]
-            skipSpace()
-            if consume(UInt8(ascii: "}")) { return finished() ? result : nil }
-            while true {
-                skipSpace()
-                guard let key = string() else { return nil }
-                skipSpace()
-                guard consume(UInt8(ascii: ":")) else { return nil }
-                skipSpace()
-                guard let value = value(depth: 0) else { return nil }
+            let valid = members { key, reader in
+                guard let value = reader.value(depth: 0) else { return false }
                 result[key] = value
-                skipSpace()
-                if consume(UInt8(ascii: ",")) { continue }
-                guard consume(UInt8(ascii: "}")) else { return nil }
-                return finished() ? result : nil
+                return true
             }
+            return valid ? result : nil
         }
 
         /// Visits the members of one object (the whole text); `visit` must consume each value.
@@ -164,7 +153,8 @@ enum FlatJSON {
         }
 
         /// A JSON string with its escapes resolved (surrogate pairs joined; a lone surrogate is refused).
-        mutating func string() -> String? {
+        /// Without `unicodeEscapes`, a `\u` escape is refused too.
+        mutating func string(unicodeEscapes: Bool = true) -> String? {
             guard consume(UInt8(ascii: "\"")) else { return nil }
             let start = index
             // Fast path: no escapes.
@@ -196,7 +186,7 @@ enum FlatJSON {
                     case UInt8(ascii: "r"): out.append(0x0D)
                     case UInt8(ascii: "t"): out.append(0x09)
                     case UInt8(ascii: "u"):
-                        guard var scalar = hex4() else { return nil }
+                        guard unicodeEscapes, var scalar = hex4() else { return nil }
                         if (0xD800...0xDBFF).contains(scalar) {
                             guard consume(UInt8(ascii: "\\")), consume(UInt8(ascii: "u")), let low = hex4(), (0xDC00...0xDFFF).contains(low) else { return nil }
                             scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)

@@ -356,7 +356,7 @@ public final class ARIEventConnection: Service, Sendable {
         if let wanted = wantedTypes {
             guard let type = Self.matchingType(in: text, from: wanted) else { return }
             if type == "RESTResponse" || type.isEmpty, handleResponse(text, scanned: true) { return }
-            if type == "RESTResponse" && eventTypes?.contains(type) != true { return }
+            if type == "RESTResponse" { return } // a malformed answer: never an event
         } else if handleResponse(text) {
             return
         }

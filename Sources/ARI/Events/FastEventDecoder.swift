@@ -158,149 +158,81 @@ enum FastEventDecoder {
                       cause: try o.optionalString("cause"))
     }
 
-    /// Strict JSON (RFC 8259) into `Node`s; nil on anything else.
+    /// Strict JSON (RFC 8259) into `Node`s; nil on anything else. Spaces, literals and strings are read by
+    /// `FlatJSON.Reader`, strings without `\u` escapes (left to JSONDecoder).
     struct Parser {
-        let bytes: UnsafeBufferPointer<UInt8>
-        var index = 0
-        init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+        var reader: FlatJSON.Reader
+        init(bytes: UnsafeBufferPointer<UInt8>) { reader = FlatJSON.Reader(bytes: bytes) }
 
         mutating func document() -> Node? {
-            guard let root = value(depth: 0) else { return nil }
-            skipSpace()
-            return index == bytes.count ? root : nil
+            guard let root = value(depth: 0), reader.finished() else { return nil }
+            return root
         }
 
-        mutating func skipSpace() {
-            while index < bytes.count {
-                switch bytes[index] {
-                case 0x20, 0x09, 0x0A, 0x0D: index += 1
-                default: return
-                }
-            }
-        }
-
-        mutating func consume(_ byte: UInt8) -> Bool {
-            guard index < bytes.count, bytes[index] == byte else { return false }
-            index += 1
-            return true
-        }
+        mutating func string() -> String? { reader.string(unicodeEscapes: false) }
 
         mutating func value(depth: Int) -> Node? {
             guard depth < 64 else { return nil }
-            skipSpace()
-            guard index < bytes.count else { return nil }
-            switch bytes[index] {
+            reader.skipSpace()
+            guard reader.index < reader.bytes.count else { return nil }
+            switch reader.bytes[reader.index] {
             case UInt8(ascii: "\""): return string().map(Node.string)
             case UInt8(ascii: "{"):
-                index += 1
+                reader.index += 1
                 var members: [(String, Node)] = []
-                skipSpace()
-                if consume(UInt8(ascii: "}")) { return .object(members) }
+                reader.skipSpace()
+                if reader.consume(UInt8(ascii: "}")) { return .object(members) }
                 while true {
-                    skipSpace()
+                    reader.skipSpace()
                     guard let key = string() else { return nil }
-                    skipSpace()
-                    guard consume(UInt8(ascii: ":")), let item = value(depth: depth + 1) else { return nil }
+                    reader.skipSpace()
+                    guard reader.consume(UInt8(ascii: ":")), let item = value(depth: depth + 1) else { return nil }
                     members.append((key, item))
-                    skipSpace()
-                    if consume(UInt8(ascii: ",")) { continue }
-                    return consume(UInt8(ascii: "}")) ? .object(members) : nil
+                    reader.skipSpace()
+                    if reader.consume(UInt8(ascii: ",")) { continue }
+                    return reader.consume(UInt8(ascii: "}")) ? .object(members) : nil
                 }
             case UInt8(ascii: "["):
-                index += 1
+                reader.index += 1
                 var items: [Node] = []
-                skipSpace()
-                if consume(UInt8(ascii: "]")) { return .array(items) }
+                reader.skipSpace()
+                if reader.consume(UInt8(ascii: "]")) { return .array(items) }
                 while true {
                     guard let item = value(depth: depth + 1) else { return nil }
                     items.append(item)
-                    skipSpace()
-                    if consume(UInt8(ascii: ",")) { continue }
-                    return consume(UInt8(ascii: "]")) ? .array(items) : nil
+                    reader.skipSpace()
+                    if reader.consume(UInt8(ascii: ",")) { continue }
+                    return reader.consume(UInt8(ascii: "]")) ? .array(items) : nil
                 }
-            case UInt8(ascii: "t"): return literal("true") ? .bool(true) : nil
-            case UInt8(ascii: "f"): return literal("false") ? .bool(false) : nil
-            case UInt8(ascii: "n"): return literal("null") ? .null : nil
+            case UInt8(ascii: "t"): return reader.literal("true") ? .bool(true) : nil
+            case UInt8(ascii: "f"): return reader.literal("false") ? .bool(false) : nil
+            case UInt8(ascii: "n"): return reader.literal("null") ? .null : nil
             default: return number()
             }
         }
 
-        mutating func literal(_ word: StaticString) -> Bool {
-            let count = word.utf8CodeUnitCount
-            guard index + count <= bytes.count else { return false }
-            for offset in 0..<count where bytes[index + offset] != word.utf8Start[offset] { return false }
-            index += count
-            return true
-        }
-
-        /// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+        /// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? (stricter than `FlatJSON.Reader.number`).
         mutating func number() -> Node? {
-            let start = index
+            let start = reader.index
             func digits() -> Int {
-                let from = index
-                while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
-                return index - from
+                let from = reader.index
+                while reader.index < reader.bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(reader.bytes[reader.index]) {
+                    reader.index += 1
+                }
+                return reader.index - from
             }
-            _ = consume(UInt8(ascii: "-"))
-            if consume(UInt8(ascii: "0")) {
-                if index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { return nil }
+            _ = reader.consume(UInt8(ascii: "-"))
+            if reader.consume(UInt8(ascii: "0")) {
+                if reader.index < reader.bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(reader.bytes[reader.index]) { return nil }
             } else if digits() == 0 {
                 return nil
             }
-            if consume(UInt8(ascii: ".")), digits() == 0 { return nil }
-            if consume(UInt8(ascii: "e")) || consume(UInt8(ascii: "E")) {
-                if !consume(UInt8(ascii: "+")) { _ = consume(UInt8(ascii: "-")) }
+            if reader.consume(UInt8(ascii: ".")), digits() == 0 { return nil }
+            if reader.consume(UInt8(ascii: "e")) || reader.consume(UInt8(ascii: "E")) {
+                if !reader.consume(UInt8(ascii: "+")) { _ = reader.consume(UInt8(ascii: "-")) }
                 if digits() == 0 { return nil }
             }
-            return .number(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
-        }
-
-        /// A string without `\u` escapes (left to JSONDecoder) or raw control characters (invalid JSON).
-        mutating func string() -> String? {
-            guard consume(UInt8(ascii: "\"")) else { return nil }
-            let start = index
-            while index < bytes.count {
-                let byte = bytes[index]
-                if byte == UInt8(ascii: "\"") {
-                    let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-                    index += 1
-                    return text
-                }
-                if byte == UInt8(ascii: "\\") { return escapedString(from: start) }
-                if byte < 0x20 { return nil }
-                index += 1
-            }
-            return nil
-        }
-
-        mutating func escapedString(from start: Int) -> String? {
-            var out = Array(bytes[start..<index])
-            while index < bytes.count {
-                let byte = bytes[index]
-                index += 1
-                switch byte {
-                case UInt8(ascii: "\""):
-                    return String(decoding: out, as: UTF8.self)
-                case UInt8(ascii: "\\"):
-                    guard index < bytes.count else { return nil }
-                    let escape = bytes[index]
-                    index += 1
-                    switch escape {
-                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(escape)
-                    case UInt8(ascii: "b"): out.append(0x08)
-                    case UInt8(ascii: "f"): out.append(0x0C)
-                    case UInt8(ascii: "n"): out.append(0x0A)
-                    case UInt8(ascii: "r"): out.append(0x0D)
-                    case UInt8(ascii: "t"): out.append(0x09)
-                    default: return nil // \u… and invalid escapes
-                    }
-                case 0..<0x20:
-                    return nil
-                default:
-                    out.append(byte)
-                }
-            }
-            return nil
+            return .number(String(decoding: UnsafeBufferPointer(rebasing: reader.bytes[start..<reader.index]), as: UTF8.self))
         }
     }
 }
