@@ -1,102 +1,137 @@
 import ARI
 import Foundation
+import NIOCore
 import Synchronization
 
-/// ARI requests of one call, sent one after another in the order the call flow decided them,
-/// without making the call flow wait for Asterisk's answers.
-final class ARIOperationQueue: Sendable {
-    typealias Operation = @Sendable (ARIClient) async throws -> Void
-    let continuation: AsyncStream<(String, Operation)>.Continuation
-
-    init(client: ARIClient, onError: @escaping @Sendable (String, any Error) async -> Void) {
-        let (stream, continuation) = AsyncStream.makeStream(of: (String, Operation).self)
-        self.continuation = continuation
-        Task {
-            for await (label, operation) in stream {
-                do {
-                    try await operation(client)
-                } catch {
-                    await onError(label, error)
-                }
-            }
-        }
-    }
-
-    func enqueue(_ label: String, _ operation: @escaping Operation) {
-        continuation.yield((label, operation))
-    }
-
-    /// No more operations: the queue ends once the enqueued ones are sent.
-    func finish() { continuation.finish() }
-}
-
-/// A call's ARI requests, in order. While the events socket carries REST and the call flow runs on the
-/// socket's loop, each request is written into the socket at once (`ARIEventConnection.pipeline`): Asterisk
-/// handles one socket's requests strictly in order, so nothing waits for an answer and no task or thread
-/// hop is spent per request. Otherwise (HTTP, `wss://`, the socket down) requests go through a queue that
-/// sends each after the previous one's answer; once a call has used that queue it keeps to it, so its
-/// requests never overtake one another.
+/// A call's ARI requests, in order, without making the call flow wait for Asterisk's answers.
+///
+/// - While the events socket carries REST and the call flow runs on the socket's loop, each request is
+///   written into the socket at once (`ARIEventConnection.pipeline`): Asterisk handles one socket's requests
+///   strictly in order, so nothing waits for an answer and no task or thread hop is spent per request.
+/// - Otherwise (HTTP, `wss://`, the socket down) the call's requests form a chain: each is sent when the
+///   previous one's answer came, and once a call has used the chain it keeps to it, so its requests never
+///   overtake one another. Over HTTP the chain runs on the call flow's loop with a connection on that loop
+///   (`HTTPARITransport.submit`): no task is started and no pool thread woken per request.
 final class CallRequests: Sendable {
     typealias Failure = @Sendable (String, any Error) -> Void
+    typealias Operation = @Sendable (ARIClient) async throws -> Void
+
+    enum Item: Sendable {
+        case request(label: String, ARIRequest, ignoringErrors: Bool, onSent: (@Sendable () -> Void)?)
+        case operation(label: String, Operation)
+    }
+
+    struct Chain {
+        var pending: [Item] = []
+        var head = 0
+        var running = false
+        /// The call has used the chain: its later requests follow it rather than the socket.
+        var used = false
+    }
+
     let client: ARIClient
     let connection: ARIEventConnection?
+    let loop: any EventLoop
     let onError: Failure
-    let queue = Mutex<ARIOperationQueue?>(nil)
+    let chain = Mutex(Chain())
 
-    init(client: ARIClient, onError: @escaping Failure) {
+    init(client: ARIClient, loop: any EventLoop, onError: @escaping Failure) {
         self.client = client
         self.connection = (client.transport as? WebSocketARITransport)?.connection
+        self.loop = loop
         self.onError = onError
     }
 
     /// Sends `request` after the call's earlier requests. A failure reaches `onError` unless `ignoringErrors`
     /// (hang-ups and stops of things that may already be gone).
     /// `onSent` runs when the request leaves (the benchmark's latencies): at once when pipelined, when its
-    /// turn comes in the queue otherwise.
+    /// turn comes in the chain otherwise.
     func send(_ label: String, _ request: ARIRequest, ignoringErrors: Bool = false, onSent: (@Sendable () -> Void)? = nil) {
-        let queued = queue.withLock { $0 }
-        if queued == nil, let connection, connection.pipeline(request, completion: completion(label, ignoringErrors)) {
+        let chained = chain.withLock { $0.used }
+        if !chained, let connection, connection.pipeline(request, completion: completion(label, ignoringErrors)) {
             onSent?()
             return
         }
-        fallback().enqueue(label) { client in
-            onSent?()
-            if ignoringErrors { _ = try? await client.send(request) } else { try await client.send(request) }
-        }
+        append(.request(label: label, request, ignoringErrors: ignoringErrors, onSent: onSent))
     }
 
-    /// Sends `request` now, ahead of any requests still queued for the call (an operator's phone should
-    /// ring at once, not after the caller's prompt requests).
+    /// Sends `request` now, ahead of any requests still waiting in the call's chain (an operator's phone
+    /// should ring at once, not after the caller's prompt requests).
     func sendNow(_ label: String, _ request: ARIRequest, onSent: (@Sendable () -> Void)? = nil) {
         if let connection, connection.pipeline(request, completion: completion(label, false)) {
             onSent?()
             return
         }
-        let client = client, onError = onError
-        Task {
+        let onError = onError
+        onSent?()
+        submit(request).whenFailure { error in onError(label, error) }
+    }
+
+    /// A request whose answer is read (monitoring): always through the chain, after the call's earlier requests.
+    func enqueue(_ label: String, _ operation: @escaping Operation) {
+        append(.operation(label: label, operation))
+    }
+
+    /// No more requests. The chain needs no closing: it ends once its last request is answered.
+    func finish() {}
+
+    /// Requests waiting in the chain (tests).
+    var waiting: Int { chain.withLock { $0.pending.count - $0.head } }
+
+    private func append(_ item: Item) {
+        let start = chain.withLock { chain in
+            chain.used = true
+            chain.pending.append(item)
+            if chain.running { return false }
+            chain.running = true
+            return true
+        }
+        if start { next() }
+    }
+
+    /// Runs the chain's next item; its answer (on the call flow's loop) runs the one after.
+    private func next() {
+        let item = chain.withLock { chain -> Item? in
+            guard chain.head < chain.pending.count else {
+                chain.pending.removeAll(keepingCapacity: true)
+                chain.head = 0
+                chain.running = false
+                return nil
+            }
+            defer { chain.head += 1 }
+            return chain.pending[chain.head]
+        }
+        guard let item else { return }
+        let done: EventLoopFuture<Void>
+        switch item {
+        case .request(let label, let request, let ignoringErrors, let onSent):
             onSent?()
-            do { try await client.send(request) } catch { onError(label, error) }
-        }
-    }
-
-    /// A request whose answer is read (monitoring): always through the queue, after the call's earlier requests.
-    func enqueue(_ label: String, _ operation: @escaping ARIOperationQueue.Operation) {
-        fallback().enqueue(label, operation)
-    }
-
-    /// No more requests: a queue in use ends once its requests are sent.
-    func finish() {
-        queue.withLock { $0 }?.finish()
-    }
-
-    private func fallback() -> ARIOperationQueue {
-        queue.withLock { queue in
-            if let queue { return queue }
             let onError = onError
-            let made = ARIOperationQueue(client: client) { label, error in onError(label, error) }
-            queue = made
-            return made
+            done = submit(request).map { _ in }.flatMapError { error in
+                if !ignoringErrors { onError(label, error) }
+                return self.loop.makeSucceededVoidFuture()
+            }
+        case .operation(let label, let operation):
+            let client = client, onError = onError
+            done = loop.makeFutureWithTask {
+                do { try await operation(client) } catch { onError(label, error) }
+            }
         }
+        done.whenComplete { _ in self.next() }
+    }
+
+    /// One request, its answer on the call flow's loop: over HTTP from this loop when this Asterisk's
+    /// requests go by HTTP, else through the client (the socket's `wss://` transport or its fallback).
+    private func submit(_ request: ARIRequest) -> EventLoopFuture<ARIResponse> {
+        let transport = client.transport
+        if let http = transport as? HTTPARITransport {
+            return http.submit(request, on: loop)
+        }
+        if let socket = transport as? WebSocketARITransport, !socket.connection.restOverWebSocket {
+            return socket.http.submit(request, on: loop)
+        }
+        let client = client
+        return loop.makeFutureWithTask { try await client.transport.send(request) }
     }
 
     private func completion(_ label: String, _ ignoringErrors: Bool) -> @Sendable (Result<ARIResponse, any Error>) -> Void {

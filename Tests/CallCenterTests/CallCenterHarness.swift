@@ -8,6 +8,13 @@ import TestSupport
 import Testing
 
 /// A call centre wired to the simulator over real HTTP and WebSocket, with an in-memory store.
+/// How the call flow's requests reach Asterisk: `RESTRequest` frames on the events socket (Asterisk 20.14,
+/// 21.9, 22.4 and later), or HTTP (older versions, `MUROJAAT_ARI_REST_OVER_WEBSOCKET=no`).
+enum Route: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case socket, http
+    var testDescription: String { rawValue }
+}
+
 struct Harness: Sendable {
     let sim: AsteriskSimulator
     let center: CallCenter
@@ -38,12 +45,15 @@ struct Harness: Sendable {
         phones: [String: PhoneBehaviour] = ["101": .init(answerAfterMs: 300), "102": .init(answerAfterMs: 300), "103": .init(answerAfterMs: 300)],
         settings: CallCenterSettings = Harness.settings(),
         operators: [OperatorInfo] = Harness.operators,
+        route: Route = .socket,
         _ body: @Sendable (Harness) async throws -> Void
     ) async throws {
         var config = SimulatorConfiguration.testing(scale: 0.01)
         config.phones = phones
         config.phones["201"] = .init(answerAfterMs: 200) // a supervisor's phone
         try await withSimulator(config) { sim, ari in
+            var ari = ari
+            ari.restOverWebSocket = route == .socket
             let store = InMemoryCallStore(operators: operators)
             let logger = Logger(label: "test.calls")
             let journal = CallJournal(store: store, logger: logger)
@@ -64,9 +74,15 @@ struct Harness: Sendable {
                 group.addTask { for await event in stream { harness.seen.items.withLock { $0.append(event) } } }
                 // Both ends: the simulator registers the app before the 101 goes out, the client only after it.
                 try await harness.until("the app is connected") {
-                    await sim.isConnected(app: "murojaat") && connection.isConnected && connection.restOverWebSocket
+                    await sim.isConnected(app: "murojaat") && connection.isConnected && (route == .http || connection.restOverWebSocket)
                 }
                 try await body(harness)
+                // Without REST over the socket every request went by HTTP. (Over the socket, the requests made
+                // while a test has the socket down go by HTTP too.)
+                if route == .http {
+                    let requests = await sim.receivedRequests()
+                    #expect(!requests.isEmpty && requests.allSatisfy { !$0.overWebSocket })
+                }
                 group.cancelAll()
             }
         }

@@ -7,8 +7,9 @@ import Testing
 
 @Suite("Call flow over the simulator: IVR, queue, routing, bridge, recording")
 struct CallFlowTests {
-    @Test func uzbekCallerReachesAnOperatorIsRecordedAndTheOperatorWrapsUp() async throws {
-        try await Harness.run { h in
+    @Test(arguments: Route.allCases)
+    func uzbekCallerReachesAnOperatorIsRecordedAndTheOperatorWrapsUp(_ route: Route) async throws {
+        try await Harness.run(route: route) { h in
             try await h.ready(1)
             let channel = try await h.dial()
             try await h.press("1", on: channel)      // O'zbek
@@ -131,8 +132,9 @@ struct CallFlowTests {
         }
     }
 
-    @Test func anOperatorWhoDoesNotAnswerIsPausedAndTheNextOneIsCalled() async throws {
-        try await Harness.run(phones: ["101": .init(mode: .noAnswer), "103": .init(answerAfterMs: 200)]) { h in
+    @Test(arguments: Route.allCases)
+    func anOperatorWhoDoesNotAnswerIsPausedAndTheNextOneIsCalled(_ route: Route) async throws {
+        try await Harness.run(phones: ["101": .init(mode: .noAnswer), "103": .init(answerAfterMs: 200)], route: route) { h in
             try await h.ready(1)
             try await Task.sleep(for: .milliseconds(20))
             try await h.ready(3)
@@ -190,8 +192,9 @@ struct CallFlowTests {
         }
     }
 
-    @Test func callbackKeepsThePlaceAndCallsTheCitizenBack() async throws {
-        try await Harness.run { h in
+    @Test(arguments: Route.allCases)
+    func callbackKeepsThePlaceAndCallsTheCitizenBack(_ route: Route) async throws {
+        try await Harness.run(route: route) { h in
             let channel = try await h.dial("+998977654321")
             try await h.press("0", on: channel)
             let id = try #require(h.callId(channel))

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// Where one Asterisk's ARI is and how to log in.
 public struct ARIServerConfiguration: Sendable, Equatable {
@@ -79,6 +80,64 @@ public struct HTTPARITransport: ARITransport {
             contentLength: length,
             body: response.body.map { Data($0.readableBytesView) }
         )
+    }
+
+    /// Sends `request` from `loop` without a task: the connection and the answer stay on that loop (a client
+    /// per loop, made on first use), so a call flow running there hands its request over and hears the answer
+    /// without waking another thread. Asterisk versions without REST over WebSocket get their call requests
+    /// this way.
+    public func submit(_ request: ARIRequest, on loop: any EventLoop) -> EventLoopFuture<ARIResponse> {
+        var headers = HTTPHeaders()
+        headers.add(name: "Authorization", value: configuration.basicAuthorization)
+        var body: HTTPClient.Body?
+        if let data = request.body {
+            headers.add(name: "Content-Type", value: "application/json")
+            body = .bytes(data)
+        }
+        let http: HTTPClient.Request
+        do {
+            http = try HTTPClient.Request(url: configuration.baseURL + request.pathAndQuery,
+                                          method: HTTPMethod(rawValue: request.method.rawValue), headers: headers, body: body)
+        } catch {
+            return loop.makeFailedFuture(ARIError.transport(String(describing: error)))
+        }
+        let timeout = configuration.requestTimeout
+        let deadline = NIODeadline.now() + .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
+        let maxBodySize = maxBodySize
+        return Self.client(for: loop).execute(request: http, eventLoop: .delegateAndChannel(on: loop), deadline: deadline)
+            .flatMapError { error in loop.makeFailedFuture(Self.mapError(error)) }
+            .flatMapThrowing { response in
+                let data = response.body.map { Data($0.readableBytesView) } ?? Data()
+                let status = Int(response.status.code)
+                guard data.count <= maxBodySize else { throw ARIError.transport("answer larger than \(maxBodySize) bytes") }
+                guard (200..<300).contains(status) else { throw ARIError(status: status, message: Self.message(from: data)) }
+                return ARIResponse(status: status, contentType: response.headers.first(name: "Content-Type"), body: data)
+            }
+    }
+
+    /// One HTTP client per event loop for `submit`, kept for the life of the process like `HTTPClient.shared`.
+    /// Its pool allows 32 connections to one Asterisk (Asterisk's `sessionlimit` defaults to 100): a burst of
+    /// calls should not queue behind the default 8.
+    static let loopClients = Mutex<[ObjectIdentifier: HTTPClient]>([:])
+
+    static func client(for loop: any EventLoop) -> HTTPClient {
+        loopClients.withLock { clients in
+            let key = ObjectIdentifier(loop)
+            if let client = clients[key] { return client }
+            var configuration = HTTPClient.Configuration()
+            configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 32)
+            let client = HTTPClient(eventLoopGroup: loop, configuration: configuration)
+            clients[key] = client
+            return client
+        }
+    }
+
+    static func mapError(_ error: any Error) -> any Error {
+        switch error {
+        case let error as ARIError: error
+        case let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout: ARIError.timeout
+        default: ARIError.transport(String(describing: error))
+        }
     }
 
     func execute(_ request: ARIRequest) async throws -> HTTPClientResponse {
