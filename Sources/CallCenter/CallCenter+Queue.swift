@@ -229,4 +229,7 @@ extension CallCenter {
     }
 
     public func queueSnapshot() -> [UUID] { queue }
+
+    /// Calls the call flow holds (tests).
+    var sessionCount: Int { sessions.count }
 }

@@ -40,13 +40,16 @@ extension CallCenter {
         dispatch()
     }
 
-    /// Channels that entered Stasis while the socket was down: their StasisStart was never seen.
+    /// Channels that entered Stasis while the socket was down: their StasisStart was never seen. The listing
+    /// may be older than events handled while it was on its way: a caller whose call ended meanwhile is
+    /// not taken up again.
     func adopt(_ live: [Channel], server: String) {
-        for channel in live where channels[Self.key(server, channel.id)] == nil && channel.dialplan.appName == "Stasis"
+        for channel in live where channels[Self.key(server, channel.id)] == nil && !recentlyEnded.contains(Self.key(server, channel.id))
+            && channel.dialplan.appName == "Stasis"
             && !channel.id.hasPrefix("op-") && !channel.id.hasPrefix("cb-") && !channel.id.hasPrefix("snp-") && !channel.id.hasPrefix("sup-") {
             let args = channel.dialplan.appData.split(separator: ",").map(String.init)
             let dialled = args.count > 2 && args[1] == "inbound" ? args[2] : channel.dialplan.exten
-            newInboundCall(channel, dialled: dialled, server: server)
+            newInboundCall(channel, dialled: dialled, server: server, adopted: true)
         }
     }
 
@@ -68,4 +71,27 @@ extension CallCenter {
     public func setLostCallsHandler(_ handler: @escaping @Sendable (String, Set<String>) -> Void) {
         lostCallsClosure = handler
     }
+}
+
+/// The last `capacity` keys inserted, for membership tests: a set with its insertion order.
+struct RecentKeys {
+    let capacity: Int
+    private var members: Set<String> = []
+    private var order: [String] = []
+    private var oldest = 0
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    mutating func insert(_ key: String) {
+        guard members.insert(key).inserted else { return }
+        if order.count < capacity {
+            order.append(key)
+        } else {
+            members.remove(order[oldest])
+            order[oldest] = key
+            oldest = (oldest + 1) % capacity
+        }
+    }
+
+    func contains(_ key: String) -> Bool { members.contains(key) }
 }

@@ -29,6 +29,9 @@ public actor CallCenter {
     var recentCallers: [String: Date] = [:]
     var handlingTimes: [Double] = []
     var disconnected: Set<String> = []
+    /// `server/channel` of callers whose calls ended lately, oldest first: a channel listing read before a
+    /// hang-up but looked at after it must not bring the call back (`adopt`).
+    var recentlyEnded = RecentKeys(capacity: 5_000)
     var recordingsDirectory: URL?
     /// When the event being handled reached the call flow (the benchmark's StasisStart → answer).
     var eventReceivedAt = ContinuousClock.now
@@ -198,7 +201,7 @@ public actor CallCenter {
 
     // MARK: call life
 
-    func newInboundCall(_ channel: Channel, dialled: String, server: String) {
+    func newInboundCall(_ channel: Channel, dialled: String, server: String, adopted: Bool = false) {
         guard let client = clients[server] else { return }
         var record = CallRecord(server: server, channelId: channel.id, callerNumber: channel.caller.number, dialledNumber: dialled)
         let now = Date()
@@ -207,10 +210,12 @@ public actor CallCenter {
         }
         if !record.callerNumber.isEmpty { recentCallers[record.callerNumber] = now }
         let id = record.id
-        let ops = CallRequests(client: client) { [weak self] label, error in
+        let ops = CallRequests(client: client, loop: eventLoop) { [weak self] label, error in
             self?.onFlowThread { $0.operationFailed(call: id, label: label, error: error) }
         }
-        sessions[id] = CallSession(record: record, node: ivr.root, ops: ops)
+        var session = CallSession(record: record, node: ivr.root, ops: ops)
+        session.adopted = adopted
+        sessions[id] = session
         channels[Self.key(server, channel.id)] = id
         journal.append(.call(record))
         note(id, "started", ["caller": record.callerNumber, "dialled": dialled, "channel": channel.id])
@@ -369,6 +374,7 @@ public actor CallCenter {
         queue.removeAll { $0 == id }
         for monitor in session.monitors { endMonitor(monitor) }
         channels = channels.filter { $0.value != id }
+        recentlyEnded.insert(Self.key(session.server, session.callerChannel))
         sessions[id] = nil
         journal.append(.call(session.record))
         note(id, "ended", ["outcome": session.record.outcome.rawValue, "side": session.record.hangupSide?.rawValue ?? ""])
@@ -404,8 +410,12 @@ public actor CallCenter {
     }
 
     func operationFailed(call id: UUID, label: String, error: any Error) {
-        // A channel that is already gone answers 404; the events tell the rest.
-        if case ARIError.notFound = error { return }
+        // A channel that is already gone answers 404; the events tell the rest. Except for a call adopted from
+        // a channel listing: if its channel is gone before the answer, no event will ever end it.
+        if case ARIError.notFound = error {
+            if label == "answer", let session = sessions[id], session.adopted, session.phase == .ivr { lost(id) }
+            return
+        }
         logger.warning("ARI request failed", metadata: ["call": "\(id)", "request": "\(label)", "error": "\(error)"])
         guard let session = sessions[id] else { return }
         if label == "originate operator", case .ringing(let operatorId, let leg) = session.phase {

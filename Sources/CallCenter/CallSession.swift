@@ -41,6 +41,8 @@ struct CallSession {
     var bridgeId: String?
     var musicOn = false
     var monitors: [String] = []
+    /// Taken from a channel listing (its StasisStart was never seen), not from an event.
+    var adopted = false
     /// When the call became routable (queued, or back in line), for the routing latency.
     var routableSince = ContinuousClock.now
 

@@ -187,7 +187,10 @@ public final class FakeTelegram: Sendable {
     public let chats: Set<String>
     /// chat → supergroup it became.
     public let migrations: [String: String]
+    /// At most this many messages per `window` (Telegram's limit is per second; a test on a loaded machine
+    /// may widen the window so that its messages surely fall in one).
     public let perSecond: Int?
+    public let window: Duration
     public let retryAfter: Int
     /// Every n-th accepted request is answered 429 first (a deterministic rate limit for tests).
     public let limitEvery: Int?
@@ -195,8 +198,9 @@ public final class FakeTelegram: Sendable {
     let onMessage: (@Sendable (Message) -> Void)?
 
     public init(token: String = "123456:TEST-token_abcdefghijklmnopqrstuvwxyz", chats: Set<String> = ["-1001234567890"],
-                migrations: [String: String] = [:], perSecond: Int? = nil, retryAfter: Int = 1, limitEvery: Int? = nil,
-                onMessage: (@Sendable (Message) -> Void)? = nil) {
+                migrations: [String: String] = [:], perSecond: Int? = nil, window: Duration = .seconds(1), retryAfter: Int = 1,
+                limitEvery: Int? = nil, onMessage: (@Sendable (Message) -> Void)? = nil) {
+        self.window = window
         self.limitEvery = limitEvery
         self.token = token
         self.chats = chats
@@ -245,7 +249,7 @@ public final class FakeTelegram: Sendable {
                 state.requests += 1
                 if let every = self.limitEvery, state.requests % every == 0 { state.tooMany += 1; return nil }
                 if let limit = self.perSecond {
-                    if let window = state.window, now - window.start < .seconds(1) {
+                    if let window = state.window, now - window.start < self.window {
                         if window.count >= limit { state.tooMany += 1; return nil }
                         state.window = (window.start, window.count + 1)
                     } else {

@@ -18,9 +18,9 @@ struct ReliabilityTests {
         return (channel, id)
     }
 
-    @Test(arguments: MonitorMode.allCases)
-    func supervisorsListenWhisperAndBarge(_ mode: MonitorMode) async throws {
-        try await Harness.run { h in
+    @Test(arguments: MonitorMode.allCases, Route.allCases)
+    func supervisorsListenWhisperAndBarge(_ mode: MonitorMode, _ route: Route) async throws {
+        try await Harness.run(route: route) { h in
             let (channel, id) = try await connectedCall(h)
             let monitor = try await h.center.monitor(call: id, supervisorEndpoint: "PJSIP/201", mode: mode)
             try await h.until("the supervisor joins") {
@@ -60,7 +60,8 @@ struct ReliabilityTests {
             try await h.sim.remoteHangup(channel)
             let call = try await h.ended(channel)
             #expect(call.outcome == .answered && call.hangupSide == .caller)
-            #expect(await h.store.calls.count == 1) // no duplicate rows
+            let rows = await h.store.calls
+            #expect(rows.count == 1, "\(rows.values.map { "\($0.channelId) \($0.outcome) \($0.endedAt.map { "\($0)" } ?? "open")" })") // no duplicate rows
         }
     }
 
@@ -78,6 +79,48 @@ struct ReliabilityTests {
             #expect(first.outcome == .lost && second.outcome == .lost)
             try await h.until("operator free again") { await h.agentState(1) == .ready }
         }
+    }
+
+    /// A channel listing read before a hang-up and looked at after it (a resynchronisation on a loaded
+    /// machine): the ended call is not taken up again. Seen once in a full test run as a second call row
+    /// "in progress" for the same channel, never closed.
+    @Test func aStaleChannelListingDoesNotBringAnEndedCallBack() async throws {
+        try await Harness.run { h in
+            let (channel, id) = try await connectedCall(h)
+            let listing = try await ARIClient(configuration: h.ari).channels()
+            #expect(listing.contains { $0.id == channel })
+            try await h.sim.remoteHangup(channel)
+            _ = try await h.ended(channel)
+            await h.center.adopt(listing, server: h.ari.name)
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(await h.center.sessionCount == 0)
+            try await h.until("the journal is written") { h.journal.backlog == 0 }
+            #expect(await Array(h.store.calls.keys) == [id])
+        }
+    }
+
+    /// A listed channel that is gone before its answer: its StasisStart was never seen and no StasisEnd will
+    /// come, so the 404 of the answer closes the call as lost.
+    @Test func anAdoptedChannelThatIsAlreadyGoneIsClosedAsLost() async throws {
+        try await Harness.run { h in
+            let channel = try await h.dial()
+            var listing = try await ARIClient(configuration: h.ari).channels()
+            listing = listing.filter { $0.id == channel }.map { var gone = $0; gone.id = "1700000000.99"; return gone }
+            #expect(listing.count == 1)
+            await h.center.adopt(listing, server: h.ari.name)
+            try await h.until("the adopted call is closed") {
+                await h.store.calls.values.contains { $0.channelId == "1700000000.99" && $0.outcome == .lost && $0.endedAt != nil }
+            }
+            #expect(await h.center.sessionCount == 1) // the real call goes on
+        }
+    }
+
+    @Test func recentKeysKeepTheLastInserted() {
+        var keys = RecentKeys(capacity: 3)
+        for key in ["a", "b", "c", "b", "d"] { keys.insert(key) }
+        #expect(!keys.contains("a") && keys.contains("b") && keys.contains("c") && keys.contains("d"))
+        keys.insert("e")
+        #expect(!keys.contains("b") && keys.contains("e"))
     }
 
     @Test func callsThatArrivedWhileDisconnectedAreAdopted() async throws {

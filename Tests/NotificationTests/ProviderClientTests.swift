@@ -7,7 +7,7 @@ import Testing
 @Suite("Telegram client")
 struct TelegramClientTests {
     @Test func sendsEscapedHTMLAndReportsEveryKindOfAnswer() async throws {
-        let fake = FakeTelegram(chats: ["-1001234567890"], migrations: ["-4000000001": "-1009999999999"], perSecond: 2, retryAfter: 7)
+        let fake = FakeTelegram(chats: ["-1001234567890"], migrations: ["-4000000001": "-1009999999999"], perSecond: 2, window: .seconds(60), retryAfter: 7)
         try await withHTTPServer(fake.router) { url in
             let client = TelegramClient(http: .shared, baseURL: url, token: fake.token)
             let hostile = "<script>alert(1)</script> & \"quotes\" <b>not bold</b>"
@@ -15,7 +15,7 @@ struct TelegramClientTests {
             #expect(try await client.sendMessage(chatID: "-1001234567890", html: html) == .sent(messageID: 2))
             #expect(fake.messages.first?.text == html)
             #expect(fake.messages.first?.parseMode == "HTML")
-            // A second message in the same second is fine; the third gets 429 with retry_after.
+            // A second message in the same window is fine; the third gets 429 with retry_after.
             _ = try await client.sendMessage(chatID: "-1001234567890", html: "2")
             #expect(try await client.sendMessage(chatID: "-1001234567890", html: "3") == .retryAfter(seconds: 7))
             #expect(try await client.sendMessage(chatID: "-4000000001", html: "x") == .migrated(to: "-1009999999999"))
