@@ -32,6 +32,8 @@ extension MurojaatCommand.Bench {
         @Option(help: "Real seconds per simulated second in the simulator.") var timeScale = 0.05
         @Option(help: "Port for the simulator.") var port = 18088
         @Flag(help: "Send ARI requests over HTTP instead of the events WebSocket.") var http = false
+        @Flag(help: "Let the simulator share CPU cores with this process (by default each gets its own, as Asterisk would run on its own machine).")
+        var shareCores = false
 
         func runAsync() async throws {
             var config = try options.load()
@@ -39,7 +41,19 @@ extension MurojaatCommand.Bench {
             var quiet = logger
             quiet.logLevel = .error
             let password = "bench-\(UInt32.random(in: 1000...9999))"
-            let simulator = try startSimulator(password: password)
+            // The simulator stands in for Asterisk, 300 phones and every caller, and keeps about one core busy.
+            // On the same cores as the app it evicts the app's caches and preempts its threads, which showed as
+            // a third more app CPU per call; in production Asterisk has a machine of its own. So the app gets
+            // the first CPU and the simulator the others, unless asked otherwise or there is only one CPU.
+            let cpus = shareCores ? [] : CoreSplit.available()
+            let split = cpus.count >= 2 ? (app: [cpus[0]], simulator: Array(cpus.dropFirst())) : nil
+            let simulator = try startSimulator(password: password, cpus: split?.simulator)
+            let coresNote: String
+            if let split, CoreSplit.pinThisProcess(to: split.app) {
+                coresNote = "this process on CPU \(CoreSplit.describe(split.app)), the simulator on CPU \(CoreSplit.describe(split.simulator))"
+            } else {
+                coresNote = "shared by this process and the simulator"
+            }
             defer {
                 // The simulator may be holding long polls open: it gets three seconds, then SIGKILL, so
                 // no simulator outlives the bench and shares the port with the next run.
@@ -125,6 +139,7 @@ extension MurojaatCommand.Bench {
                     ready → originate:          p50 \(ms(latencies.percentile(.routing, 50))), p99 \(ms(latencies.percentile(.routing, 99))) (\(latencies.count(.routing)) samples)
                     app CPU per 1,000 calls:    \(String(format: "%.2f", cpu / Double(max(1, completed)) * 1000)) s (this process: call flow, journal, ARI client; callers are generated in the simulator)
                     ARI traffic per call:       \(frames)
+                    cores:                      \(coresNote)
                     peak memory (RSS):          \(after.maxRSSMiB) MiB
                     journal backlog at the end: \(journal.backlog)
                     wallboard snapshot:         p50 \(ms(boardTimes.isEmpty ? nil : boardTimes[boardTimes.count / 2])), p99 \(ms(boardTimes.isEmpty ? nil : boardTimes[min(boardTimes.count - 1, boardTimes.count * 99 / 100)])) (\(boardTimes.count) snapshots, up to \(board.maxCalls) live calls, \(board.maxBytes / 1024) KiB of JSON)
@@ -187,13 +202,20 @@ extension MurojaatCommand.Bench {
             return (try? JSONSerialization.jsonObject(with: Data(data.readableBytesView))) as? [String: String]
         }
 
-        func startSimulator(password: String) throws -> Process {
+        func startSimulator(password: String, cpus: [Int]?) throws -> Process {
             let process = Process()
-            process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
-            if !FileManager.default.isExecutableFile(atPath: process.executableURL!.path) {
-                process.executableURL = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0])
+            var executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+            if !FileManager.default.isExecutableFile(atPath: executable.path) {
+                executable = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0])
             }
-            process.arguments = ["simulate", "--port", "\(port)", "--password", password, "--time-scale", "\(timeScale)",
+            var prefix: [String] = []
+            if let cpus, FileManager.default.isExecutableFile(atPath: CoreSplit.taskset) {
+                process.executableURL = URL(fileURLWithPath: CoreSplit.taskset)
+                prefix = ["-c", CoreSplit.describe(cpus), executable.path]
+            } else {
+                process.executableURL = executable
+            }
+            process.arguments = prefix + ["simulate", "--port", "\(port)", "--password", password, "--time-scale", "\(timeScale)",
                                  "--phones", "\(operators)", "--answer-after-ms", "500", "--hangup-after-ms", "\(talkMs)",
                                  "--recordings", FileManager.default.temporaryDirectory.appendingPathComponent("bench-recordings").path]
             let log = FileManager.default.temporaryDirectory.appendingPathComponent("murojaat-bench-simulator.log")
@@ -224,3 +246,35 @@ extension MurojaatCommand.Bench {
     }
 }
 
+
+/// Which CPUs the bench may use, and pinning to some of them with util-linux's `taskset`.
+enum CoreSplit {
+    static let taskset = "/usr/bin/taskset"
+
+    /// The CPUs this process may run on (its affinity mask, which a container may narrow).
+    static func available() -> [Int] {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed_list:") }) else { return [] }
+        var cpus: [Int] = []
+        for part in line.dropFirst("Cpus_allowed_list:".count).trimmingCharacters(in: .whitespaces).split(separator: ",") {
+            let bounds = part.split(separator: "-").compactMap { Int($0) }
+            if bounds.count == 1 { cpus.append(bounds[0]) } else if bounds.count == 2, bounds[0] <= bounds[1] { cpus += Array(bounds[0]...bounds[1]) }
+        }
+        return cpus
+    }
+
+    /// Every thread of this process (threads made later inherit it) on `cpus`.
+    static func pinThisProcess(to cpus: [Int]) -> Bool {
+        guard FileManager.default.isExecutableFile(atPath: taskset) else { return false }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: taskset)
+        process.arguments = ["-a", "-p", "-c", describe(cpus), "\(getpid())"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }
+
+    static func describe(_ cpus: [Int]) -> String { cpus.map(String.init).joined(separator: ",") }
+}
