@@ -2,21 +2,24 @@ import ARI
 import Foundation
 
 extension CallCenter {
-    /// Plays prompts (name, language) one after another; `then` runs when the last one finishes.
+    /// Plays prompts (name, language) one after another as one playback; `then` runs when it finishes.
+    /// Each prompt names its language's folder (`sound:uz/murojaat/greeting`): Asterisk looks a sound up
+    /// under `<lang>/` first and then as given, so the greeting can say both languages in one playback, and
+    /// a barge-in stops it with one request. `lang` still sets the language of `extra` media (numbers).
     func play(_ id: UUID, _ prompts: [(String, Language)], extra: [String] = [], then after: CallSession.AfterPrompts) {
         guard var session = sessions[id] else { return }
-        let channel = session.callerChannel
-        var items: [(String, String)] = prompts.map { ("sound:murojaat/\($0.0)", $0.1.rawValue) }
-        for media in extra { items.append((media, session.language.rawValue)) }
-        for (media, language) in items {
-            let playbackId = "pb-" + UUID().uuidString.lowercased()
+        let media = prompts.map { Prompt.media($0.0, $0.1) } + extra
+        if !media.isEmpty {
+            playbackSequence += 1
+            let playbackId = "pb-\(instanceTag)-\(playbackSequence)"
             session.playbacks.append(playbackId)
             playbacks[playbackId] = id
-            session.ops.send("play", ARIClient.playRequest(channel: channel, media: [media], lang: language, playbackId: playbackId))
+            let language = session.record.language ?? prompts.first?.1 ?? .uz
+            session.ops.send("play", ARIClient.playRequest(channel: session.callerChannel, media: media, lang: language.rawValue, playbackId: playbackId))
         }
         session.after = after
         sessions[id] = session
-        if items.isEmpty { promptsDone(id) }
+        if media.isEmpty { promptsDone(id) }
     }
 
     /// Barge-in: a digit stops whatever is playing.

@@ -32,6 +32,10 @@ public actor CallCenter {
     /// `server/channel` of callers whose calls ended lately, oldest first: a channel listing read before a
     /// hang-up but looked at after it must not bring the call back (`adopt`).
     var recentlyEnded = RecentKeys(capacity: 5_000)
+    /// Playback ids are `pb-<instanceTag>-<n>`: unique on the server without a random UUID (a system call)
+    /// per prompt, and unlike the ids of an earlier run of the app.
+    var playbackSequence = 0
+    nonisolated let instanceTag = String(UInt64.random(in: 0..<(1 << 48)), radix: 36)
     var recordingsDirectory: URL?
     /// When the event being handled reached the call flow (the benchmark's StasisStart → answer).
     var eventReceivedAt = ContinuousClock.now

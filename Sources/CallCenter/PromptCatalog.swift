@@ -1,5 +1,5 @@
 /// The IVR's spoken prompts, in Uzbek (Latin) and Russian. `murojaat prompts synthesize` turns each
-/// into `<sounds>/<lang>/murojaat/<name>.wav`; Asterisk plays them as `sound:murojaat/<name>` with `lang=`.
+/// into `<sounds>/<lang>/murojaat/<name>.wav`; Asterisk plays them as `sound:<lang>/murojaat/<name>`.
 public struct Prompt: Sendable, Equatable {
     public var name: String
     public var uz: String
@@ -7,8 +7,11 @@ public struct Prompt: Sendable, Equatable {
 
     public func text(_ language: Language) -> String { language == .uz ? uz : ru }
 
-    /// The `sound:` media URI Asterisk plays (the language picks the folder).
-    public var media: String { "sound:murojaat/\(name)" }
+    /// The `sound:` media URI Asterisk plays: the language's folder is part of the name, so one playback
+    /// may hold prompts in both languages.
+    public func media(_ language: Language) -> String { Self.media(name, language) }
+
+    public static func media(_ name: String, _ language: Language) -> String { "sound:\(language.rawValue)/murojaat/\(name)" }
 }
 
 public enum Language: String, Sendable, CaseIterable, Codable {

@@ -144,7 +144,15 @@ struct Harness: Sendable {
 
     /// How many times the topic menu was played in `lang`.
     func menus(_ lang: String) async -> Int {
-        await requests("POST", containing: "/play").filter { $0.query["media"] == "sound:murojaat/main-menu" && $0.query["lang"] == lang }.count
+        await played("main-menu", lang)
+    }
+
+    /// How many play requests held the prompt `name` (in `lang`, or in either language).
+    func played(_ name: String, _ lang: String? = nil) async -> Int {
+        let wanted = lang.map { ["sound:\($0)/murojaat/\(name)"] } ?? ["sound:uz/murojaat/\(name)", "sound:ru/murojaat/\(name)"]
+        return await requests("POST", containing: "/play").filter { request in
+            (request.query["media"] ?? "").split(separator: ",").contains { wanted.contains(String($0)) }
+        }.count
     }
 
     func requests(_ method: String, containing: String) async -> [RecordedRequest] {
