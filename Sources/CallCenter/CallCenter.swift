@@ -377,7 +377,17 @@ public actor CallCenter {
         session.ops.finish()
         queue.removeAll { $0 == id }
         for monitor in session.monitors { endMonitor(monitor) }
-        channels = channels.filter { $0.value != id }
+        // The call's channels: the caller's, and the operator and callback legs, named by attempt
+        // (`offer`, `callCitizenBack`). Only these, rather than a scan of every call's channels.
+        let prefix = id.uuidString.prefix(8).lowercased()
+        var keys = [Self.key(session.server, session.callerChannel)]
+        if session.ringAttempts > 0 {
+            for attempt in 1...session.ringAttempts {
+                keys.append(Self.key(session.server, "op-\(prefix)-\(attempt)"))
+                keys.append(Self.key(session.server, "cb-\(prefix)-\(attempt)"))
+            }
+        }
+        for key in keys where channels[key] == id { channels[key] = nil }
         recentlyEnded.insert(Self.key(session.server, session.callerChannel))
         sessions[id] = nil
         journal.append(.call(session.record))

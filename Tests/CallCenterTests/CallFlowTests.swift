@@ -40,6 +40,7 @@ struct CallFlowTests {
             #expect(Set(filter.eventsAllowed.compactMap { if case .object(let o) = $0, case .string(let t)? = o["type"] { t } else { nil } })
                     == CallCenter.handledEventTypes)
             try await h.until("wrap-up ends") { await h.agentState(1) == .ready }
+            #expect(await h.center.channels.isEmpty) // the ended call left no channel behind
             let originate = await h.requests("POST", containing: "/channels")
             #expect(originate.contains { $0.query["endpoint"] == "PJSIP/101" && $0.query["callerId"] == "+998901234567" && $0.query["timeout"] == "1" })
             let kinds = await h.store.eventKinds(id)
@@ -148,6 +149,7 @@ struct CallFlowTests {
             let call = try await h.ended(channel)
             #expect(call.outcome == .answered && call.operatorId == 3)
             #expect(await h.store.eventKinds(call.id).contains("operator_no_answer"))
+            try await h.until("no channel of the call is left") { await h.center.channels.isEmpty }
         }
     }
 
@@ -218,6 +220,7 @@ struct CallFlowTests {
             try await h.until("callback call ends") { await h.store.calls[id]?.endedAt != nil }
             let call = try #require(await h.store.calls[id])
             #expect(call.outcome == .callbackDone && call.callbackNumber == "+998977654321" && call.operatorId == 1)
+            #expect(await h.center.channels.isEmpty)
         }
     }
 

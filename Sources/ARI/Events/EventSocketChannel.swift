@@ -18,6 +18,9 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var context: ChannelHandlerContext?
     private var flushScheduled = false
     private var closing = false
+    /// Masking keys, which a client must draw from a strong source: one `getrandom` per 128 frames
+    /// instead of one per frame (it was a system call for every request).
+    private var random = BufferedRandom()
     /// Why the socket ended, when the server said so.
     private(set) var closeReason: String?
 
@@ -41,7 +44,7 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
             onText(payload.readString(length: payload.readableBytes) ?? "")
         case .ping:
             guard !closing else { return }
-            let pong = WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.unmaskedData)
+            let pong = WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(using: &random), data: frame.unmaskedData)
             context.writeAndFlush(Self.wrapOutboundOut(pong), promise: nil)
         case .connectionClose:
             var payload = frame.unmaskedData
@@ -55,7 +58,7 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
             closing = true
             var echo = context.channel.allocator.buffer(capacity: 2)
             if let code { echo.write(webSocketErrorCode: code) }
-            let reply = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: echo)
+            let reply = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(using: &random), data: echo)
             context.writeAndFlush(Self.wrapOutboundOut(reply)).whenComplete { _ in context.close(promise: nil) }
         default:
             break // binary and pong frames carry nothing for ARI
@@ -71,7 +74,7 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// one loop tick share a flush, so a burst of requests leaves in few system calls.
     func send(_ text: String) -> Bool {
         guard let context, !closing, context.channel.isActive else { return false }
-        let frame = WebSocketFrame(fin: true, opcode: .text, maskKey: .random(), data: context.channel.allocator.buffer(string: text))
+        let frame = WebSocketFrame(fin: true, opcode: .text, maskKey: .random(using: &random), data: context.channel.allocator.buffer(string: text))
         context.write(Self.wrapOutboundOut(frame), promise: nil)
         if !flushScheduled {
             flushScheduled = true
@@ -89,7 +92,7 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
         closing = true
         var code = context.channel.allocator.buffer(capacity: 2)
         code.write(webSocketErrorCode: .normalClosure)
-        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: code)
+        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(using: &random), data: code)
         context.writeAndFlush(Self.wrapOutboundOut(frame), promise: nil)
         // The server answers and closes; do not wait for ever.
         let channel = context.channel
@@ -151,5 +154,21 @@ enum EventSocketConnector {
                     return Connected(channel: channel, upgraded: upgraded)
                 }
             }
+    }
+}
+
+/// Random numbers from the system's strong source (`arc4random_buf`, i.e. `getrandom`), fetched 1 KiB
+/// at a time.
+struct BufferedRandom: RandomNumberGenerator {
+    private var buffer = [UInt64](repeating: 0, count: 128)
+    private var used = 128
+
+    mutating func next() -> UInt64 {
+        if used == buffer.count {
+            buffer.withUnsafeMutableBytes { arc4random_buf($0.baseAddress!, $0.count) }
+            used = 0
+        }
+        defer { used += 1 }
+        return buffer[used]
     }
 }
