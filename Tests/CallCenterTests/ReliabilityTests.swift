@@ -115,6 +115,22 @@ struct ReliabilityTests {
         }
     }
 
+    /// Numbers older than the repeat window are forgotten once the list is large, so a 24/7 service does
+    /// not keep every caller ever seen; numbers within the window stay.
+    @Test func oldCallerNumbersAreForgotten() async throws {
+        var settings = CallCenterSettings()
+        settings.repeatWindowSeconds = 3600
+        let center = CallCenter(settings: settings, journal: CallJournal(store: InMemoryCallStore(operators: []), logger: .init(label: "t")))
+        let now = Date()
+        for n in 0..<9_998 { await center.rememberCaller("+99890\(n)", at: now.addingTimeInterval(-7200)) }
+        await center.rememberCaller("+998recent", at: now.addingTimeInterval(-60))
+        #expect(await center.recentCallers.count == 9_999)
+        await center.rememberCaller("+998new", at: now)
+        let left = await center.recentCallers
+        #expect(left.count == 2 && left["+998recent"] != nil && left["+998new"] != nil)
+        #expect(await center.recentCallersPruneAt == 10_000)
+    }
+
     @Test func recentKeysKeepTheLastInserted() {
         var keys = RecentKeys(capacity: 3)
         for key in ["a", "b", "c", "b", "d"] { keys.insert(key) }
