@@ -9,7 +9,7 @@ struct IVRRepository {
     let client: PostgresClient
     let logger: Logger
 
-    /// Prompts are stored per language as `<name>.<lang>`, playing `sound:murojaat/<name>`.
+    /// Prompts are stored per language as `<name>.<lang>`, playing `sound:<lang>/murojaat/<name>`.
     static func promptKey(_ name: String, _ language: Language) -> String { "\(name).\(language.rawValue)" }
 
     /// Adds missing prompts; writes the standard tree only into an empty table (edits are kept).
