@@ -7,14 +7,18 @@ extension CallCenter {
     /// under `<lang>/` first and then as given, so the greeting can say both languages in one playback, and
     /// a barge-in stops it with one request. `lang` still sets the language of `extra` media (numbers).
     func play(_ id: UUID, _ prompts: [(String, Language)], extra: [String] = [], then after: CallSession.AfterPrompts) {
+        play(id, media: prompts.map { Prompt.media($0.0, $0.1) } + extra, language: prompts.first?.1, then: after)
+    }
+
+    /// Plays `media` (prompts' `sound:` URIs, numbers…) as one playback; `then` runs when it finishes.
+    func play(_ id: UUID, media: [String], language: Language? = nil, then after: CallSession.AfterPrompts) {
         guard var session = sessions[id] else { return }
-        let media = prompts.map { Prompt.media($0.0, $0.1) } + extra
         if !media.isEmpty {
             playbackSequence += 1
             let playbackId = "pb-\(instanceTag)-\(playbackSequence)"
             session.playbacks.append(playbackId)
             playbacks[playbackId] = id
-            let language = session.record.language ?? prompts.first?.1 ?? .uz
+            let language = session.record.language ?? language ?? .uz
             session.ops.send("play", ARIClient.playRequest(channel: session.callerChannel, media: media, lang: language.rawValue, playbackId: playbackId))
         }
         session.after = after

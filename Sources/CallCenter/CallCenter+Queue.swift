@@ -78,21 +78,17 @@ extension CallCenter {
         stopQueueMusic(id)
         session = sessions[id]!
         let language = session.language
-        var prompts: [(String, Language)] = [("queue-position", language)]
         let position = position(of: id)
         let minutes = expectedWaitMinutes(id)
-        var extra = ["number:\(position)"]
         let waited = Date().timeIntervalSince(session.record.queuedAt ?? Date())
-        play(id, prompts, extra: extra, then: .nothing)
-        prompts = [("queue-wait-minutes", language)]
-        extra = ["number:\(minutes)"]
-        play(id, prompts, extra: extra, then: .nothing)
-        var closing: [(String, Language)] = [("queue-info", language)]
+        // One playback: "your place in line is" N, "expected wait, minutes" M, information, the callback offer.
+        var media = [Prompt.media("queue-position", language), "number:\(position)",
+                     Prompt.media("queue-wait-minutes", language), "number:\(minutes)", Prompt.media("queue-info", language)]
         if waited >= settings.callbackOfferAfterSeconds && !session.record.callerNumber.isEmpty {
-            closing.append(("callback-offer", language))
+            media.append(Prompt.media("callback-offer", language))
             sessions[id]?.callbackOffered = true
         }
-        play(id, closing, then: .queueMusic)
+        play(id, media: media, language: language, then: .queueMusic)
         note(id, "announced", ["position": "\(position)", "minutes": "\(minutes)"])
     }
 

@@ -188,7 +188,11 @@ struct CallFlowTests {
             #expect(call.outcome == .abandonedQueue && call.repeated)
             #expect((call.waitSeconds ?? -1) >= 0)
             #expect(await h.played("queue-welcome") > 0)
-            #expect(await h.played("queue-position") > 0)
+            // The announcement is one playback: place in line, expected wait, information (in the caller's language).
+            let announcement = await h.requests("POST", containing: "/play").compactMap { $0.query["media"] }.first { $0.contains("queue-position") }
+            #expect(announcement?.hasPrefix("sound:uz/murojaat/queue-position,number:1,sound:uz/murojaat/queue-wait-minutes,number:") == true,
+                    "\(announcement ?? "none")")
+            #expect(announcement?.contains(",sound:uz/murojaat/queue-info") == true)
             #expect(await h.requests("POST", containing: "/moh").count >= 1)
         }
     }
