@@ -32,6 +32,8 @@ extension MurojaatCommand.Bench {
         @Option(help: "Real seconds per simulated second in the simulator.") var timeScale = 0.05
         @Option(help: "Port for the simulator.") var port = 18088
         @Flag(help: "Send ARI requests over HTTP instead of the events WebSocket.") var http = false
+        @Option(help: "Operator panels open, each listening to its operator's events as the operator's screen does (default: one per operator).")
+        var panels: Int?
         @Flag(help: "Let the simulator share CPU cores with this process (by default each gets its own, as Asterisk would run on its own machine).")
         var shareCores = false
 
@@ -85,7 +87,13 @@ extension MurojaatCommand.Bench {
                                                     eventLoop: center.eventLoop, logger: quiet)
                 center.attach(connection)
                 await center.addServer(ari.name, client: ARIClient(connection: connection))
-                await center.loadOperators(try await store.loadOperators())
+                let operatorList = try await store.loadOperators()
+                await center.loadOperators(operatorList)
+                // Every operator's panel open, as in the centre: each listens to its operator's events.
+                let panelTasks = operatorList.prefix(max(0, panels ?? operatorList.count)).map { info in
+                    let stream = center.events.subscribe(operatorId: info.id)
+                    return Task { var received = 0; for await _ in stream { received += 1 }; return received }
+                }
                 group.addTask { try await connection.run() }
                 group.addTask { try await journal.run() }
                 try await Task.sleep(for: .milliseconds(500))
@@ -116,6 +124,9 @@ extension MurojaatCommand.Bench {
                 let completed = try await drive(center: center)
                 let elapsed = clock.now - start
                 wallboard.cancel()
+                for task in panelTasks { task.cancel() }
+                var panelEvents = 0
+                for task in panelTasks { panelEvents += await task.value }
                 let board = await wallboard.value
                 let boardTimes = board.times.sorted()
                 let after = Self.usage()
@@ -141,6 +152,7 @@ extension MurojaatCommand.Bench {
                     ARI traffic per call:       \(frames)
                     cores:                      \(coresNote)
                     peak memory (RSS):          \(after.maxRSSMiB) MiB
+                    operator panels:            \(panelTasks.count) open, \(String(format: "%.1f", Double(panelEvents) / Double(max(1, completed)))) events per call delivered to them
                     journal backlog at the end: \(journal.backlog)
                     wallboard snapshot:         p50 \(ms(boardTimes.isEmpty ? nil : boardTimes[boardTimes.count / 2])), p99 \(ms(boardTimes.isEmpty ? nil : boardTimes[min(boardTimes.count - 1, boardTimes.count * 99 / 100)])) (\(boardTimes.count) snapshots, up to \(board.maxCalls) live calls, \(board.maxBytes / 1024) KiB of JSON)
                     """)

@@ -126,7 +126,7 @@ struct PanelController: Sendable {
         let user = try context.requireUser()
         guard let operatorId = user.operatorId, let center = web.callCenter else { throw HTTPError(.conflict, message: "not_an_operator") }
         let language = Pages.language(request, context)
-        let subscription = center.events.subscribe()
+        let subscription = center.events.subscribe(operatorId: operatorId)
         let (lines, sink) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(200))
         let initial = await center.agentSnapshot().first { $0.id == operatorId }
         let live = await center.callSnapshot().first { $0.operatorId == operatorId && $0.endedAt == nil }
