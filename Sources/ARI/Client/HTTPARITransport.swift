@@ -117,7 +117,9 @@ public struct HTTPARITransport: ARITransport {
 
     /// One HTTP client per event loop for `submit`, kept for the life of the process like `HTTPClient.shared`.
     /// Its pool allows 32 connections to one Asterisk (Asterisk's `sessionlimit` defaults to 100): a burst of
-    /// calls should not queue behind the default 8.
+    /// calls should not queue behind the default 8. Idle connections are closed after 10 s, before Asterisk
+    /// closes them (`session_keep_alive`, 15 s by default), so a request is not sent on a connection that
+    /// the server is closing at that moment.
     static let loopClients = Mutex<[ObjectIdentifier: HTTPClient]>([:])
 
     static func client(for loop: any EventLoop) -> HTTPClient {
@@ -125,7 +127,7 @@ public struct HTTPARITransport: ARITransport {
             let key = ObjectIdentifier(loop)
             if let client = clients[key] { return client }
             var configuration = HTTPClient.Configuration()
-            configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 32)
+            configuration.connectionPool = .init(idleTimeout: .seconds(10), concurrentHTTP1ConnectionsPerHostSoftLimit: 32)
             let client = HTTPClient(eventLoopGroup: loop, configuration: configuration)
             clients[key] = client
             return client
