@@ -3,6 +3,8 @@ import TestSupport
 import AsteriskSimulator
 import Foundation
 import Hummingbird
+import NIOCore
+import NIOPosix
 import HummingbirdTesting
 import Testing
 
@@ -133,6 +135,40 @@ struct ARIErrorTests {
                                                                      requestTimeout: .seconds(2)))
         await #expect { try await closed.ping() } throws: { error in
             if case ARIError.transport = error { return true } else { return false }
+        }
+    }
+
+    /// `submit` (the call flow's HTTP requests, sent from its loop): the same typed errors, a timeout, and an
+    /// answer larger than allowed refused without being kept whole in memory.
+    @Test func requestsSubmittedFromALoopMeetErrorsOversizedAndSlowAnswers() async throws {
+        let router = Router()
+        router.post("/ari/channels/gone/answer") { _, _ -> Response in
+            Response(status: .notFound, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(string: "{\"message\":\"Channel not found\"}")))
+        }
+        router.post("/ari/channels/c1/answer") { _, _ -> Response in Response(status: .noContent) }
+        router.get("/ari/channels") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(repeating: UInt8(ascii: " "), count: 2 << 20)))
+        }
+        router.get("/ari/bridges") { _, _ -> Response in
+            try await Task.sleep(for: .seconds(2))
+            return Response(status: .ok)
+        }
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let loop = MultiThreadedEventLoopGroup.singleton.next()
+            let configuration = ARIServerConfiguration(baseURL: "http://127.0.0.1:\(port)/ari", username: "u", password: "p", requestTimeout: .milliseconds(800))
+            let http = HTTPARITransport(configuration: configuration, maxBodySize: 1 << 20)
+            let answered = try await http.submit(ARIClient.answerRequest("c1"), on: loop).get()
+            #expect(answered.status == 204)
+            await #expect(throws: ARIError.notFound("Channel not found")) { try await http.submit(ARIClient.answerRequest("gone"), on: loop).get() }
+            await #expect(throws: ARIError.transport("answer larger than allowed")) {
+                try await http.submit(ARIRequest(.GET, "/channels"), on: loop).get()
+            }
+            await #expect(throws: ARIError.timeout) { try await http.submit(ARIRequest(.GET, "/bridges"), on: loop).get() }
+            // The answer's callbacks run on the loop that sent the request.
+            let onLoop = try await http.submit(ARIClient.answerRequest("c1"), on: loop).map { _ in loop.inEventLoop }.get()
+            #expect(onLoop)
         }
     }
 

@@ -103,13 +103,14 @@ public struct HTTPARITransport: ARITransport {
         }
         let timeout = configuration.requestTimeout
         let deadline = NIODeadline.now() + .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
-        let maxBodySize = maxBodySize
-        return Self.client(for: loop).execute(request: http, eventLoop: .delegateAndChannel(on: loop), deadline: deadline)
+        // The accumulator stops reading past `maxBodySize` (a hostile or broken server cannot fill memory).
+        let accumulator = ResponseAccumulator(request: http, maxBodySize: min(maxBodySize, Int(UInt32.max)))
+        return Self.client(for: loop).execute(request: http, delegate: accumulator, eventLoop: .delegateAndChannel(on: loop), deadline: deadline)
+            .futureResult
             .flatMapError { error in loop.makeFailedFuture(Self.mapError(error)) }
             .flatMapThrowing { response in
                 let data = response.body.map { Data($0.readableBytesView) } ?? Data()
                 let status = Int(response.status.code)
-                guard data.count <= maxBodySize else { throw ARIError.transport("answer larger than \(maxBodySize) bytes") }
                 guard (200..<300).contains(status) else { throw ARIError(status: status, message: Self.message(from: data)) }
                 return ARIResponse(status: status, contentType: response.headers.first(name: "Content-Type"), body: data)
             }
@@ -138,6 +139,7 @@ public struct HTTPARITransport: ARITransport {
         switch error {
         case let error as ARIError: error
         case let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout: ARIError.timeout
+        case is ResponseAccumulator.ResponseTooBigError: ARIError.transport("answer larger than allowed")
         default: ARIError.transport(String(describing: error))
         }
     }
