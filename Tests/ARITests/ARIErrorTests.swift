@@ -6,6 +6,7 @@ import Hummingbird
 import NIOCore
 import NIOPosix
 import HummingbirdTesting
+import Synchronization
 import Testing
 
 /// A transport that answers every request with one canned response.
@@ -169,6 +170,31 @@ struct ARIErrorTests {
             // The answer's callbacks run on the loop that sent the request.
             let onLoop = try await http.submit(ARIClient.answerRequest("c1"), on: loop).map { _ in loop.inEventLoop }.get()
             #expect(onLoop)
+        }
+    }
+
+    /// A burst of requests from the call flow's loop queues for the pool's 32 connections instead of opening
+    /// a connection each (Asterisk allows 100 HTTP sessions in all).
+    @Test func aBurstOfSubmittedRequestsStaysWithinThePool() async throws {
+        let inFlight = Mutex((now: 0, most: 0))
+        let router = Router()
+        router.post("/ari/channels/{id}/answer") { _, _ -> Response in
+            inFlight.withLock { $0.now += 1; $0.most = max($0.most, $0.now) }
+            try await Task.sleep(for: .milliseconds(30))
+            inFlight.withLock { $0.now -= 1 }
+            return Response(status: .noContent)
+        }
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let loop = MultiThreadedEventLoopGroup.singleton.next()
+            let http = HTTPARITransport(configuration: ARIServerConfiguration(baseURL: "http://127.0.0.1:\(port)/ari", username: "u", password: "p"))
+            let all = try await loop.submit {
+                EventLoopFuture.whenAllSucceed((0..<200).map { http.submit(ARIClient.answerRequest("c\($0)"), on: loop) }, on: loop)
+            }.get().get()
+            #expect(all.count == 200 && all.allSatisfy { $0.status == 204 })
+            let most = inFlight.withLock { $0.most }
+            #expect(most <= 32 && most >= 2, "at most \(most) requests at once")
         }
     }
 
