@@ -42,7 +42,10 @@ extension AsteriskSimulator {
         let final = bridges[sim.bridge.id]?.bridge ?? sim.bridge
         bridges[sim.bridge.id] = nil
         emit(.bridgeDestroyed(BridgeEvent(bridge: final)), to: subscribers)
-        for name in applications.keys { applications[name]?.subscriptions.remove("bridge:\(sim.bridge.id)") }
+        for name in applications.keys {
+            applications[name]?.subscriptions.remove("bridge:\(sim.bridge.id)")
+            applications[name]?.subscriptionReferences["bridge:\(sim.bridge.id)"] = nil
+        }
         return .noContent
     }
 
@@ -57,6 +60,8 @@ extension AsteriskSimulator {
             if let previous = channels[id]?.bridgeId, let name = leaveBridge(channel: id, bridge: previous) {
                 finishRecording(name, state: "done")
             }
+            // As Asterisk's control.c does, the channel's app is subscribed to the bridge it joins.
+            if let app = channels[id]?.app { applications[app]?.subscribe("bridge:\(sim.bridge.id)", references: 2) }
             enterBridge(channel: id, bridge: sim.bridge.id)
         }
         return .noContent

@@ -257,13 +257,10 @@ extension AsteriskSimulator {
 
     func recordingRecipients(_ sim: SimRecording) -> Set<String> {
         if let channelId = sim.channelId { return recipients(channel: channelId) }
-        if let bridgeId = sim.bridgeId {
-            var apps = bridgeSubscribers(bridgeId)
-            for id in bridges[bridgeId]?.bridge.channels ?? [] { apps.formUnion(recipients(channel: id)) }
-            for (_, channel) in channels where channel.app != nil && channel.bridgeId == bridgeId { apps.insert(channel.app!) }
-            if apps.isEmpty { apps = Set(sinks.keys) }
-            return apps
-        }
+        // A bridge recording's events reach only the apps subscribed to the bridge (Asterisk 22.10.1: none
+        // without a subscription, even with the app's channels in the bridge). Adding a channel subscribes
+        // its app (`addChannel`).
+        if let bridgeId = sim.bridgeId { return bridgeSubscribers(bridgeId) }
         return []
     }
 

@@ -148,12 +148,11 @@ extension AsteriskSimulator {
             }
             guard exists else { throw SimulatorFailure(422, "Event source does not exist") }
             if subscribe {
-                applications[name]?.subscriptions.insert(source)
+                applications[name]?.subscribe(source)
             } else {
-                guard applications[name]?.subscriptions.contains(source) == true else {
+                guard applications[name]?.unsubscribe(source) == true else {
                     throw SimulatorFailure(409, "Application not subscribed to event source")
                 }
-                applications[name]?.subscriptions.remove(source)
             }
         }
         return .json(applicationModel(name))

@@ -22,7 +22,8 @@ extension CallCenter {
         sessions[id] = session
     }
 
-    /// Bridge, subscribe, add both sides, record; stamps the answer.
+    /// Bridge, add both sides, record; stamps the answer. Adding a channel of the app subscribes the app to
+    /// the bridge (Asterisk 22.10 was seen to), which brings the recording's events: no subscription request.
     func connect(_ session: inout CallSession, id: UUID, operatorId: Int64, legs: [String]) {
         let now = Date()
         queue.removeAll { $0 == id }
@@ -35,7 +36,6 @@ extension CallCenter {
         session.recordingName = name
         let format = settings.recordingFormat
         session.ops.send("create bridge", ARIClient.createBridgeRequest(types: [.mixing], bridgeId: bridgeId, name: "call-\(bridgeId)"))
-        session.ops.send("subscribe bridge", session.ops.client.subscribeRequest(eventSource: "bridge:\(bridgeId)"))
         session.ops.send("add channels", ARIClient.addChannelRequest(bridge: bridgeId, channels: legs))
         session.ops.send("record bridge", ARIClient.recordBridgeRequest(bridge: bridgeId, name: name, format: format, ifExists: .overwrite))
         journal.append(.call(session.record))

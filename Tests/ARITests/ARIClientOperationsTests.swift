@@ -131,6 +131,37 @@ struct ARIClientOperationsTests {
         }
     }
 
+    /// As Asterisk 22.10.1 was seen to do: creating a bridge does not subscribe the app, adding a channel of
+    /// the app does (two references per channel, so a DELETE per reference), and then the bridge
+    /// recording's events reach the app with no subscription request.
+    @Test func addingAChannelSubscribesItsAppToTheBridge() async throws {
+        try await withSimulator { sim, ari in
+            let client = ARIClient(configuration: ari)
+            try await withEvents(ari) { events, _ in
+                let caller = try await sim.placeCall(from: "+998935550001", to: "1000")
+                try await events.waitFor("StasisStart")
+                _ = try await client.createBridge(types: [.mixing], bridgeId: "b1", name: nil)
+                #expect(try await client.applicationDetails().bridgeIds.isEmpty)
+                try await client.addChannel(bridge: "b1", channels: [caller])
+                #expect(try await client.applicationDetails().bridgeIds == ["b1"])
+                _ = try await client.record(bridge: "b1", name: "r-auto", format: "wav", ifExists: .overwrite)
+                try await events.waitFor("RecordingStarted")
+                try await client.stopRecording("r-auto")
+                try await events.waitFor("RecordingFinished")
+                // Two references for the one channel: the first DELETE leaves the subscription in place.
+                _ = try await client.send(ARIRequest(.DELETE, "/applications/{app}/subscription", path: ["app": "murojaat"], query: [("eventSource", "bridge:b1")]))
+                #expect(try await client.applicationDetails().bridgeIds == ["b1"])
+                _ = try await client.send(ARIRequest(.DELETE, "/applications/{app}/subscription", path: ["app": "murojaat"], query: [("eventSource", "bridge:b1")]))
+                #expect(try await client.applicationDetails().bridgeIds.isEmpty)
+                // Unsubscribed, a bridge recording's events no longer reach the app.
+                _ = try await client.record(bridge: "b1", name: "r-silent", format: "wav", ifExists: .overwrite)
+                try await client.stopRecording("r-silent")
+                try await Task.sleep(for: .milliseconds(100))
+                #expect(events.events.filter { $0.type == "RecordingStarted" }.count == 1)
+            }
+        }
+    }
+
     @Test func bridgeOperatorRecordingAndStoredFile() async throws {
         try await withSimulator { sim, ari in
             let client = ARIClient(configuration: ari)
