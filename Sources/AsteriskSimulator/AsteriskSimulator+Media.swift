@@ -94,8 +94,13 @@ extension AsteriskSimulator {
         let id = params.path["playbackId"] ?? ""
         guard let sim = playbacks[id] else { throw SimulatorFailure(404, "Playback not found") }
         if sim.playback.state == "queued" {
+            // Canceled before it started: Asterisk 22.10.1 still sends PlaybackFinished ("done"), with no
+            // PlaybackStarted before it.
             playbacks[id] = nil
             if let channelId = sim.channelId { channels[channelId]?.mediaQueue.removeAll { $0 == .playback(id) } }
+            var finished = sim.playback
+            finished.state = "done"
+            emit(.playbackFinished(PlaybackEvent(playback: finished)), to: playbackRecipients(sim))
         } else {
             finishPlayback(id, state: "done")
         }

@@ -135,6 +135,8 @@ extension AsteriskSimulator {
         let name = params.path["applicationName"] ?? ""
         let sources = try params.required("eventSource", message: "Missing parameter eventSource").split(separator: ",").map(String.init)
         guard applications[name] != nil else { throw SimulatorFailure(404, "Application not found") }
+        // Every source is checked before any is changed: one that does not exist leaves the others alone
+        // (Asterisk 22.10.1: `bridge:b5,bridge:b4` with b5 missing subscribed neither).
         for source in sources {
             let parts = source.split(separator: ":", maxSplits: 1).map(String.init)
             guard parts.count == 2 else { throw SimulatorFailure(400, "Invalid event source URI scheme") }
@@ -146,14 +148,17 @@ extension AsteriskSimulator {
             case "deviceState": exists = true
             default: throw SimulatorFailure(400, "Invalid event source URI scheme")
             }
-            guard exists else { throw SimulatorFailure(422, "Event source does not exist") }
             if subscribe {
-                applications[name]?.subscribe(source)
+                guard exists else { throw SimulatorFailure(422, "Event source does not exist") }
             } else {
-                guard applications[name]?.unsubscribe(source) == true else {
-                    throw SimulatorFailure(409, "Application not subscribed to event source")
+                // res/ari/resource_applications.c answers 422 here (the swagger file says 409).
+                guard exists, applications[name]?.subscriptions.contains(source) == true else {
+                    throw SimulatorFailure(422, "Event source was not subscribed to")
                 }
             }
+        }
+        for source in sources {
+            if subscribe { applications[name]?.subscribe(source) } else { _ = applications[name]?.unsubscribe(source) }
         }
         return .json(applicationModel(name))
     }

@@ -153,11 +153,42 @@ struct ARIClientOperationsTests {
                 #expect(try await client.applicationDetails().bridgeIds == ["b1"])
                 _ = try await client.send(ARIRequest(.DELETE, "/applications/{app}/subscription", path: ["app": "murojaat"], query: [("eventSource", "bridge:b1")]))
                 #expect(try await client.applicationDetails().bridgeIds.isEmpty)
+                // Not subscribed any more: 422, as res/ari/resource_applications.c answers.
+                await #expect(throws: ARIError.unprocessable("Event source was not subscribed to")) {
+                    _ = try await client.send(ARIRequest(.DELETE, "/applications/{app}/subscription", path: ["app": "murojaat"], query: [("eventSource", "bridge:b1")]))
+                }
+                // A list with a missing source changes nothing.
+                await #expect(throws: ARIError.unprocessable("Event source does not exist")) { _ = try await client.subscribe(eventSource: "bridge:b1,bridge:nope") }
+                #expect(try await client.applicationDetails().bridgeIds.isEmpty)
                 // Unsubscribed, a bridge recording's events no longer reach the app.
                 _ = try await client.record(bridge: "b1", name: "r-silent", format: "wav", ifExists: .overwrite)
                 try await client.stopRecording("r-silent")
                 try await Task.sleep(for: .milliseconds(100))
                 #expect(events.events.filter { $0.type == "RecordingStarted" }.count == 1)
+            }
+        }
+    }
+
+    /// A playback stopped while still queued behind another finishes "done" with no PlaybackStarted, and
+    /// one playback of several media stopped while the first plays does not go on to the next.
+    @Test func stoppedQueuedAndMultiMediaPlaybacks() async throws {
+        try await withSimulator { sim, ari in
+            let client = ARIClient(configuration: ari)
+            try await withEvents(ari) { events, _ in
+                let caller = try await sim.placeCall(from: "+998935550002", to: "1000")
+                try await events.waitFor("StasisStart")
+                try await client.answer(caller)
+                _ = try await client.play(channel: caller, media: ["sound:hello-world", "sound:demo-congrats"], playbackId: "pb-a")
+                _ = try await client.play(channel: caller, media: ["sound:beep"], playbackId: "pb-b")
+                try await events.waitFor("PlaybackStarted")
+                try await client.stopPlayback("pb-b")
+                try await client.stopPlayback("pb-a")
+                try await events.waitFor("PlaybackFinished", count: 2)
+                let finished = events.events.compactMap { if case .playbackFinished(let e) = $0 { e.playback } else { nil } }
+                #expect(Set(finished.map(\.id)) == ["pb-a", "pb-b"] && finished.allSatisfy { $0.state == "done" })
+                let started = events.events.compactMap { if case .playbackStarted(let e) = $0 { e.playback.id } else { nil } }
+                #expect(started == ["pb-a"])
+                #expect(!events.events.contains { $0.type == "PlaybackContinuing" })
             }
         }
     }
