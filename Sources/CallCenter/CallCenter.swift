@@ -446,6 +446,10 @@ public actor CallCenter {
         if label == "originate operator", case .ringing(let operatorId, let leg) = session.phase {
             channels[Self.key(session.server, leg)] = nil
             ringFailed(id, operatorId: operatorId, reason: "unreachable")
+        } else if label == "add channels", let name = session.recordingName {
+            // The two sides were not bridged (a side hung up in the meantime): the recording of the empty
+            // bridge brings no events, as the app is subscribed to a bridge only by adding a channel to it.
+            recordingFailed(id, name: name, server: session.server, error: "the call could not be bridged: \(error)")
         } else if label == "record bridge" {
             recordingFailed(id, name: id.uuidString.lowercased(), server: session.server, error: "\(error)")
         } else if label == "originate citizen", case .callingBack(let operatorId, let leg, _) = session.phase {

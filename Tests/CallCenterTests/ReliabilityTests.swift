@@ -41,6 +41,20 @@ struct ReliabilityTests {
         }
     }
 
+    /// The bridge could not be made (a side hung up between its answer and the bridge request): the
+    /// recording fails visibly, as a failed recording and an alert, and the call goes on to its end.
+    @Test func aBridgeThatCannotBeMadeIsAFailedRecordingAndAnAlert() async throws {
+        try await Harness.run { h in
+            let (channel, id) = try await connectedCall(h)
+            await h.center.operationFailed(call: id, label: "add channels", error: ARIError.badRequest("Channel not found"))
+            try await h.until("the alert is stored") {
+                await h.store.alerts.contains { $0.0 == "recording_failed" && $0.1.contains("could not be bridged") }
+            }
+            try await h.sim.remoteHangup(channel)
+            #expect(try await h.ended(channel).outcome == .answered)
+        }
+    }
+
     @Test func monitoringNeedsAConnectedCall() async throws {
         try await Harness.run { h in
             await #expect(throws: CallCenter.MonitorError.callNotConnected) {

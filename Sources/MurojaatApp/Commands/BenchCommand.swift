@@ -121,6 +121,7 @@ extension MurojaatCommand.Bench {
                                     connection.requestsSent.load(ordering: .relaxed))
                 let clock = ContinuousClock()
                 let start = clock.now
+                let runStarted = Date()
                 let completed = try await drive(center: center)
                 let elapsed = clock.now - start
                 wallboard.cancel()
@@ -139,6 +140,15 @@ extension MurojaatCommand.Bench {
                 // The last calls' final events (the operators back to ready) arrive just after the load ends.
                 try? await Task.sleep(for: .seconds(1))
                 _ = await journal.flush(timeout: .seconds(60))
+                // Every answered call must be recorded: the check that the run was real, not only fast.
+                var recordingsNote = "n/a"
+                for try await (answered, done, failed) in try await database.query("""
+                    SELECT count(*) FILTER (WHERE c.answered_at IS NOT NULL)::int,
+                           count(*) FILTER (WHERE c.answered_at IS NOT NULL AND r.state = 'done')::int, count(*) FILTER (WHERE r.state = 'failed')::int
+                    FROM calls c LEFT JOIN recordings r ON r.call_id = c.id WHERE c.started_at >= \(runStarted)
+                    """, logger: quiet).decode((Int, Int, Int).self) {
+                    recordingsNote = "\(done) of \(answered) answered calls recorded, \(failed) failed"
+                }
                 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
                 let cpu = after.cpu - before.cpu
                 func ms(_ v: Double?) -> String { v.map { String(format: "%.2f ms", $0) } ?? "n/a" }
@@ -152,6 +162,7 @@ extension MurojaatCommand.Bench {
                     ARI traffic per call:       \(frames)
                     cores:                      \(coresNote)
                     peak memory (RSS):          \(after.maxRSSMiB) MiB
+                    recordings:                 \(recordingsNote)
                     operator panels:            \(panelTasks.count) open, \(String(format: "%.1f", Double(panelEvents) / Double(max(1, completed)))) events per call delivered to them
                     journal backlog at the end: \(journal.backlog)
                     wallboard snapshot:         p50 \(ms(boardTimes.isEmpty ? nil : boardTimes[boardTimes.count / 2])), p99 \(ms(boardTimes.isEmpty ? nil : boardTimes[min(boardTimes.count - 1, boardTimes.count * 99 / 100)])) (\(boardTimes.count) snapshots, up to \(board.maxCalls) live calls, \(board.maxBytes / 1024) KiB of JSON)
@@ -200,6 +211,13 @@ extension MurojaatCommand.Bench {
                     : String(format: "%@ %.2f", kind, Double(count) / Double(max(1, calls)))
             }
             print((capped ? "ARI requests by kind (the simulator's last 100,000): " : "ARI requests per call by kind: ") + listed.joined(separator: ", "))
+            // Refusals show a simulator that fell behind (an operator's phone hung up before the bridge request
+            // was handled) or a defect; a clean run has none but 404s for stopping prompts that had ended.
+            var refused: [String: Int] = [:]
+            for request in requests where request.status >= 400 && !(request.method == "DELETE" && request.status == 404) {
+                refused["\(request.method) \(request.path.split(separator: "/").first.map(String.init) ?? "") \(request.status)", default: 0] += 1
+            }
+            print("ARI requests refused: " + (refused.isEmpty ? "none" : refused.sorted { $0.value > $1.value }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")))
         }
 
         func post(_ http: HTTPClient, _ url: String, _ body: [String: String]) async throws -> [String: String]? {
