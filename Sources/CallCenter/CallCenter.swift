@@ -226,7 +226,7 @@ public actor CallCenter {
         if !record.callerNumber.isEmpty { rememberCaller(record.callerNumber, at: now) }
         let id = record.id
         let ops = CallRequests(client: client, loop: eventLoop) { [weak self] label, error in
-            self?.onFlowThread { $0.operationFailed(call: id, label: label, error: error) }
+            self?.onFlowThread { $0.operationFailed(call: id, server: server, label: label, error: error) }
         }
         var session = CallSession(record: record, node: ivr.root, ops: ops)
         session.adopted = adopted
@@ -434,7 +434,13 @@ public actor CallCenter {
         }
     }
 
-    func operationFailed(call id: UUID, label: String, error: any Error) {
+    func operationFailed(call id: UUID, server: String, label: String, error: any Error) {
+        if label == "add channels" {
+            // The two sides were not bridged (a side hung up in the meantime; its StasisEnd may already have
+            // ended the call): the recording of the empty bridge brings no events, as an app is subscribed to
+            // a bridge only by adding a channel to it. The recording is named by the call (`connect`).
+            recordingFailed(id, name: id.uuidString.lowercased(), server: server, error: "the call could not be bridged: \(error)")
+        }
         // A channel that is already gone answers 404; the events tell the rest. Except for a call adopted from
         // a channel listing: if its channel is gone before the answer, no event will ever end it.
         if case ARIError.notFound = error {
@@ -446,10 +452,6 @@ public actor CallCenter {
         if label == "originate operator", case .ringing(let operatorId, let leg) = session.phase {
             channels[Self.key(session.server, leg)] = nil
             ringFailed(id, operatorId: operatorId, reason: "unreachable")
-        } else if label == "add channels", let name = session.recordingName {
-            // The two sides were not bridged (a side hung up in the meantime): the recording of the empty
-            // bridge brings no events, as the app is subscribed to a bridge only by adding a channel to it.
-            recordingFailed(id, name: name, server: session.server, error: "the call could not be bridged: \(error)")
         } else if label == "record bridge" {
             recordingFailed(id, name: id.uuidString.lowercased(), server: session.server, error: "\(error)")
         } else if label == "originate citizen", case .callingBack(let operatorId, let leg, _) = session.phase {

@@ -41,17 +41,18 @@ struct ReliabilityTests {
         }
     }
 
-    /// The bridge could not be made (a side hung up between its answer and the bridge request): the
-    /// recording fails visibly, as a failed recording and an alert, and the call goes on to its end.
+    /// The bridge could not be made (a side hung up between its answer and the bridge request, and its
+    /// StasisEnd ended the call before the refusal arrived): the recording fails visibly, as a failed
+    /// recording and an alert.
     @Test func aBridgeThatCannotBeMadeIsAFailedRecordingAndAnAlert() async throws {
         try await Harness.run { h in
             let (channel, id) = try await connectedCall(h)
-            await h.center.operationFailed(call: id, label: "add channels", error: ARIError.badRequest("Channel not found"))
+            try await h.sim.remoteHangup(channel)
+            #expect(try await h.ended(channel).outcome == .answered)
+            await h.center.operationFailed(call: id, server: h.ari.name, label: "add channels", error: ARIError.badRequest("Channel not found"))
             try await h.until("the alert is stored") {
                 await h.store.alerts.contains { $0.0 == "recording_failed" && $0.1.contains("could not be bridged") }
             }
-            try await h.sim.remoteHangup(channel)
-            #expect(try await h.ended(channel).outcome == .answered)
         }
     }
 
