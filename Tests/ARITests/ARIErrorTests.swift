@@ -158,15 +158,19 @@ struct ARIErrorTests {
         try await app.test(.live) { client in
             let port = try #require(client.port)
             let loop = MultiThreadedEventLoopGroup.singleton.next()
-            let configuration = ARIServerConfiguration(baseURL: "http://127.0.0.1:\(port)/ari", username: "u", password: "p", requestTimeout: .milliseconds(800))
+            // A generous timeout for the answers (the whole suite loads this machine), a short one for the slow server.
+            let configuration = ARIServerConfiguration(baseURL: "http://127.0.0.1:\(port)/ari", username: "u", password: "p", requestTimeout: .seconds(10))
             let http = HTTPARITransport(configuration: configuration, maxBodySize: 1 << 20)
+            var hurried = configuration
+            hurried.requestTimeout = .milliseconds(300)
+            let impatient = HTTPARITransport(configuration: hurried)
             let answered = try await http.submit(ARIClient.answerRequest("c1"), on: loop).get()
             #expect(answered.status == 204)
             await #expect(throws: ARIError.notFound("Channel not found")) { try await http.submit(ARIClient.answerRequest("gone"), on: loop).get() }
             await #expect(throws: ARIError.transport("answer larger than allowed")) {
                 try await http.submit(ARIRequest(.GET, "/channels"), on: loop).get()
             }
-            await #expect(throws: ARIError.timeout) { try await http.submit(ARIRequest(.GET, "/bridges"), on: loop).get() }
+            await #expect(throws: ARIError.timeout) { try await impatient.submit(ARIRequest(.GET, "/bridges"), on: loop).get() }
             // The answer's callbacks run on the loop that sent the request.
             let onLoop = try await http.submit(ARIClient.answerRequest("c1"), on: loop).map { _ in loop.inEventLoop }.get()
             #expect(onLoop)

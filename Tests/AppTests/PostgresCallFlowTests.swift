@@ -68,7 +68,14 @@ struct PostgresCallFlowTests {
                 #expect(try await rowCount(client, "SELECT count(*) FROM calls WHERE outcome = 'answered' AND topic_code = 'technical' AND language = 'uz' AND operator_id IS NOT NULL AND talk_seconds IS NOT NULL") == 2)
                 #expect(try await rowCount(client, "SELECT count(*) FROM calls WHERE repeated") == 1)
                 #expect(try await rowCount(client, "SELECT count(*) FROM call_events WHERE kind IN ('started', 'queued', 'answered', 'ended')") == 8)
-                #expect(try await rowCount(client, "SELECT count(*) FROM recordings WHERE state = 'done' AND size_bytes > 44 AND storage_path IS NOT NULL") == 2)
+                var recordingRows: [String] = []
+                for try await (name, state, error) in try await client.query("SELECT name, state, coalesce(error, '') FROM recordings").decode((String, String, String).self) {
+                    recordingRows.append("\(name) \(state) \(error)")
+                }
+                var kinds: [String] = []
+                for try await kind in try await client.query("SELECT kind FROM call_events ORDER BY at").decode(String.self) { kinds.append(kind) }
+                #expect(try await rowCount(client, "SELECT count(*) FROM recordings WHERE state = 'done' AND size_bytes > 44 AND storage_path IS NOT NULL") == 2,
+                        "recordings: \(recordingRows); events: \(kinds)")
                 #expect(try await rowCount(client, "SELECT count(*) FROM agent_state_log WHERE state = 'on_call'") == 2)
                 #expect(try await rowCount(client, "SELECT count(*) FROM agent_state_log WHERE ended_at IS NULL") <= 3)
                 // The first run's leftovers: calls still "in progress" on a server are closed as lost at start-up.

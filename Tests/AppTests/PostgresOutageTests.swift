@@ -68,6 +68,12 @@ struct PostgresOutageTests {
 
                             proxy.restore()
                             #expect(await journal.flush(timeout: .seconds(30)), "the journal catches up once the database is back")
+                            // The recording is stored once its file is copied from Asterisk, which may come after
+                            // the call's other rows on a loaded machine.
+                            for _ in 0..<200 where try await rowCount(direct, "SELECT count(*) FROM recordings WHERE state = 'done'") == 0 {
+                                try await Task.sleep(for: .milliseconds(50))
+                            }
+                            #expect(await journal.flush(timeout: .seconds(30)))
                             group.cancelAll()
                         }
                     }
