@@ -59,6 +59,7 @@ struct PostgresOutageTests {
                                 try await Task.sleep(for: .milliseconds(10)); waited += 1
                             }
                             #expect(await center.agentSnapshot().first?.state == .onCall, "the call reached the operator with the database down")
+                            try await untilBridgedAndRecorded(sim, calls: 1)
                             try await Task.sleep(for: .milliseconds(200))
                             try await sim.remoteHangup(channel)
                             while await !center.callSnapshot().isEmpty { try await Task.sleep(for: .milliseconds(10)) }
