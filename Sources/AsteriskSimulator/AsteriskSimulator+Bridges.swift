@@ -42,10 +42,7 @@ extension AsteriskSimulator {
         let final = bridges[sim.bridge.id]?.bridge ?? sim.bridge
         bridges[sim.bridge.id] = nil
         emit(.bridgeDestroyed(BridgeEvent(bridge: final)), to: subscribers)
-        for name in applications.keys {
-            applications[name]?.subscriptions.remove("bridge:\(sim.bridge.id)")
-            applications[name]?.subscriptionReferences["bridge:\(sim.bridge.id)"] = nil
-        }
+        for name in applications.keys { applications[name]?.subscriptions["bridge:\(sim.bridge.id)"] = nil }
         return .noContent
     }
 

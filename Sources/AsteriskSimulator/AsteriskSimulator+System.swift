@@ -76,7 +76,7 @@ extension AsteriskSimulator {
     // MARK: applications
 
     func applicationModel(_ name: String) -> Application {
-        let subscriptions = applications[name]?.subscriptions ?? []
+        let subscriptions = applications[name].map { Array($0.subscriptions.keys) } ?? []
         func ids(_ prefix: String) -> [String] {
             subscriptions.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }.sorted()
         }
@@ -152,7 +152,7 @@ extension AsteriskSimulator {
                 guard exists else { throw SimulatorFailure(422, "Event source does not exist") }
             } else {
                 // res/ari/resource_applications.c answers 422 here (the swagger file says 409).
-                guard exists, applications[name]?.subscriptions.contains(source) == true else {
+                guard exists, applications[name]?.isSubscribed(source) == true else {
                     throw SimulatorFailure(422, "Event source was not subscribed to")
                 }
             }

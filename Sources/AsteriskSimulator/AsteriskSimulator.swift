@@ -89,14 +89,14 @@ public actor AsteriskSimulator {
         var apps = Set<String>()
         if let app = channels[id]?.app { apps.insert(app) }
         for (name, application) in applications {
-            if application.subscriptions.contains("channel:\(id)") { apps.insert(name) }
-            if let bridgeId, application.subscriptions.contains("bridge:\(bridgeId)") { apps.insert(name) }
+            if application.isSubscribed("channel:\(id)") { apps.insert(name) }
+            if let bridgeId, application.isSubscribed("bridge:\(bridgeId)") { apps.insert(name) }
         }
         return apps
     }
 
     func bridgeSubscribers(_ bridgeId: String) -> Set<String> {
-        Set(applications.filter { $0.value.subscriptions.contains("bridge:\(bridgeId)") }.map(\.key))
+        Set(applications.filter { $0.value.isSubscribed("bridge:\(bridgeId)") }.map(\.key))
     }
 
     // MARK: WebSocket connections

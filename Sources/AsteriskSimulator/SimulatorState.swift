@@ -62,27 +62,22 @@ final class EventSink: Sendable {
 
 struct SimApplication {
     var name: String
-    var subscriptions: Set<String> = []
-    /// Asterisk counts subscriptions: each POST adds one, each DELETE takes one, and the source is left when
-    /// none is left. Adding a channel of the app to a bridge subscribes the app to the bridge (two references
-    /// per channel, as Asterisk 22.10 was seen to do); a channel leaving does not unsubscribe it.
-    var subscriptionReferences: [String: Int] = [:]
+    /// Event sources and their references: Asterisk counts subscriptions, each POST adding one and each
+    /// DELETE taking one, and the source is left when none is left. Adding a channel of the app to a bridge
+    /// subscribes the app to the bridge (two references per channel, as Asterisk 22.10 was seen to do); a
+    /// channel leaving does not unsubscribe it.
+    var subscriptions: [String: Int] = [:]
+
+    func isSubscribed(_ source: String) -> Bool { subscriptions[source] != nil }
 
     mutating func subscribe(_ source: String, references: Int = 1) {
-        subscriptions.insert(source)
-        subscriptionReferences[source, default: 0] += references
+        subscriptions[source, default: 0] += references
     }
 
     /// False when the source was not subscribed to.
     mutating func unsubscribe(_ source: String) -> Bool {
-        guard subscriptions.contains(source) else { return false }
-        let left = (subscriptionReferences[source] ?? 1) - 1
-        if left <= 0 {
-            subscriptions.remove(source)
-            subscriptionReferences[source] = nil
-        } else {
-            subscriptionReferences[source] = left
-        }
+        guard let references = subscriptions[source] else { return false }
+        subscriptions[source] = references > 1 ? references - 1 : nil
         return true
     }
     /// `PUT /applications/{name}/eventFilter`: lists of `{"type": …}` objects, kept as given; nil when unset.

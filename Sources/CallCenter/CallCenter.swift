@@ -385,7 +385,6 @@ public actor CallCenter {
             session.ops.send("destroy bridge", ARIClient.destroyBridgeRequest(bridge), ignoringErrors: true)
         }
         for playback in session.playbacks { playbacks[playback] = nil }
-        session.ops.finish()
         queue.removeAll { $0 == id }
         for monitor in session.monitors { endMonitor(monitor) }
         // The call's channels: the caller's, and the operator and callback legs, named by attempt
@@ -399,7 +398,7 @@ public actor CallCenter {
             }
         }
         for key in keys where channels[key] == id { channels[key] = nil }
-        recentlyEnded.insert(Self.key(session.server, session.callerChannel))
+        recentlyEnded.insert(keys[0])
         sessions[id] = nil
         journal.append(.call(session.record))
         note(id, "ended", ["outcome": session.record.outcome.rawValue, "side": session.record.hangupSide?.rawValue ?? ""])

@@ -72,9 +72,6 @@ final class CallRequests: Sendable {
         append(.operation(label: label, operation))
     }
 
-    /// No more requests. The chain needs no closing: it ends once its last request is answered.
-    func finish() {}
-
     /// Requests waiting in the chain (tests).
     var waiting: Int { chain.withLock { $0.pending.count - $0.head } }
 

@@ -9,8 +9,6 @@ public struct Prompt: Sendable, Equatable {
 
     /// The `sound:` media URI Asterisk plays: the language's folder is part of the name, so one playback
     /// may hold prompts in both languages.
-    public func media(_ language: Language) -> String { Self.media(name, language) }
-
     public static func media(_ name: String, _ language: Language) -> String { "sound:\(language.rawValue)/murojaat/\(name)" }
 }
 

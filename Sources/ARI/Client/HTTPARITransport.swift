@@ -59,12 +59,14 @@ public struct HTTPARITransport: ARITransport {
     public func send(_ request: ARIRequest) async throws -> ARIResponse {
         let response = try await execute(request)
         let buffer = try await mapErrors { try await response.body.collect(upTo: maxBodySize) }
-        let data = Data(buffer.readableBytesView)
-        let status = Int(response.status.code)
-        guard (200..<300).contains(status) else {
-            throw ARIError(status: status, message: Self.message(from: data))
-        }
-        return ARIResponse(status: status, contentType: response.headers.first(name: "Content-Type"), body: data)
+        return try Self.answer(status: response.status, headers: response.headers, body: Data(buffer.readableBytesView))
+    }
+
+    /// A 2xx answer as an `ARIResponse`; any other status as the typed error with ARI's message.
+    static func answer(status: HTTPResponseStatus, headers: HTTPHeaders, body: Data) throws -> ARIResponse {
+        let code = Int(status.code)
+        guard (200..<300).contains(code) else { throw ARIError(status: code, message: message(from: body)) }
+        return ARIResponse(status: code, contentType: headers.first(name: "Content-Type"), body: body)
     }
 
     public func stream(_ request: ARIRequest) async throws -> ARIStreamedResponse {
@@ -87,33 +89,35 @@ public struct HTTPARITransport: ARITransport {
     /// without waking another thread. Asterisk versions without REST over WebSocket get their call requests
     /// this way.
     public func submit(_ request: ARIRequest, on loop: any EventLoop) -> EventLoopFuture<ARIResponse> {
-        var headers = HTTPHeaders()
-        headers.add(name: "Authorization", value: configuration.basicAuthorization)
-        var body: HTTPClient.Body?
-        if let data = request.body {
-            headers.add(name: "Content-Type", value: "application/json")
-            body = .bytes(data)
-        }
         let http: HTTPClient.Request
         do {
-            http = try HTTPClient.Request(url: configuration.baseURL + request.pathAndQuery,
-                                          method: HTTPMethod(rawValue: request.method.rawValue), headers: headers, body: body)
+            http = try HTTPClient.Request(url: configuration.baseURL + request.pathAndQuery, method: HTTPMethod(rawValue: request.method.rawValue),
+                                          headers: headers(for: request), body: request.body.map { .bytes($0) })
         } catch {
             return loop.makeFailedFuture(ARIError.transport(String(describing: error)))
         }
-        let timeout = configuration.requestTimeout
-        let deadline = NIODeadline.now() + .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
         // The accumulator stops reading past `maxBodySize` (a hostile or broken server cannot fill memory).
         let accumulator = ResponseAccumulator(request: http, maxBodySize: min(maxBodySize, Int(UInt32.max)))
-        return Self.client(for: loop).execute(request: http, delegate: accumulator, eventLoop: .indifferent, deadline: deadline)
+        return Self.client(for: loop).execute(request: http, delegate: accumulator, eventLoop: .indifferent, deadline: .now() + timeout)
             .futureResult
             .flatMapError { error in loop.makeFailedFuture(Self.mapError(error)) }
             .flatMapThrowing { response in
-                let data = response.body.map { Data($0.readableBytesView) } ?? Data()
-                let status = Int(response.status.code)
-                guard (200..<300).contains(status) else { throw ARIError(status: status, message: Self.message(from: data)) }
-                return ARIResponse(status: status, contentType: response.headers.first(name: "Content-Type"), body: data)
+                try Self.answer(status: response.status, headers: response.headers, body: response.body.map { Data($0.readableBytesView) } ?? Data())
             }
+    }
+
+    /// Basic auth, and the content type when the request has a JSON body.
+    func headers(for request: ARIRequest) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        headers.add(name: "Authorization", value: configuration.basicAuthorization)
+        if request.body != nil { headers.add(name: "Content-Type", value: "application/json") }
+        return headers
+    }
+
+    /// `requestTimeout` as NIO counts time.
+    var timeout: TimeAmount {
+        .nanoseconds(Int64(configuration.requestTimeout.components.seconds) * 1_000_000_000
+            + configuration.requestTimeout.components.attoseconds / 1_000_000_000)
     }
 
     /// One HTTP client per event loop for `submit`, kept for the life of the process like `HTTPClient.shared`.
@@ -151,30 +155,18 @@ public struct HTTPARITransport: ARITransport {
     func execute(_ request: ARIRequest) async throws -> HTTPClientResponse {
         var http = HTTPClientRequest(url: configuration.baseURL + request.pathAndQuery)
         http.method = HTTPMethod(rawValue: request.method.rawValue)
-        http.headers.add(name: "Authorization", value: configuration.basicAuthorization)
-        if let body = request.body {
-            http.headers.add(name: "Content-Type", value: "application/json")
-            http.body = .bytes(ByteBuffer(bytes: body))
-        }
-        let timeout = TimeAmount.nanoseconds(Int64(configuration.requestTimeout.components.seconds) * 1_000_000_000
-            + configuration.requestTimeout.components.attoseconds / 1_000_000_000)
+        http.headers = headers(for: request)
+        if let body = request.body { http.body = .bytes(ByteBuffer(bytes: body)) }
         return try await mapErrors { try await httpClient.execute(http, timeout: timeout) }
     }
 
     func mapErrors<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
-        } catch let error as ARIError {
-            throw error
-        } catch let error as HTTPClientError {
-            if error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
-                throw ARIError.timeout
-            }
-            throw ARIError.transport(String(describing: error))
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            throw ARIError.transport(String(describing: error))
+            throw Self.mapError(error)
         }
     }
 
