@@ -5,6 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v swift >/dev/null || { echo "test.sh: the Swift toolchain is not on PATH" >&2; exit 1; }
 
+# A clean build (package checkouts, debug products) and the test database need about 3 GB; with less, SwiftPM
+# fails half-way through cloning with "No space left on device". Say so first, with the figure.
+free_kb=$(df -Pk . | awk 'NR == 2 { print $4 }')
+if [ "${free_kb:-0}" -lt $((3 * 1024 * 1024)) ]; then
+    echo "test.sh: only $((free_kb / 1024)) MiB free on $(df -P . | awk 'NR == 2 { print $6 }'); a build and test run needs about 3 GiB" >&2
+    exit 1
+fi
+
 export MUROJAAT_TEST_DATABASE_URL
 MUROJAAT_TEST_DATABASE_URL=$(./scripts/postgres.sh murojaat_test)
 echo "test.sh: PostgreSQL at ${MUROJAAT_TEST_DATABASE_URL%%:murojaat@*}:***@${MUROJAAT_TEST_DATABASE_URL#*@}"

@@ -13,6 +13,8 @@ public func withSimulator(
 ) async throws {
     let simulator = AsteriskSimulator(configuration: configuration)
     let app = SimulatorServer.buildApplication(simulator: simulator, port: 0)
+    // The simulator's recordings are the test's own: they go when it ends, passed or failed.
+    defer { try? FileManager.default.removeItem(at: configuration.recordingsDirectory) }
     try await app.test(.live) { client in
         let port = try #require(client.port)
         let ari = ARIServerConfiguration(baseURL: "http://127.0.0.1:\(port)/ari", username: configuration.username,

@@ -29,6 +29,7 @@ struct PostgresCallFlowTests {
                     settings.wrapUpSeconds = 0.2
                     settings.digitTimeoutSeconds = 0.3
                     let recordings = FileManager.default.temporaryDirectory.appendingPathComponent("rec-\(UUID())")
+                    defer { try? FileManager.default.removeItem(at: recordings) }
                     let center = CallCenter(settings: settings, journal: journal, recordingsDirectory: recordings, logger: logger)
                     await center.addServer(ari.name, client: ARIClient(configuration: ari))
                     await center.loadOperators(operators)

@@ -58,6 +58,7 @@ struct Harness: Sendable {
             let logger = Logger(label: "test.calls")
             let journal = CallJournal(store: store, logger: logger)
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rec-\(UUID())")
+            defer { try? FileManager.default.removeItem(at: directory) }
             let center = CallCenter(settings: settings, journal: journal, recordingsDirectory: directory, logger: logger)
             let connection = ARIEventConnection(configuration: ari, backoff: .init(base: .milliseconds(20), cap: .milliseconds(100)),
                                                 eventTypes: CallCenter.handledEventTypes, eventLoop: center.eventLoop)

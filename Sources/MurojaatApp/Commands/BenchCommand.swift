@@ -49,7 +49,17 @@ extension MurojaatCommand.Bench {
             // the first CPU and the simulator the others, unless asked otherwise or there is only one CPU.
             let cpus = shareCores ? [] : CoreSplit.available()
             let split = cpus.count >= 2 ? (app: [cpus[0]], simulator: Array(cpus.dropFirst())) : nil
-            let simulator = try startSimulator(password: password, cpus: split?.simulator)
+            // The simulator writes a WAV per recorded call (about 200 kB each: 2 GB per 10,000 calls). They go to a
+            // directory of this run's own, removed when the run ends, so repeated runs cannot fill the disk.
+            let recordings = FileManager.default.temporaryDirectory.appendingPathComponent("murojaat-bench-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: recordings, withIntermediateDirectories: true)
+            let simulator: Process
+            do {
+                simulator = try startSimulator(password: password, cpus: split?.simulator, recordings: recordings)
+            } catch {
+                try? FileManager.default.removeItem(at: recordings)
+                throw error
+            }
             let coresNote: String
             if let split, CoreSplit.pinThisProcess(to: split.app) {
                 coresNote = "this process on CPU \(CoreSplit.describe(split.app)), the simulator on CPU \(CoreSplit.describe(split.simulator))"
@@ -63,6 +73,7 @@ extension MurojaatCommand.Bench {
                 let deadline = Date().addingTimeInterval(3)
                 while simulator.isRunning && Date() < deadline { usleep(50_000) }
                 if simulator.isRunning { kill(simulator.processIdentifier, SIGKILL) }
+                try? FileManager.default.removeItem(at: recordings)
             }
             let ari = ARIServerConfiguration(name: "bench", baseURL: "http://127.0.0.1:\(port)/ari", username: "murojaat", password: password,
                                              restOverWebSocket: !http)
@@ -232,7 +243,7 @@ extension MurojaatCommand.Bench {
             return (try? JSONSerialization.jsonObject(with: Data(data.readableBytesView))) as? [String: String]
         }
 
-        func startSimulator(password: String, cpus: [Int]?) throws -> Process {
+        func startSimulator(password: String, cpus: [Int]?, recordings: URL) throws -> Process {
             let process = Process()
             var executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
             if !FileManager.default.isExecutableFile(atPath: executable.path) {
@@ -247,7 +258,7 @@ extension MurojaatCommand.Bench {
             }
             process.arguments = prefix + ["simulate", "--port", "\(port)", "--password", password, "--time-scale", "\(timeScale)",
                                  "--phones", "\(operators)", "--answer-after-ms", "500", "--hangup-after-ms", "\(talkMs)",
-                                 "--recordings", FileManager.default.temporaryDirectory.appendingPathComponent("bench-recordings").path]
+                                 "--recordings", recordings.path]
             let log = FileManager.default.temporaryDirectory.appendingPathComponent("murojaat-bench-simulator.log")
             FileManager.default.createFile(atPath: log.path, contents: nil)
             process.standardOutput = FileHandle.nullDevice
