@@ -163,7 +163,7 @@ extension CallCenter {
         sessions[id] = session
         channels[Self.key(session.server, leg)] = id
         setAgent(agent.id, .ringing, reason: nil, call: id)
-        let endpoint = settings.operatorEndpointTemplate.replacingOccurrences(of: "{extension}", with: agent.extensionNumber)
+        let endpoint = operatorEndpoint.joined(separator: agent.extensionNumber)
         let parameters = OriginateParameters(endpoint: endpoint, channelId: leg, appArgs: "operator,\(id.uuidString.lowercased())",
                                              callerId: session.record.callerNumber, timeout: settings.ringTimeoutSeconds)
         let since = max(session.routableSince, agents[agent.id]?.readySince ?? session.routableSince)

@@ -11,6 +11,9 @@ import class NIOPosix.MultiThreadedEventLoopGroup
 /// the database (writes go through the journal) nor on Asterisk's answers (per-call request queues).
 public actor CallCenter {
     public nonisolated let settings: CallCenterSettings
+    /// The operator endpoint template split at `{extension}`, joined with the extension for each offer
+    /// (Foundation's replacingOccurrences was a visible share of routing).
+    nonisolated let operatorEndpoint: [String]
     public nonisolated let events: CallCenterEvents
     let journal: CallJournal
     let logger: Logger
@@ -65,6 +68,7 @@ public actor CallCenter {
         executor = loop.executor
         self.latencies = latencies
         self.settings = settings
+        operatorEndpoint = settings.operatorEndpointTemplate.components(separatedBy: "{extension}")
         self.journal = journal
         self.events = events
         self.ivr = ivr

@@ -229,11 +229,27 @@ enum FlatJSON {
 
     /// `"text"` with JSON escapes: quotes, backslashes and control characters.
     static func quoted(_ text: String) -> String {
-        var out = "\""
+        var out = ""
         out.reserveCapacity(text.utf8.count + 2)
-        var plainStart = text.utf8.startIndex
-        var index = plainStart
+        appendQuoted(text, to: &out)
+        return out
+    }
+
+    /// Appends `"text"` with JSON escapes. Text with nothing to escape (nearly all: ids, names, numbers as
+    /// text) is appended in one piece, without building a new string first.
+    static func appendQuoted(_ text: String, to out: inout String) {
         let utf8 = text.utf8
+        let needsEscape = utf8.withContiguousStorageIfAvailable { bytes in
+            bytes.contains { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 < 0x20 }
+        } ?? utf8.contains { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 < 0x20 }
+        out += "\""
+        guard needsEscape else {
+            out += text
+            out += "\""
+            return
+        }
+        var plainStart = utf8.startIndex
+        var index = plainStart
         while index != utf8.endIndex {
             let byte = utf8[index]
             if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 {
@@ -252,7 +268,7 @@ enum FlatJSON {
             index = utf8.index(after: index)
         }
         out += String(utf8[plainStart..<utf8.endIndex])!
-        return out + "\""
+        out += "\""
     }
 }
 
@@ -261,61 +277,95 @@ public enum JSONText {
     /// `"text"` with JSON escapes.
     public static func quoted(_ text: String) -> String { FlatJSON.quoted(text) }
 
-    /// One object's members, written in order; nil values are left out (they read back as null).
+    /// One object's members, written in order; nil values are left out (they read back as null). Member
+    /// names are written as given: they must be plain names (column names), with nothing to escape.
     public struct Object {
-        public private(set) var text = "{"
+        var text: String
         var empty = true
 
-        public init() {}
-
-        mutating func key(_ name: String) {
-            if !empty { text += "," }
-            empty = false
-            text += FlatJSON.quoted(name) + ":"
+        /// Continues `text` (an array being written), which it takes over until `finish(into:)`.
+        init(continuing text: inout String) {
+            self.text = ""
+            swap(&self.text, &text)
+            self.text += "{"
         }
 
-        public mutating func add(_ name: String, _ value: String?) {
+        mutating func finish(into text: inout String) {
+            self.text += "}"
+            swap(&self.text, &text)
+        }
+
+        mutating func key(_ name: StaticString) {
+            text += empty ? "\"" : ",\""
+            empty = false
+            name.withUTF8Buffer { text += String(decoding: $0, as: UTF8.self) }
+            text += "\":"
+        }
+
+        public mutating func add(_ name: StaticString, _ value: String?) {
             guard let value else { return }
             key(name)
-            text += FlatJSON.quoted(value)
+            FlatJSON.appendQuoted(value, to: &text)
         }
 
-        public mutating func add(_ name: String, _ value: Double?) {
+        public mutating func add(_ name: StaticString, _ value: Double?) {
             guard let value, value.isFinite else { return }
             key(name)
-            text += "\(value)"
+            text += value.description
         }
 
-        public mutating func add(_ name: String, _ value: Int64?) {
+        public mutating func add(_ name: StaticString, _ value: Int64?) {
             guard let value else { return }
             key(name)
-            text += "\(value)"
+            text += String(value)
         }
 
-        public mutating func add(_ name: String, _ value: Int?) {
+        public mutating func add(_ name: StaticString, _ value: Int?) {
             add(name, value.map(Int64.init))
         }
 
-        public mutating func add(_ name: String, _ value: Bool) {
+        public mutating func add(_ name: StaticString, _ value: Bool) {
             key(name)
             text += value ? "true" : "false"
         }
 
-        public mutating func add(_ name: String, _ value: [String]) {
+        public mutating func add(_ name: StaticString, _ value: [String]) {
             key(name)
-            text += "[" + value.map(FlatJSON.quoted).joined(separator: ",") + "]"
+            text += "["
+            for (index, item) in value.enumerated() {
+                if index > 0 { text += "," }
+                FlatJSON.appendQuoted(item, to: &text)
+            }
+            text += "]"
         }
 
-        public mutating func add(_ name: String, _ value: [String: String]) {
+        public mutating func add(_ name: StaticString, _ value: [String: String]) {
             key(name)
-            text += "{" + value.map { FlatJSON.quoted($0.key) + ":" + FlatJSON.quoted($0.value) }.joined(separator: ",") + "}"
+            text += "{"
+            var first = true
+            for (key, item) in value {
+                if !first { text += "," }
+                first = false
+                FlatJSON.appendQuoted(key, to: &text)
+                text += ":"
+                FlatJSON.appendQuoted(item, to: &text)
+            }
+            text += "}"
         }
 
-        public var closed: String { text + "}" }
     }
 
-    /// `[obj,obj,…]`.
-    public static func array(_ objects: [Object]) -> String {
-        "[" + objects.map(\.closed).joined(separator: ",") + "]"
+    /// `[obj,obj,…]`, each object written by `write` straight into one string.
+    public static func array<Row>(_ rows: [Row], capacity: Int = 256, _ write: (Row, inout Object) -> Void) -> String {
+        var text = "["
+        text.reserveCapacity(rows.count * capacity + 2)
+        for (index, row) in rows.enumerated() {
+            if index > 0 { text += "," }
+            var object = Object(continuing: &text)
+            write(row, &object)
+            object.finish(into: &text)
+        }
+        text += "]"
+        return text
     }
 }

@@ -11,22 +11,36 @@ enum RESTFrame {
     /// The `RESTRequest` frame of a request: uri relative to `/ari/` without a leading slash, query
     /// parameters as `query_strings`, a JSON body as a string with its content type.
     static func request(id: String, _ request: ARIRequest) -> String {
-        var path = request.filledPath
+        var path = Substring(request.filledPath)
         while path.hasPrefix("/") { path.removeFirst() }
-        let quotedId = FlatJSON.quoted(id)
-        var frame = "{\"type\":\"RESTRequest\",\"transaction_id\":\(quotedId),\"request_id\":\(quotedId),\"method\":\"\(request.method.rawValue)\",\"uri\":\(FlatJSON.quoted(path))"
+        // Written into one string, reserved once: a frame per request, every request of every call.
+        var frame = ""
+        frame.reserveCapacity(120 + 2 * id.utf8.count + path.utf8.count + (request.body.map { $0.count + $0.count / 4 } ?? 0))
+        frame += "{\"type\":\"RESTRequest\",\"transaction_id\":"
+        FlatJSON.appendQuoted(id, to: &frame)
+        frame += ",\"request_id\":"
+        FlatJSON.appendQuoted(id, to: &frame)
+        frame += ",\"method\":\""
+        frame += request.method.rawValue
+        frame += "\",\"uri\":"
+        FlatJSON.appendQuoted(String(path), to: &frame)
         if !request.query.isEmpty {
             frame += ",\"query_strings\":["
             for (index, item) in request.query.enumerated() {
-                if index > 0 { frame += "," }
-                frame += "{\"name\":\(FlatJSON.quoted(item.name)),\"value\":\(FlatJSON.quoted(item.value))}"
+                frame += index > 0 ? ",{\"name\":" : "{\"name\":"
+                FlatJSON.appendQuoted(item.name, to: &frame)
+                frame += ",\"value\":"
+                FlatJSON.appendQuoted(item.value, to: &frame)
+                frame += "}"
             }
             frame += "]"
         }
         if let body = request.body {
-            frame += ",\"content_type\":\"application/json\",\"message_body\":\(FlatJSON.quoted(String(decoding: body, as: UTF8.self)))"
+            frame += ",\"content_type\":\"application/json\",\"message_body\":"
+            FlatJSON.appendQuoted(String(decoding: body, as: UTF8.self), to: &frame)
         }
-        return frame + "}"
+        frame += "}"
+        return frame
     }
 
     /// A `RESTResponse` frame: its request id and the answer; nil when the frame is something else.
