@@ -226,6 +226,12 @@ extension CallCenter {
 
     public func queueSnapshot() -> [UUID] { queue }
 
+    /// Operators and calls as of one moment: taken in two steps, a call answered in between showed as
+    /// talking while its operator still showed as ringing.
+    public func liveSnapshot() -> (agents: [OperatorInfo], calls: [CallRecord]) {
+        (agentSnapshot(), callSnapshot())
+    }
+
     /// Calls the call flow holds (tests).
     var sessionCount: Int { sessions.count }
 }

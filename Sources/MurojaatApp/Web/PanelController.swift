@@ -128,8 +128,9 @@ struct PanelController: Sendable {
         let language = Pages.language(request, context)
         let subscription = center.events.subscribe(operatorId: operatorId)
         let (lines, sink) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(200))
-        let initial = await center.agentSnapshot().first { $0.id == operatorId }
-        let live = await center.callSnapshot().first { $0.operatorId == operatorId && $0.endedAt == nil }
+        let (agents, calls) = await center.liveSnapshot()
+        let initial = agents.first { $0.id == operatorId }
+        let live = calls.first { $0.operatorId == operatorId && $0.endedAt == nil }
         let this = self
         let producer = Task {
             if let initial { sink.yield(Self.frame("state", ["state": initial.state.rawValue, "label": Strings.text("state_\(initial.state.rawValue)", language)])) }

@@ -50,8 +50,7 @@ actor WallboardFeed {
 
     func compute() async throws -> WallboardSnapshot {
         let date = Date()
-        let agents = await web.callCenter?.agentSnapshot() ?? []
-        let calls = await web.callCenter?.callSnapshot() ?? []
+        let (agents, calls) = await web.callCenter?.liveSnapshot() ?? ([], [])
         if since.isEmpty {
             for try await (id, state, at) in try await web.database.query("SELECT id, state, state_since FROM operators", logger: web.logger)
                 .decode((Int64, String, Date).self) { since[id] = (state, at) }
