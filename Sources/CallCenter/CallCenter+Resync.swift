@@ -74,15 +74,15 @@ extension CallCenter {
 }
 
 /// The last `capacity` keys inserted, for membership tests: a set with its insertion order.
-struct RecentKeys {
+struct RecentKeys<Key: Hashable> {
     let capacity: Int
-    private var members: Set<String> = []
-    private var order: [String] = []
+    private var members: Set<Key> = []
+    private var order: [Key] = []
     private var oldest = 0
 
     init(capacity: Int) { self.capacity = capacity }
 
-    mutating func insert(_ key: String) {
+    mutating func insert(_ key: Key) {
         guard members.insert(key).inserted else { return }
         if order.count < capacity {
             order.append(key)
@@ -93,5 +93,5 @@ struct RecentKeys {
         }
     }
 
-    func contains(_ key: String) -> Bool { members.contains(key) }
+    func contains(_ key: Key) -> Bool { members.contains(key) }
 }

@@ -21,7 +21,7 @@ public actor CallCenter {
     var ivr: IVRTree
     var sessions: [UUID: CallSession] = [:]
     /// `server/channel` → call, for the caller, operator, callback and monitoring channels.
-    var channels: [String: UUID] = [:]
+    var channels: [ChannelKey: UUID] = [:]
     var playbacks: [String: UUID] = [:]
     var queue: [UUID] = []
     var agents: [Int64: Agent] = [:]
@@ -37,7 +37,7 @@ public actor CallCenter {
     var disconnected: Set<String> = []
     /// `server/channel` of callers whose calls ended lately, oldest first: a channel listing read before a
     /// hang-up but looked at after it must not bring the call back (`adopt`).
-    var recentlyEnded = RecentKeys(capacity: 5_000)
+    var recentlyEnded = RecentKeys<ChannelKey>(capacity: 5_000)
     /// Playback ids are `pb-<instanceTag>-<n>`: unique on the server without a random UUID (a system call)
     /// per prompt, and unlike the ids of an earlier run of the app.
     var playbackSequence = 0
@@ -104,7 +104,12 @@ public actor CallCenter {
 
     /// One event of a socket `attach`ed (or wired by the caller) to this call flow.
     public nonisolated func deliver(_ item: ARIConnectionEvent) {
-        onFlowThread { $0.receive(item) }
+        // On the loop (the events socket's own case) without an escaping closure: no allocation per event.
+        if eventLoop.inEventLoop {
+            assumeIsolated { $0.receive(item) }
+        } else {
+            onFlowThread { $0.receive(item) }
+        }
     }
 
     /// Runs `body` on the actor: at once when already on its loop, else queued there (in order).
@@ -126,7 +131,13 @@ public actor CallCenter {
         }
     }
 
-    static func key(_ server: String, _ channel: String) -> String { "\(server)/\(channel)" }
+    /// A channel on a server. (As `"server/channel"` text it cost a new string for every lookup.)
+    struct ChannelKey: Hashable, Sendable {
+        let server: String
+        let channel: String
+    }
+
+    static func key(_ server: String, _ channel: String) -> ChannelKey { ChannelKey(server: server, channel: channel) }
 
     // MARK: events from Asterisk
 

@@ -147,7 +147,7 @@ struct ReliabilityTests {
     }
 
     @Test func recentKeysKeepTheLastInserted() {
-        var keys = RecentKeys(capacity: 3)
+        var keys = RecentKeys<String>(capacity: 3)
         for key in ["a", "b", "c", "b", "d"] { keys.insert(key) }
         #expect(!keys.contains("a") && keys.contains("b") && keys.contains("c") && keys.contains("d"))
         keys.insert("e")

@@ -59,7 +59,7 @@ public final class ARIEventConnection: Service, Sendable {
     /// When set, only events of these types are decoded and delivered; the rest are dropped unread.
     public let eventTypes: Set<String>?
     /// `eventTypes` and the answers to requests over the socket.
-    let wantedTypes: Set<String>?
+    let wantedTypes: TypeMatcher?
     /// Frames read (events and answers), events delivered, and requests written on this socket, for the benchmark.
     public let framesReceived = Atomic<Int>(0)
     public let eventsDelivered = Atomic<Int>(0)
@@ -71,7 +71,7 @@ public final class ARIEventConnection: Service, Sendable {
                 logger: Logger = Logger(label: "murojaat.ari.events")) {
         self.eventLoop = eventLoop ?? MultiThreadedEventLoopGroup.singleton.next()
         self.eventTypes = eventTypes
-        self.wantedTypes = eventTypes.map { $0.union(Self.responseType) }
+        self.wantedTypes = eventTypes.map { TypeMatcher($0.union(Self.responseType)) }
         self.restOverWebSocketWanted = configuration.restOverWebSocket
         self.handshakeTimeout = handshakeTimeout
         self.configuration = configuration
@@ -310,51 +310,20 @@ public final class ARIEventConnection: Service, Sendable {
     /// Whether any `"type": "…"` member in the text names one of `types`. Every occurrence counts, nested
     /// or not, so a wanted event is never dropped; a value inside a string cannot match (its quotes are escaped).
     static func mentionsType(in text: String, from types: Set<String>) -> Bool {
-        matchingType(in: text, from: types) != nil
+        TypeMatcher(types).match(text) != nil
     }
 
     /// The first `"type": "…"` value in the text that is one of `types` ("" for an escaped one, which may be
     /// anything); nil when none is.
     static func matchingType(in text: String, from types: Set<String>) -> String? {
-        var text = text
-        return text.withUTF8 { bytes -> String? in
-            let key = Array("\"type\"".utf8)
-            var index = 0
-            while index + key.count < bytes.count {
-                guard bytes[index] == key[0], bytes[index + 1] == key[1] else {
-                    index += 1
-                    continue
-                }
-                var matched = true
-                for offset in 2..<key.count where bytes[index + offset] != key[offset] {
-                    matched = false
-                    break
-                }
-                index += 1
-                guard matched else { continue }
-                var cursor = index - 1 + key.count
-                func skipSpace() { while cursor < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[cursor]) { cursor += 1 } }
-                skipSpace()
-                guard cursor < bytes.count, bytes[cursor] == UInt8(ascii: ":") else { continue }
-                cursor += 1
-                skipSpace()
-                guard cursor < bytes.count, bytes[cursor] == UInt8(ascii: "\"") else { continue }
-                let start = cursor + 1
-                var end = start
-                while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\") { end += 1 }
-                if end < bytes.count, bytes[end] == UInt8(ascii: "\\") { return "" } // an escaped type: decode to be sure
-                let type = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
-                if types.contains(type) { return type }
-            }
-            return nil
-        }
+        TypeMatcher(types).match(text)
     }
 
     func handle(_ text: String) {
         framesReceived.add(1, ordering: .relaxed)
         // One scan tells an answer from a wanted event from an unwanted one.
         if let wanted = wantedTypes {
-            guard let type = Self.matchingType(in: text, from: wanted) else { return }
+            guard let type = wanted.match(text) else { return }
             if type == "RESTResponse" || type.isEmpty, handleResponse(text, scanned: true) { return }
             if type == "RESTResponse" { return } // a malformed answer: never an event
         } else if handleResponse(text) {
@@ -376,4 +345,65 @@ public final class ARIEventConnection: Service, Sendable {
 final class EventConsumer: Sendable {
     let body: @Sendable (ARIConnectionEvent) -> Void
     init(body: @escaping @Sendable (ARIConnectionEvent) -> Void) { self.body = body }
+}
+
+/// Finds the first `"type": "…"` member whose value is one of a set of names, comparing bytes: a frame's
+/// type was read into a new string and hashed into a set for every frame.
+struct TypeMatcher: Sendable {
+    let names: [String]
+    let bytes: [[UInt8]]
+
+    init(_ types: Set<String>) {
+        names = types.sorted()
+        bytes = names.map { Array($0.utf8) }
+    }
+
+    /// The matching name; "" for an escaped type (which may be anything: decode to be sure); nil when none matches.
+    func match(_ text: String) -> String? {
+        var text = text
+        return text.withUTF8 { match(bytes: $0) }
+    }
+
+    func match(bytes text: UnsafeBufferPointer<UInt8>) -> String? {
+        let key: StaticString = "\"type\""
+        let keyLength = key.utf8CodeUnitCount
+        let count = text.count
+        @inline(__always) func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
+        return key.withUTF8Buffer { key -> String? in
+            var index = 0
+            while index + keyLength < count {
+                guard text[index] == 0x22, text[index + 1] == 0x74 else { // `"t`
+                    index += 1
+                    continue
+                }
+                var matched = true
+                for offset in 2..<keyLength where text[index + offset] != key[offset] {
+                    matched = false
+                    break
+                }
+                index += 1
+                guard matched else { continue }
+                var cursor = index - 1 + keyLength
+                while cursor < count, isSpace(text[cursor]) { cursor += 1 }
+                guard cursor < count, text[cursor] == UInt8(ascii: ":") else { continue }
+                cursor += 1
+                while cursor < count, isSpace(text[cursor]) { cursor += 1 }
+                guard cursor < count, text[cursor] == 0x22 else { continue }
+                let start = cursor + 1
+                var end = start
+                while end < count, text[end] != 0x22, text[end] != 0x5C { end += 1 }
+                if end < count, text[end] == 0x5C { return "" }
+                let length = end - start
+                for (position, candidate) in bytes.enumerated() where candidate.count == length {
+                    var equal = true
+                    for offset in 0..<length where candidate[offset] != text[start + offset] {
+                        equal = false
+                        break
+                    }
+                    if equal { return names[position] }
+                }
+            }
+            return nil
+        }
+    }
 }
