@@ -130,38 +130,57 @@ extension CallCenter {
     /// Copies the finished file from Asterisk (so Asterisk may run elsewhere) and stores its size.
     func fetchRecording(_ recording: LiveRecording, callId: UUID, server: String) {
         guard let client = clients[server] else { return }
-        let directory = recordingsDirectory
         let journal = journal
-        let format = recording.format
+        // The name is the call's id (checked by the caller); the format comes from the event too and becomes
+        // part of a file name, so anything but a plain extension is replaced by the configured one.
+        let format = !recording.format.isEmpty && recording.format.utf8.count <= 8
+            && recording.format.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) ? recording.format : settings.recordingFormat
         let duration = recording.duration
+        guard let directory = recordingsDirectory else {
+            // Nothing to copy (no recordings directory): the row at once, without a task.
+            journal.append(.recording(RecordingRecord(callId: callId, name: recording.name, server: server, format: format, state: .done,
+                                                      durationSeconds: duration, startedAt: Date(), finishedAt: Date())))
+            return
+        }
+        // Paths as text: Foundation's URL building was a visible share of each copy.
+        let folder = directory.path + "/" + Self.localDay()
+        let file = folder + "/" + recording.name + "." + format
         Task {
             var record = RecordingRecord(callId: callId, name: recording.name, server: server, format: format, state: .done,
                                          durationSeconds: duration, startedAt: Date(), finishedAt: Date())
-            if let directory {
-                do {
-                    let day = ISO8601DateFormatter.string(from: Date(), timeZone: .current, formatOptions: [.withFullDate])
-                    let folder = directory.appendingPathComponent(day)
-                    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-                    let file = folder.appendingPathComponent("\(recording.name).\(format)")
-                    let response = try await client.storedRecordingFile(recording.name)
-                    FileManager.default.createFile(atPath: file.path, contents: nil)
-                    let handle = try FileHandle(forWritingTo: file)
-                    var size = 0
-                    for try await chunk in response.body {
-                        try handle.write(contentsOf: chunk)
-                        size += chunk.count
-                    }
-                    try handle.close()
-                    record.sizeBytes = size
-                    record.storagePath = file.path
-                    if record.durationSeconds == nil || record.durationSeconds == 0, size > 44 {
-                        record.durationSeconds = (size - 44) / 16000
-                    }
-                } catch {
-                    record.error = "copy from Asterisk failed: \(error)"
+            do {
+                let response = try await client.storedRecordingFile(recording.name)
+                // The day's folder is made by the first copy that finds it missing, not checked for every copy.
+                if !FileManager.default.createFile(atPath: file, contents: nil) {
+                    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                    guard FileManager.default.createFile(atPath: file, contents: nil) else { throw CocoaError(.fileWriteUnknown) }
                 }
+                guard let handle = FileHandle(forWritingAtPath: file) else { throw CocoaError(.fileWriteUnknown) }
+                var size = 0
+                for try await chunk in response.body {
+                    try handle.write(contentsOf: chunk)
+                    size += chunk.count
+                }
+                try handle.close()
+                record.sizeBytes = size
+                record.storagePath = file
+                if record.durationSeconds == nil || record.durationSeconds == 0, size > 44 {
+                    record.durationSeconds = (size - 44) / 16000
+                }
+            } catch {
+                record.error = "copy from Asterisk failed: \(error)"
             }
             journal.append(.recording(record))
         }
+    }
+
+    /// Today in local time as `yyyy-MM-dd`, the recordings' folder: from the C library (an
+    /// `ISO8601DateFormatter` made for each recording was a visible share of copying it).
+    static func localDay(_ date: Date = Date()) -> String {
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        localtime_r(&seconds, &parts)
+        let year = Int(parts.tm_year) + 1900, month = Int(parts.tm_mon) + 1, day = Int(parts.tm_mday)
+        return "\(year)-\(month < 10 ? "0" : "")\(month)-\(day < 10 ? "0" : "")\(day)"
     }
 }

@@ -32,6 +32,17 @@ struct CallFlowTests {
             }
             let recording = try #require(await h.store.recordings[id.uuidString.lowercased()])
             #expect((recording.sizeBytes ?? 0) > 44)
+            let stored = try #require(recording.storagePath)
+            #expect(stored.hasSuffix("/\(CallCenter.localDay())/\(id.uuidString.lowercased()).wav"))
+            // A finished recording whose format is a path: copied again under the configured extension, never outside its folder.
+            await h.center.handle(.event(server: h.ari.name, ARIEventMessage(application: "murojaat", timestamp: "", event: .recordingFinished(
+                RecordingEvent(recording: LiveRecording(name: id.uuidString.lowercased(), format: "../../../x", targetUri: "bridge:x", state: "done"))))))
+            try await h.until("the second copy") { await h.requests("GET", containing: "/recordings/stored/").count == 2 }
+            _ = await h.journal.flush()
+            try await Task.sleep(for: .milliseconds(100))
+            _ = await h.journal.flush()
+            let again = await h.store.recordings[id.uuidString.lowercased()]
+            #expect(again?.storagePath == stored && again?.format == "wav" && again?.error == nil)
             let afterCall = await h.agentState(1)
             #expect(afterCall == .wrapUp || afterCall == .ready)
             // On connect the call flow asked Asterisk for only the events it acts on.

@@ -146,6 +146,12 @@ struct ReliabilityTests {
         #expect(await center.recentCallersPruneAt == 10_000)
     }
 
+    @Test func recordingFoldersAreNamedByTheLocalDay() {
+        for date in [Date(), Date(timeIntervalSince1970: 0), Date(timeIntervalSince1970: 1_767_225_599), Date(timeIntervalSince1970: 1_800_000_000.5)] {
+            #expect(CallCenter.localDay(date) == ISO8601DateFormatter.string(from: date, timeZone: .current, formatOptions: [.withFullDate]))
+        }
+    }
+
     @Test func recentKeysKeepTheLastInserted() {
         var keys = RecentKeys<String>(capacity: 3)
         for key in ["a", "b", "c", "b", "d"] { keys.insert(key) }

@@ -31,7 +31,11 @@ extension MurojaatCommand.Bench {
         @Option(help: "Simulated milliseconds an operator talks before hanging up.") var talkMs = 2000
         @Option(help: "Real seconds per simulated second in the simulator (below 0.5 it falls behind at 300 calls at once; see the refused requests line).") var timeScale = 0.5
         @Option(help: "Port for the simulator.") var port = 18088
+        @Option(help: "Where the run keeps the simulator's recordings and the app's copies (removed at the end; default: /dev/shm when it is a writable memory file system, else the temporary directory).")
+        var recordingsDirectory: String?
         @Flag(help: "Send ARI requests over HTTP instead of the events WebSocket.") var http = false
+        @Flag(inversion: .prefixedNo, help: "Copy every finished recording from the simulator over ARI into a directory of the run, as the app does in production.")
+        var copyRecordings = true
         @Option(help: "Operator panels open, each listening to its operator's events as the operator's screen does (default: one per operator).")
         var panels: Int?
         @Flag(help: "Let the simulator share CPU cores with this process (by default each gets its own, as Asterisk would run on its own machine).")
@@ -51,7 +55,13 @@ extension MurojaatCommand.Bench {
             let split = cpus.count >= 2 ? (app: [cpus[0]], simulator: Array(cpus.dropFirst())) : nil
             // The simulator writes a WAV per recorded call (about 200 kB each: 2 GB per 10,000 calls). They go to a
             // directory of this run's own, removed when the run ends, so repeated runs cannot fill the disk.
-            let recordings = FileManager.default.temporaryDirectory.appendingPathComponent("murojaat-bench-\(UUID().uuidString)")
+            // The simulator's WAVs stand for Asterisk's, on Asterisk's own machine. In memory by default: a run
+            // removes its thousands of files at the end, and on ext4 the next run's file creations then spent
+            // up to 1.5 ms each in the inode allocator passing over recently deleted inodes (a cost of the
+            // benchmark's cleanup, not of the product); `--recordings-directory` puts them on a disk.
+            let base = recordingsDirectory.map { URL(fileURLWithPath: $0) }
+                ?? (FileManager.default.isWritableFile(atPath: "/dev/shm") ? URL(fileURLWithPath: "/dev/shm") : FileManager.default.temporaryDirectory)
+            let recordings = base.appendingPathComponent("murojaat-bench-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: recordings, withIntermediateDirectories: true)
             let simulator: Process
             do {
@@ -93,7 +103,9 @@ extension MurojaatCommand.Bench {
                 settings.wrapUpSeconds = 0
                 settings.digitTimeoutSeconds = 2
                 let latencies = LatencyRecorder()
-                let center = CallCenter(settings: settings, journal: journal, latencies: latencies, logger: quiet)
+                let center = CallCenter(settings: settings, journal: journal,
+                                        recordingsDirectory: copyRecordings ? recordings.appendingPathComponent("copies") : nil,
+                                        latencies: latencies, logger: quiet)
                 let connection = ARIEventConnection(configuration: ari, eventTypes: CallCenter.handledEventTypes,
                                                     eventLoop: center.eventLoop, logger: quiet)
                 center.attach(connection)
@@ -153,12 +165,14 @@ extension MurojaatCommand.Bench {
                 _ = await journal.flush(timeout: .seconds(60))
                 // Every answered call must be recorded: the check that the run was real, not only fast.
                 var recordingsNote = "n/a"
-                for try await (answered, done, failed) in try await database.query("""
+                for try await (answered, done, failed, copied, bytes) in try await database.query("""
                     SELECT count(*) FILTER (WHERE c.answered_at IS NOT NULL)::int,
-                           count(*) FILTER (WHERE c.answered_at IS NOT NULL AND r.state = 'done')::int, count(*) FILTER (WHERE r.state = 'failed')::int
+                           count(*) FILTER (WHERE c.answered_at IS NOT NULL AND r.state = 'done')::int, count(*) FILTER (WHERE r.state = 'failed')::int,
+                           count(*) FILTER (WHERE r.storage_path IS NOT NULL)::int, coalesce(sum(r.size_bytes), 0)::int8
                     FROM calls c LEFT JOIN recordings r ON r.call_id = c.id WHERE c.started_at >= \(runStarted)
-                    """, logger: quiet).decode((Int, Int, Int).self) {
-                    recordingsNote = "\(done) of \(answered) answered calls recorded, \(failed) failed"
+                    """, logger: quiet).decode((Int, Int, Int, Int, Int64).self) {
+                    recordingsNote = "\(done) of \(answered) answered calls recorded, \(failed) failed; " + (copyRecordings
+                        ? "\(copied) copied from the simulator over ARI (\(bytes / 1_048_576) MiB, into \(base.path))" : "not copied (--no-copy-recordings)")
                 }
                 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
                 let cpu = after.cpu - before.cpu
