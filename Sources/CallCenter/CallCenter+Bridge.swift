@@ -149,19 +149,14 @@ extension CallCenter {
             var record = RecordingRecord(callId: callId, name: recording.name, server: server, format: format, state: .done,
                                          durationSeconds: duration, startedAt: Date(), finishedAt: Date())
             do {
-                let response = try await client.storedRecordingFile(recording.name)
-                // The day's folder is made by the first copy that finds it missing, not checked for every copy.
-                if !FileManager.default.createFile(atPath: file, contents: nil) {
+                let size: Int
+                do {
+                    size = try await client.downloadStoredRecording(recording.name, toFile: file)
+                } catch let failure as DownloadFile.Failure where failure.isMissingFolder {
+                    // The day's folder is made by the first copy that finds it missing, not checked for every copy.
                     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-                    guard FileManager.default.createFile(atPath: file, contents: nil) else { throw CocoaError(.fileWriteUnknown) }
+                    size = try await client.downloadStoredRecording(recording.name, toFile: file)
                 }
-                guard let handle = FileHandle(forWritingAtPath: file) else { throw CocoaError(.fileWriteUnknown) }
-                var size = 0
-                for try await chunk in response.body {
-                    try handle.write(contentsOf: chunk)
-                    size += chunk.count
-                }
-                try handle.close()
                 record.sizeBytes = size
                 record.storagePath = file
                 if record.durationSeconds == nil || record.durationSeconds == 0, size > 44 {

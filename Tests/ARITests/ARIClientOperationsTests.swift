@@ -248,6 +248,22 @@ struct ARIClientOperationsTests {
                 let bytes = try await file.collect(upTo: 50 << 20)
                 #expect(bytes.prefix(4) == Data("RIFF".utf8))
                 #expect(bytes.count > 44)
+                // Downloaded into a file: the same bytes; a missing recording or folder leaves no file.
+                let folder = FileManager.default.temporaryDirectory.appendingPathComponent("dl-\(UUID())").path
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                defer { try? FileManager.default.removeItem(atPath: folder) }
+                #expect(try await client.downloadStoredRecording("call-1", toFile: folder + "/a.wav") == bytes.count)
+                #expect(FileManager.default.contents(atPath: folder + "/a.wav") == bytes)
+                await #expect(throws: ARIError.notFound("Recording not found")) {
+                    try await client.downloadStoredRecording("nope", toFile: folder + "/b.wav")
+                }
+                #expect(!FileManager.default.fileExists(atPath: folder + "/b.wav"))
+                do {
+                    _ = try await client.downloadStoredRecording("call-1", toFile: folder + "/missing/c.wav")
+                    Issue.record("a file in a missing folder was written")
+                } catch let failure as DownloadFile.Failure {
+                    #expect(failure.isMissingFolder)
+                }
                 let copy = try await client.copyStoredRecording("call-1", to: "call-1-copy")
                 #expect(copy.name == "call-1-copy")
                 await #expect(throws: ARIError.conflict("A recording with the same name already exists on the system")) {

@@ -405,6 +405,11 @@ extension ARIClient {
         try await transport.stream(ARIRequest(.GET, "/recordings/stored/{recordingName}/file", path: ["recordingName": name]))
     }
 
+    /// Copies a stored recording's file into a new file at `path`; its size. A failed copy leaves no file.
+    public func downloadStoredRecording(_ name: String, toFile path: String) async throws -> Int {
+        try await transport.download(ARIRequest(.GET, "/recordings/stored/{recordingName}/file", path: ["recordingName": name]), toFile: path)
+    }
+
     public func deleteStoredRecording(_ name: String) async throws {
         try await call(ARIRequest(.DELETE, "/recordings/stored/{recordingName}", path: ["recordingName": name]))
     }

@@ -138,4 +138,79 @@ public protocol ARITransport: Sendable {
     func send(_ request: ARIRequest) async throws -> ARIResponse
     /// Sends a GET whose successful body is streamed; non-2xx answers throw `ARIError` as `send` does.
     func stream(_ request: ARIRequest) async throws -> ARIStreamedResponse
+    /// Sends a GET and writes its successful body into a new file at `path` (replacing one there); returns
+    /// the bytes written. A failed download leaves no file; non-2xx answers throw `ARIError` as `send` does.
+    func download(_ request: ARIRequest, toFile path: String) async throws -> Int
+}
+
+extension ARITransport {
+    public func download(_ request: ARIRequest, toFile path: String) async throws -> Int {
+        let response = try await stream(request)
+        let file = try DownloadFile(path: path)
+        do {
+            for try await chunk in response.body { try chunk.withUnsafeBytes { try file.write($0) } }
+            return try file.finish()
+        } catch {
+            file.discard()
+            throw error
+        }
+    }
+}
+
+/// A file being downloaded, written with plain system calls (FileManager and FileHandle cost more than
+/// the writes for a recording of a short call). Not shared between tasks.
+public final class DownloadFile: @unchecked Sendable {
+    public struct Failure: Error, CustomStringConvertible {
+        public let operation: String
+        public let path: String
+        public let code: Int32
+        public var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
+        /// The folder of the file does not exist.
+        public var isMissingFolder: Bool { operation == "create" && code == ENOENT }
+    }
+
+    let path: String
+    private var descriptor: Int32
+    private(set) var written = 0
+
+    public init(path: String) throws {
+        self.path = path
+        descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+        guard descriptor >= 0 else { throw Failure(operation: "create", path: path, code: errno) }
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let result = Foundation.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw Failure(operation: "write", path: path, code: errno)
+            }
+            offset += result
+        }
+        written += bytes.count
+    }
+
+    /// Closes the file; its size.
+    public func finish() throws -> Int {
+        let result = close(descriptor)
+        descriptor = -1
+        guard result == 0 else {
+            unlink(path)
+            throw Failure(operation: "close", path: path, code: errno)
+        }
+        return written
+    }
+
+    /// Closes and removes the file.
+    public func discard() {
+        if descriptor >= 0 { close(descriptor) }
+        descriptor = -1
+        unlink(path)
+    }
+
+    deinit {
+        if descriptor >= 0 { close(descriptor) }
+    }
 }

@@ -84,6 +84,25 @@ public struct HTTPARITransport: ARITransport {
         )
     }
 
+    /// The body goes from AsyncHTTPClient's buffers straight into the file, without a `Data` per chunk.
+    public func download(_ request: ARIRequest, toFile path: String) async throws -> Int {
+        let response = try await execute(request)
+        guard (200..<300).contains(Int(response.status.code)) else {
+            let buffer = try await mapErrors { try await response.body.collect(upTo: 64 << 10) }
+            throw ARIError(status: Int(response.status.code), message: Self.message(from: Data(buffer.readableBytesView)))
+        }
+        let file = try DownloadFile(path: path)
+        do {
+            try await mapErrors {
+                for try await chunk in response.body { try chunk.withUnsafeReadableBytes { try file.write($0) } }
+            }
+            return try file.finish()
+        } catch {
+            file.discard()
+            throw error
+        }
+    }
+
     /// Sends `request` from `loop` without a task: the connection and the answer stay on that loop (a client
     /// per loop, made on first use), so a call flow running there hands its request over and hears the answer
     /// without waking another thread. Asterisk versions without REST over WebSocket get their call requests

@@ -213,6 +213,10 @@ public struct WebSocketARITransport: ARITransport {
     public func stream(_ request: ARIRequest) async throws -> ARIStreamedResponse {
         try await http.stream(request)
     }
+
+    public func download(_ request: ARIRequest, toFile path: String) async throws -> Int {
+        try await http.download(request, toFile: path)
+    }
 }
 
 extension ARIClient {
