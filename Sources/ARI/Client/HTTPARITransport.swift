@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import Synchronization
 
 /// Where one Asterisk's ARI is and how to log in.
@@ -84,26 +85,32 @@ public struct HTTPARITransport: ARITransport {
         )
     }
 
-    /// The body goes from AsyncHTTPClient's buffers straight into the file, without a `Data` per chunk.
+    /// Recording copies run on a thread of their own: the connection, the answer and the file writes all
+    /// happen there, one wake-up of the caller at the end instead of one task hop per chunk, and a slow disk
+    /// holds up only other copies, never a call (the call flow's loop) nor the web (the shared pool).
+    static let downloadLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1).next()
+
+    /// The body goes from AsyncHTTPClient's buffers straight into the file.
     public func download(_ request: ARIRequest, toFile path: String) async throws -> Int {
-        let response = try await execute(request)
-        guard (200..<300).contains(Int(response.status.code)) else {
-            let buffer = try await mapErrors { try await response.body.collect(upTo: 64 << 10) }
-            throw ARIError(status: Int(response.status.code), message: Self.message(from: Data(buffer.readableBytesView)))
-        }
-        let file = try DownloadFile(path: path)
+        let http: HTTPClient.Request
         do {
-            try await mapErrors {
-                for try await chunk in response.body { try chunk.withUnsafeReadableBytes { try file.write($0) } }
-            }
-            return try file.finish()
+            http = try HTTPClient.Request(url: configuration.baseURL + request.pathAndQuery, method: .GET, headers: headers(for: request))
         } catch {
-            file.discard()
-            throw error
+            throw ARIError.transport(String(describing: error))
+        }
+        // A long call's recording is tens of megabytes: the deadline grows with the request timeout but
+        // allows ten minutes at least.
+        let deadline = NIODeadline.now() + max(timeout * 6, .minutes(10))
+        let delegate = FileDownload(path: path)
+        do {
+            return try await Self.client(for: Self.downloadLoop)
+                .execute(request: http, delegate: delegate, eventLoop: .indifferent, deadline: deadline).futureResult.get()
+        } catch {
+            throw Self.mapError(error)
         }
     }
 
-    /// Sends `request` from `loop` without a task: the connection and the answer stay on that loop (a client
+    /// Sends `request` from `loop` without a task:    /// Sends `request` from `loop` without a task: the connection and the answer stay on that loop (a client
     /// per loop, made on first use), so a call flow running there hands its request over and hears the answer
     /// without waking another thread. Asterisk versions without REST over WebSocket get their call requests
     /// this way.
@@ -165,6 +172,7 @@ public struct HTTPARITransport: ARITransport {
     static func mapError(_ error: any Error) -> any Error {
         switch error {
         case let error as ARIError: error
+        case let error as DownloadFile.Failure: error
         case let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout: ARIError.timeout
         case is ResponseAccumulator.ResponseTooBigError: ARIError.transport("answer larger than allowed")
         default: ARIError.transport(String(describing: error))
@@ -196,5 +204,55 @@ public struct HTTPARITransport: ARITransport {
             if let message = object["error"] as? String { return message }
         }
         return String(decoding: data.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// Writes a 2xx answer's body into a file as it arrives (on the client's loop); any other answer becomes
+/// the `ARIError` with ARI's message, and no file is left.
+final class FileDownload: HTTPClientResponseDelegate, @unchecked Sendable {
+    typealias Response = Int
+
+    let path: String
+    private var status = 0
+    private var file: DownloadFile?
+    private var errorBody = ByteBuffer()
+
+    init(path: String) { self.path = path }
+
+    func didReceiveHead(task: HTTPClient.Task<Int>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
+        status = Int(head.status.code)
+        guard (200..<300).contains(status) else { return task.eventLoop.makeSucceededVoidFuture() }
+        do {
+            file = try DownloadFile(path: path)
+            return task.eventLoop.makeSucceededVoidFuture()
+        } catch {
+            return task.eventLoop.makeFailedFuture(error)
+        }
+    }
+
+    func didReceiveBodyPart(task: HTTPClient.Task<Int>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
+        guard let file else {
+            if errorBody.readableBytes < 64 << 10 { var copy = buffer; errorBody.writeBuffer(&copy) }
+            return task.eventLoop.makeSucceededVoidFuture()
+        }
+        do {
+            try buffer.withUnsafeReadableBytes { try file.write($0) }
+            return task.eventLoop.makeSucceededVoidFuture()
+        } catch {
+            return task.eventLoop.makeFailedFuture(error)
+        }
+    }
+
+    func didReceiveError(task: HTTPClient.Task<Int>, _ error: any Error) {
+        file?.discard()
+        file = nil
+    }
+
+    func didFinishRequest(task: HTTPClient.Task<Int>) throws -> Int {
+        guard let file else {
+            throw ARIError(status: status, message: HTTPARITransport.message(from: Data(errorBody.readableBytesView)))
+        }
+        self.file = nil
+        return try file.finish()
     }
 }
