@@ -163,6 +163,9 @@ public struct HTTPARITransport: ARITransport {
             if let client = clients[key] { return client }
             var configuration = HTTPClient.Configuration()
             configuration.connectionPool = .init(idleTimeout: .seconds(10), concurrentHTTP1ConnectionsPerHostSoftLimit: 32)
+            // No tracing spans: with the default (no-op) tracer each request still parsed its URL again for the
+            // span's attributes, a share of every request's cost here.
+            configuration.tracing.tracer = nil
             let client = HTTPClient(eventLoopGroup: loop, configuration: configuration)
             clients[key] = client
             return client

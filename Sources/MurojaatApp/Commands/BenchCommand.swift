@@ -224,7 +224,7 @@ extension MurojaatCommand.Bench {
             var kinds: [String: Int] = [:]
             for request in requests {
                 var segments = request.path.split(separator: "/").map(String.init)
-                for index in segments.indices.dropFirst() where ["channels", "bridges", "playbacks", "recordings", "applications"].contains(segments[index - 1]) {
+                for index in segments.indices.dropFirst() where ["channels", "bridges", "playbacks", "stored", "live", "applications"].contains(segments[index - 1]) {
                     segments[index] = "…"
                 }
                 kinds[request.method + " /" + segments.joined(separator: "/"), default: 0] += 1
