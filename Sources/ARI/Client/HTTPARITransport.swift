@@ -110,7 +110,7 @@ public struct HTTPARITransport: ARITransport {
         }
     }
 
-    /// Sends `request` from `loop` without a task:    /// Sends `request` from `loop` without a task: the connection and the answer stay on that loop (a client
+    /// Sends `request` from `loop` without a task: the connection and the answer stay on that loop (a client
     /// per loop, made on first use), so a call flow running there hands its request over and hears the answer
     /// without waking another thread. Asterisk versions without REST over WebSocket get their call requests
     /// this way.
