@@ -128,8 +128,10 @@ enum BackOffice {
                     var settings = CallCenterSettings()
                     settings.digitTimeoutSeconds = 0.3
                     settings.wrapUpSeconds = 0.5
+                    let recordings = FileManager.default.temporaryDirectory.appendingPathComponent("rec-\(UUID())")
+                    defer { try? FileManager.default.removeItem(at: recordings) }
                     let center = CallCenter(settings: settings, journal: journal,
-                                            recordingsDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("rec-\(UUID())"),
+                                            recordingsDirectory: recordings,
                                             logger: logger)
                     await center.addServer(ari.name, client: ARIClient(configuration: ari))
                     await center.loadOperators(try await store.loadOperators())

@@ -271,6 +271,7 @@ struct StatisticsTests {
             let db = world.database
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rec-\(UUID())")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
             let audio = Self.wav(seconds: 2)
             var ids: [Int64] = []
             for (n, age) in [(1, 1), (2, 40), (3, 40)] {

@@ -275,8 +275,10 @@ struct ReliabilityTests {
                 let store = InMemoryCallStore(operators: Harness.operators)
                 let logger = Logger(label: "test.two")
                 let journal = CallJournal(store: store, logger: logger)
+                let recordings = FileManager.default.temporaryDirectory.appendingPathComponent("rec-\(UUID())")
+                defer { try? FileManager.default.removeItem(at: recordings) }
                 let center = CallCenter(settings: Harness.settings(), journal: journal,
-                                        recordingsDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("rec-\(UUID())"),
+                                        recordingsDirectory: recordings,
                                         logger: logger)
                 await center.addServer(ariA.name, client: ARIClient(configuration: ariA))
                 await center.addServer(ariB.name, client: ARIClient(configuration: ariB))
