@@ -135,19 +135,18 @@ extension CallCenter {
         // part of a file name, so anything but a plain extension is replaced by the configured one.
         let format = !recording.format.isEmpty && recording.format.utf8.count <= 8
             && recording.format.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) ? recording.format : settings.recordingFormat
-        let duration = recording.duration
+        var record = RecordingRecord(callId: callId, name: recording.name, server: server, format: format, state: .done,
+                                     durationSeconds: recording.duration, startedAt: Date(), finishedAt: Date())
         guard let directory = recordingsDirectory else {
             // Nothing to copy (no recordings directory): the row at once, without a task.
-            journal.append(.recording(RecordingRecord(callId: callId, name: recording.name, server: server, format: format, state: .done,
-                                                      durationSeconds: duration, startedAt: Date(), finishedAt: Date())))
+            journal.append(.recording(record))
             return
         }
         // Paths as text: Foundation's URL building was a visible share of each copy.
         let folder = directory.path + "/" + Self.localDay()
         let file = folder + "/" + recording.name + "." + format
-        Task {
-            var record = RecordingRecord(callId: callId, name: recording.name, server: server, format: format, state: .done,
-                                         durationSeconds: duration, startedAt: Date(), finishedAt: Date())
+        Task { [record] in
+            var record = record
             do {
                 let size: Int
                 do {

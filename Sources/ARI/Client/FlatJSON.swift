@@ -239,9 +239,8 @@ enum FlatJSON {
     /// text) is appended in one piece, without building a new string first.
     static func appendQuoted(_ text: String, to out: inout String) {
         let utf8 = text.utf8
-        let needsEscape = utf8.withContiguousStorageIfAvailable { bytes in
-            bytes.contains { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 < 0x20 }
-        } ?? utf8.contains { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 < 0x20 }
+        let escaped: (UInt8) -> Bool = { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 < 0x20 }
+        let needsEscape = utf8.withContiguousStorageIfAvailable { $0.contains(where: escaped) } ?? utf8.contains(where: escaped)
         out += "\""
         guard needsEscape else {
             out += text
@@ -252,7 +251,7 @@ enum FlatJSON {
         var index = plainStart
         while index != utf8.endIndex {
             let byte = utf8[index]
-            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 {
+            if escaped(byte) {
                 out += String(utf8[plainStart..<index])!
                 switch byte {
                 case UInt8(ascii: "\""): out += "\\\""
