@@ -41,7 +41,7 @@ extension CallCenter {
         journal.append(.call(session.record))
         note(id, "answered", ["operator": "\(operatorId)", "wait": "\(session.record.waitSeconds ?? 0)"])
         setAgent(operatorId, .onCall, reason: nil, call: id)
-        events.publish(.callAnswered(session.record, operatorId: operatorId))
+        publish(.callAnswered(session.record, operatorId: operatorId))
     }
 
     // MARK: callbacks
@@ -124,7 +124,7 @@ extension CallCenter {
                                                   state: .failed, error: error, startedAt: Date(), finishedAt: Date())))
         let message = "Recording of call \(id.uuidString.lowercased()) failed: \(error)"
         journal.append(.alert("recording_failed", message, id, Date()))
-        events.publish(.alert(kind: "recording_failed", message: message))
+        publish(.alert(kind: "recording_failed", message: message))
     }
 
     /// Copies the finished file from Asterisk (so Asterisk may run elsewhere) and stores its size.
@@ -135,7 +135,7 @@ extension CallCenter {
         // part of a file name, so anything but a plain extension is replaced by the configured one.
         let format = !recording.format.isEmpty && recording.format.utf8.count <= 8
             && recording.format.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) ? recording.format : settings.recordingFormat
-        var record = RecordingRecord(callId: callId, name: recording.name, server: server, format: format, state: .done,
+        let record = RecordingRecord(callId: callId, name: recording.name, server: server, format: format, state: .done,
                                      durationSeconds: recording.duration, startedAt: Date(), finishedAt: Date())
         guard let directory = recordingsDirectory else {
             // Nothing to copy (no recordings directory): the row at once, without a task.
@@ -145,26 +145,34 @@ extension CallCenter {
         // Paths as text: Foundation's URL building was a visible share of each copy.
         let folder = directory.path + "/" + Self.localDay()
         let file = folder + "/" + recording.name + "." + format
-        Task { [record] in
+        // Handed to the copies' loop, where it ends with the row: no task, no pool thread.
+        let finish: @Sendable (Result<Int, any Error>) -> Void = { [record] result in
             var record = record
-            do {
-                let size: Int
-                do {
-                    size = try await client.downloadStoredRecording(recording.name, toFile: file)
-                } catch let failure as DownloadFile.Failure where failure.isMissingFolder {
-                    // The day's folder is made by the first copy that finds it missing, not checked for every copy.
-                    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-                    size = try await client.downloadStoredRecording(recording.name, toFile: file)
-                }
+            switch result {
+            case .success(let size):
                 record.sizeBytes = size
                 record.storagePath = file
                 if record.durationSeconds == nil || record.durationSeconds == 0, size > 44 {
                     record.durationSeconds = (size - 44) / 16000
                 }
-            } catch {
+            case .failure(let error):
                 record.error = "copy from Asterisk failed: \(error)"
             }
             journal.append(.recording(record))
+        }
+        client.downloadStoredRecording(recording.name, toFile: file) { result in
+            // The day's folder is made by the first copy that finds it missing, not checked for every copy.
+            if case .failure(let failure as DownloadFile.Failure) = result, failure.isMissingFolder {
+                do {
+                    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                } catch {
+                    finish(.failure(error))
+                    return
+                }
+                client.downloadStoredRecording(recording.name, toFile: file, completion: finish)
+                return
+            }
+            finish(result)
         }
     }
 

@@ -17,7 +17,7 @@ extension CallCenter {
         queue.append(id)
         save(id)
         note(id, "queued", ["reason": reason, "language": session.language.rawValue, "topic": session.record.topic ?? ""])
-        events.publish(.callQueued(session.record, position: position(of: id)))
+        publish(.callQueued(session.record, position: position(of: id)))
         dispatch()
         if case .queued = sessions[id]?.phase {
             play(id, [("queue-welcome", session.language)], then: .queueMusic)
@@ -172,7 +172,7 @@ extension CallCenter {
         if let latencies { onSent = { latencies.record(.routing, since: since) } }
         session.ops.sendNow("originate operator", session.ops.client.originateRequest(parameters), onSent: onSent)
         note(id, "offered", ["operator": "\(agent.id)", "endpoint": endpoint, "callback": isCallback ? "yes" : "no"])
-        events.publish(.callOffered(session.record, operatorId: agent.id))
+        publish(.callOffered(session.record, operatorId: agent.id))
     }
 
     /// The operator did not take the call: they are paused, the call keeps its place.
@@ -213,7 +213,7 @@ extension CallCenter {
         agents[operatorId] = agent
         indexAgent(operatorId)
         journal.append(.agentState(operatorId, state, reason, call, Date()))
-        events.publish(.agentStateChanged(operatorId: operatorId, state: state, reason: reason))
+        publish(.agentStateChanged(operatorId: operatorId, state: state, reason: reason))
     }
 
     public func agentSnapshot() -> [OperatorInfo] {

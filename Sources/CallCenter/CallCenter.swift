@@ -47,6 +47,8 @@ public actor CallCenter {
     var eventReceivedAt = ContinuousClock.now
     /// Given by the benchmark; nil in production.
     public nonisolated let latencies: LatencyRecorder?
+    /// Events published by the step being handled, given to listeners together when it is done (`publish`).
+    var pendingEvents: [CallCenterEvent] = []
     /// Closes rows a previous run left in progress (set by the wiring, which knows the store).
     var lostCallsClosure: (@Sendable (String, Set<String>) -> Void)?
 
@@ -129,6 +131,22 @@ public actor CallCenter {
         case .connected, .disconnected:
             Task { await self.handle(item) }
         }
+    }
+
+    /// Publishes `event` with the others of this turn of the loop: a step of the call flow makes several (a
+    /// call offered and its operator ringing), and each listener's task is woken once for all of them, after
+    /// the step, instead of once per event.
+    func publish(_ event: CallCenterEvent) {
+        if pendingEvents.isEmpty {
+            eventLoop.execute { self.assumeIsolated { $0.flushEvents() } }
+        }
+        pendingEvents.append(event)
+    }
+
+    func flushEvents() {
+        let batch = pendingEvents
+        pendingEvents = []
+        events.publish(batch)
     }
 
     /// A channel on a server. (As `"server/channel"` text it cost a new string for every lookup.)
@@ -249,7 +267,7 @@ public actor CallCenter {
         channels[Self.key(server, channel.id)] = id
         journal.append(.call(record))
         note(id, "started", ["caller": record.callerNumber, "dialled": dialled, "channel": channel.id])
-        events.publish(.callStarted(record))
+        publish(.callStarted(record))
         let channelId = channel.id
         var onSent: (@Sendable () -> Void)?
         if let latencies {
@@ -417,7 +435,7 @@ public actor CallCenter {
         sessions[id] = nil
         journal.append(.call(session.record))
         note(id, "ended", ["outcome": session.record.outcome.rawValue, "side": session.record.hangupSide?.rawValue ?? ""])
-        events.publish(.callEnded(session.record))
+        publish(.callEnded(session.record))
     }
 
     // MARK: helpers

@@ -69,7 +69,7 @@ public struct CallRecord: Sendable, Equatable {
     public var repeated: Bool
     public var callbackNumber: String?
 
-    public init(id: UUID = UUID(), direction: String = "inbound", server: String, channelId: String, callerNumber: String,
+    public init(id: UUID = .random(), direction: String = "inbound", server: String, channelId: String, callerNumber: String,
                 dialledNumber: String, startedAt: Date = Date()) {
         self.id = id
         self.direction = direction

@@ -1,5 +1,6 @@
 @testable import CallCenter
 import Foundation
+import Logging
 import Testing
 
 @Suite("In-process call-centre events")
@@ -20,7 +21,7 @@ struct CallCenterEventsTests {
         events.publish(.alert(kind: "recording_failed", message: "x"))
         events.publish(.agentStateChanged(operatorId: 1, state: .wrapUp, reason: nil))
 
-        func take(_ stream: AsyncStream<CallCenterEvent>, _ count: Int) async -> [String] {
+        func take(_ stream: CallCenterEvents.Stream, _ count: Int) async -> [String] {
             var names: [String] = []
             for await event in stream {
                 names.append(String(describing: event).prefix { $0 != "(" }.description)
@@ -35,11 +36,51 @@ struct CallCenterEventsTests {
 
     @Test func aListenerThatGoesAwayIsForgotten() async throws {
         let events = CallCenterEvents()
-        var streams: [AsyncStream<CallCenterEvent>]? = [events.subscribe(operatorId: 7), events.subscribe(operatorId: 7), events.subscribe()]
+        var streams: [CallCenterEvents.Stream]? = [events.subscribe(operatorId: 7), events.subscribe(operatorId: 7), events.subscribe()]
         #expect(events.count == 3)
         _ = streams
         streams = nil
         #expect(events.count == 0)
         events.publish(.agentStateChanged(operatorId: 7, state: .ready, reason: nil)) // nobody listens: nothing happens
+    }
+}
+
+@Suite("Call-centre events in batches")
+struct CallCenterEventBatchTests {
+    @Test func aBatchReachesEachListenerOnceWithItsOwnEvents() async throws {
+        let events = CallCenterEvents()
+        let everything = events.subscribe(), first = events.subscribe(operatorId: 1), second = events.subscribe(operatorId: 2)
+        let record = CallRecord(server: "ast1", channelId: "c1", callerNumber: "+998901234567", dialledNumber: "1000")
+        events.publish([.callOffered(record, operatorId: 1), .agentStateChanged(operatorId: 1, state: .ringing, reason: nil),
+                        .agentStateChanged(operatorId: 2, state: .paused, reason: "no_answer"), .callQueued(record, position: 1)])
+        var all = everything.batches.makeAsyncIterator(), one = first.batches.makeAsyncIterator(), two = second.batches.makeAsyncIterator()
+        #expect(await all.next()?.count == 4)
+        #expect(await one.next() == [.callOffered(record, operatorId: 1), .agentStateChanged(operatorId: 1, state: .ringing, reason: nil)])
+        #expect(await two.next() == [.agentStateChanged(operatorId: 2, state: .paused, reason: "no_answer")])
+        events.publish([])
+        events.publish(.agentStateChanged(operatorId: 2, state: .ready, reason: nil))
+        #expect(await two.next() == [.agentStateChanged(operatorId: 2, state: .ready, reason: nil)])
+    }
+
+    @Test func theCallFlowPublishesAStepsEventsTogether() async throws {
+        let center = CallCenter(settings: CallCenterSettings(), journal: CallJournal(store: InMemoryCallStore(), logger: Logger(label: "test")))
+        let listener = center.events.subscribe(operatorId: 5)
+        await center.loadOperators([OperatorInfo(id: 5, name: "Five", extensionNumber: "105", endpoint: "PJSIP/105", skills: [.uz])])
+        try await center.setAgentState(5, .ready)
+        try await center.setAgentState(5, .paused, reason: "break")
+        var batches = listener.batches.makeAsyncIterator()
+        // Two separate steps: two batches, each with its one event.
+        #expect(await batches.next()?.count == 1)
+        #expect(await batches.next()?.count == 1)
+        await center.publishTogether([.agentStateChanged(operatorId: 5, state: .ready, reason: nil),
+                                      .agentStateChanged(operatorId: 5, state: .onCall, reason: nil)])
+        #expect(await batches.next()?.count == 2)
+    }
+}
+
+extension CallCenter {
+    /// Publishes `events` from one step of the call flow.
+    func publishTogether(_ events: [CallCenterEvent]) {
+        for event in events { publish(event) }
     }
 }

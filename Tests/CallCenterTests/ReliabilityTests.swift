@@ -152,6 +152,20 @@ struct ReliabilityTests {
         }
     }
 
+    @Test func callIdsAreRandomVersion4UUIDsAcrossBufferRefills() {
+        // 1,000 ids use four 4 KiB buffers of random bytes.
+        let ids = (0..<1_000).map { _ in UUID.random() }
+        #expect(Set(ids).count == ids.count)
+        for id in ids {
+            let text = id.uuidString
+            #expect(Array(text)[14] == "4")
+            #expect("89AB".contains(Array(text)[19]))
+            #expect(UUID(uuidString: text) == id)
+        }
+        // Not a counter: consecutive ids share no run of eight hex digits.
+        #expect(zip(ids, ids.dropFirst()).allSatisfy { $0.uuidString.prefix(8) != $1.uuidString.prefix(8) })
+    }
+
     @Test func recentKeysKeepTheLastInserted() {
         var keys = RecentKeys<String>(capacity: 3)
         for key in ["a", "b", "c", "b", "d"] { keys.insert(key) }

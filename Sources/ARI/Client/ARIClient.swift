@@ -410,6 +410,13 @@ extension ARIClient {
         try await transport.download(ARIRequest(.GET, "/recordings/stored/{recordingName}/file", path: ["recordingName": name]), toFile: path)
     }
 
+    /// The same copy without a task for the caller: `completion` runs once when it ends, on the thread that
+    /// finished it (for HTTP, the recording copies' loop).
+    public func downloadStoredRecording(_ name: String, toFile path: String, completion: @escaping @Sendable (Result<Int, any Error>) -> Void) {
+        transport.download(ARIRequest(.GET, "/recordings/stored/{recordingName}/file", path: ["recordingName": name]), toFile: path,
+                           completion: completion)
+    }
+
     public func deleteStoredRecording(_ name: String) async throws {
         try await call(ARIRequest(.DELETE, "/recordings/stored/{recordingName}", path: ["recordingName": name]))
     }

@@ -141,6 +141,9 @@ public protocol ARITransport: Sendable {
     /// Sends a GET and writes its successful body into a new file at `path` (replacing one there); returns
     /// the bytes written. A failed download leaves no file; non-2xx answers throw `ARIError` as `send` does.
     func download(_ request: ARIRequest, toFile path: String) async throws -> Int
+    /// `download` without a task for the caller: `completion` runs once when it ends, on the thread that
+    /// finished it.
+    func download(_ request: ARIRequest, toFile path: String, completion: @escaping @Sendable (Result<Int, any Error>) -> Void)
 }
 
 extension ARITransport {
@@ -153,6 +156,12 @@ extension ARITransport {
         } catch {
             file.discard()
             throw error
+        }
+    }
+
+    public func download(_ request: ARIRequest, toFile path: String, completion: @escaping @Sendable (Result<Int, any Error>) -> Void) {
+        Task {
+            do { completion(.success(try await download(request, toFile: path))) } catch { completion(.failure(error)) }
         }
     }
 }

@@ -92,22 +92,31 @@ public struct HTTPARITransport: ARITransport {
 
     /// The body goes from AsyncHTTPClient's buffers straight into the file.
     public func download(_ request: ARIRequest, toFile path: String) async throws -> Int {
+        try await startDownload(request, toFile: path).get()
+    }
+
+    /// The copy is started on the copies' loop and ends there: the caller (the call flow) only hands it over,
+    /// with no task made and no pool thread woken, and pays none of the request's setting up.
+    public func download(_ request: ARIRequest, toFile path: String, completion: @escaping @Sendable (Result<Int, any Error>) -> Void) {
+        Self.downloadLoop.execute {
+            self.startDownload(request, toFile: path).whenComplete(completion)
+        }
+    }
+
+    func startDownload(_ request: ARIRequest, toFile path: String) -> EventLoopFuture<Int> {
+        let loop = Self.downloadLoop
         let http: HTTPClient.Request
         do {
             http = try HTTPClient.Request(url: configuration.baseURL + request.pathAndQuery, method: .GET, headers: headers(for: request))
         } catch {
-            throw ARIError.transport(String(describing: error))
+            return loop.makeFailedFuture(ARIError.transport(String(describing: error)))
         }
         // A long call's recording is tens of megabytes: the deadline grows with the request timeout but
         // allows ten minutes at least.
         let deadline = NIODeadline.now() + max(timeout * 6, .minutes(10))
-        let delegate = FileDownload(path: path)
-        do {
-            return try await Self.client(for: Self.downloadLoop)
-                .execute(request: http, delegate: delegate, eventLoop: .indifferent, deadline: deadline).futureResult.get()
-        } catch {
-            throw Self.mapError(error)
-        }
+        return Self.client(for: loop)
+            .execute(request: http, delegate: FileDownload(path: path), eventLoop: .indifferent, deadline: deadline).futureResult
+            .flatMapErrorThrowing { error in throw Self.mapError(error) }
     }
 
     /// Sends `request` from `loop` without a task: the connection and the answer stay on that loop (a client

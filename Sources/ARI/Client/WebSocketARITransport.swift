@@ -217,6 +217,10 @@ public struct WebSocketARITransport: ARITransport {
     public func download(_ request: ARIRequest, toFile path: String) async throws -> Int {
         try await http.download(request, toFile: path)
     }
+
+    public func download(_ request: ARIRequest, toFile path: String, completion: @escaping @Sendable (Result<Int, any Error>) -> Void) {
+        http.download(request, toFile: path, completion: completion)
+    }
 }
 
 extension ARIClient {
