@@ -2,6 +2,7 @@ import ARI
 import TestSupport
 import AsteriskSimulator
 import Foundation
+import Synchronization
 import Testing
 
 @Suite("ARI client against the simulator over HTTP and WebSocket")
@@ -264,6 +265,23 @@ struct ARIClientOperationsTests {
                 } catch let failure as DownloadFile.Failure {
                     #expect(failure.isMissingFolder)
                 }
+                // Handed over without a task (the call flow's way): copies started together, each completion
+                // once, with the bytes or the error.
+                let results = Mutex<[String: Result<Int, any Error>]>([:])
+                let names = ["d1", "d2", "d3", "d4", "nope"]
+                for name in names {
+                    client.downloadStoredRecording(name == "nope" ? "nope" : "call-1", toFile: folder + "/\(name).wav") { result in
+                        results.withLock { $0[name] = $0[name] == nil ? result : .failure(ARIError.transport("completed twice")) }
+                    }
+                }
+                let clock = ContinuousClock(), deadline = clock.now + .seconds(10)
+                while results.withLock({ $0.count }) < names.count && clock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+                for name in names.dropLast() {
+                    #expect(try results.withLock { $0[name] }?.get() == bytes.count)
+                    #expect(FileManager.default.contents(atPath: folder + "/\(name).wav") == bytes)
+                }
+                #expect(throws: ARIError.notFound("Recording not found")) { try results.withLock { $0["nope"] }?.get() }
+                #expect(!FileManager.default.fileExists(atPath: folder + "/nope.wav"))
                 let copy = try await client.copyStoredRecording("call-1", to: "call-1-copy")
                 #expect(copy.name == "call-1-copy")
                 await #expect(throws: ARIError.conflict("A recording with the same name already exists on the system")) {
