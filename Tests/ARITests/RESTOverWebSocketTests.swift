@@ -171,6 +171,11 @@ struct FlatJSONTests {
         let statusOnly = try #require(RESTFrame.response(played, withBody: { asked = ($0, $1); return false }))
         #expect(statusOnly.response.body.isEmpty && statusOnly.response.contentType == "application/json")
         #expect(asked?.0 == "r7" && asked?.1 == 201)
+        // The URI and reason phrase, as Asterisk sends them, are passed over, but a broken one is still refused.
+        let asterisk = #"{"type":"RESTResponse","transaction_id":"t1","request_id":"r8","status_code":204,"reason_phrase":"No \"Content\"","uri":"channels/c\/1/play?media=sound:x","message_body":""}"#
+        #expect(RESTFrame.response(asterisk)?.id == "r8" && RESTFrame.response(asterisk)?.response.status == 204)
+        #expect(RESTFrame.response(#"{"type":"RESTResponse","request_id":"r8","status_code":204,"uri":"channels/\x"}"#) == nil)
+        #expect(RESTFrame.response(#"{"type":"RESTResponse","request_id":"r8","status_code":204,"reason_phrase":[1,{"a":tru}]}"#) == nil)
         for broken in [#"{"type":"RESTResponse","request_id":"r7","status_code":201,"message_body":"{\q}"}"#,
                        "{\"type\":\"RESTResponse\",\"request_id\":\"r7\",\"status_code\":201,\"message_body\":\"a\u{01}b\"}",
                        #"{"type":"RESTResponse","request_id":"r7","status_code":201,"message_body":"open}"#] {

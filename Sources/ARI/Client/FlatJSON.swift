@@ -116,6 +116,13 @@ enum FlatJSON {
             }
         }
 
+        /// Passes over one value, checking it, without building its strings.
+        mutating func skipValue(depth: Int) -> Bool {
+            guard index < bytes.count else { return false }
+            if bytes[index] == UInt8(ascii: "\"") { return skipString() }
+            return value(depth: depth) != nil
+        }
+
         mutating func literal(_ word: StaticString) -> Bool {
             let count = word.utf8CodeUnitCount
             guard index + count <= bytes.count else { return false }

@@ -62,6 +62,11 @@ enum RESTFrame {
                     body = reader.index
                     return reader.skipString()
                 }
+                switch key {
+                case "type", "status_code", "request_id", "transaction_id", "content_type": break
+                // The request's URI and the reason phrase are passed over, not built.
+                default: return reader.skipValue(depth: 0)
+                }
                 guard let value = reader.value(depth: 0) else { return false }
                 switch (key, value) {
                 case ("type", .string(let type)): isResponse = type == "RESTResponse"
