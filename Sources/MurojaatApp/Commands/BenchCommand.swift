@@ -184,6 +184,7 @@ extension MurojaatCommand.Bench {
                     StasisStart → answer:       p50 \(ms(latencies.percentile(.answer, 50))), p99 \(ms(latencies.percentile(.answer, 99))) (\(latencies.count(.answer)) samples)
                     ready → originate:          p50 \(ms(latencies.percentile(.routing, 50))), p99 \(ms(latencies.percentile(.routing, 99))) (\(latencies.count(.routing)) samples)
                     app CPU per 1,000 calls:    \(String(format: "%.2f", cpu / Double(max(1, completed)) * 1000)) s (this process: call flow, journal, ARI client; callers are generated in the simulator)
+                    of which in the kernel:     \(String(format: "%.2f", (after.system - before.system) / Double(max(1, completed)) * 1000)) s; thread switches per call: \(perCall(after.voluntarySwitches, before.voluntarySwitches)) waiting, \(perCall(after.involuntarySwitches, before.involuntarySwitches)) preempted
                     ARI traffic per call:       \(frames)
                     cores:                      \(coresNote)
                     peak memory (RSS):          \(after.maxRSSMiB) MiB
@@ -291,12 +292,21 @@ extension MurojaatCommand.Bench {
             throw ValidationError("the simulator did not start on port \(port)")
         }
 
-        static func usage() -> (cpu: Double, maxRSSMiB: Int) {
+        struct Usage {
+            var user: Double
+            var system: Double
+            var maxRSSMiB: Int
+            var voluntarySwitches: Int
+            var involuntarySwitches: Int
+            var cpu: Double { user + system }
+        }
+
+        static func usage() -> Usage {
             var usage = rusage()
             getrusage(RUSAGE_SELF.rawValue, &usage)
-            let cpu = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
-                + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
-            return (cpu, Int(usage.ru_maxrss) / 1024)
+            return Usage(user: Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6,
+                         system: Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6,
+                         maxRSSMiB: Int(usage.ru_maxrss) / 1024, voluntarySwitches: usage.ru_nvcsw, involuntarySwitches: usage.ru_nivcsw)
         }
     }
 }
