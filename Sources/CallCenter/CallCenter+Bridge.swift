@@ -146,7 +146,8 @@ extension CallCenter {
         let folder = directory.path + "/" + Self.localDay()
         let file = folder + "/" + recording.name + "." + format
         // Handed to the copies' loop, where it ends with the row: no task, no pool thread.
-        let finish: @Sendable (Result<Int, any Error>) -> Void = { [record] result in
+        copiesInFlight.add(1, ordering: .relaxed)
+        let finish: @Sendable (Result<Int, any Error>) -> Void = { [record, self] result in
             var record = record
             switch result {
             case .success(let size):
@@ -159,6 +160,7 @@ extension CallCenter {
                 record.error = "copy from Asterisk failed: \(error)"
             }
             journal.append(.recording(record))
+            self.copiesInFlight.subtract(1, ordering: .relaxed)
         }
         client.downloadStoredRecording(recording.name, toFile: file) { result in
             // The day's folder is made by the first copy that finds it missing, not checked for every copy.
@@ -174,6 +176,19 @@ extension CallCenter {
             }
             finish(result)
         }
+    }
+
+    /// Waits until every recording copy handed over so far has ended and its row is in the journal, or
+    /// `timeout` passed (shutdown, before the journal's last write; tests, before removing their folders).
+    /// True when none is left.
+    public nonisolated func finishCopies(timeout: Duration) async -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        while copiesInFlight.load(ordering: .relaxed) > 0 {
+            guard clock.now < deadline else { return false }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return true
     }
 
     /// Today in local time as `yyyy-MM-dd`, the recordings' folder: from the C library (an

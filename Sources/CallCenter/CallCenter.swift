@@ -1,6 +1,7 @@
 import ARI
 import Foundation
 import Logging
+import Synchronization
 import protocol NIOCore.EventLoop
 import struct NIOCore.Scheduled
 import struct NIOCore.TimeAmount
@@ -43,6 +44,8 @@ public actor CallCenter {
     var playbackSequence = 0
     nonisolated let instanceTag = String(UInt64.random(in: 0..<(1 << 48)), radix: 36)
     var recordingsDirectory: URL?
+    /// Recording copies handed over whose rows are not in the journal yet (`finishCopies`).
+    nonisolated let copiesInFlight = Atomic<Int>(0)
     /// When the event being handled reached the call flow (the benchmark's StasisStart → answer).
     var eventReceivedAt = ContinuousClock.now
     /// Given by the benchmark; nil in production.

@@ -49,7 +49,12 @@ public struct Server {
                 }
             }
             let status = TelephonyStatus(servers: configuration.ariServers)
-            let telephony = TelephonyService(connections: connections, status: status, logger: logger) { center.deliver($0) }
+            // Copies of the last calls' recordings end (and their rows reach the journal) before the journal stops.
+            let telephony = TelephonyService(connections: connections, status: status, logger: logger, onStop: { [logger] in
+                if await !center.finishCopies(timeout: .seconds(30)) {
+                    logger.warning("recording copies still running at shutdown; their rows are not stored")
+                }
+            }) { center.deliver($0) }
             let operatorSync = OperatorSync(center: center, store: store, interval: .seconds(30), logger: logger)
             let web = buildApplication(WebContext(configuration: configuration, database: database, telephony: status, templates: templates,
                                                   callCenter: center, logger: logger),

@@ -11,8 +11,13 @@ public struct TelephonyService: Service {
     let status: TelephonyStatus
     let handler: Handler
     let logger: Logger
+    /// Runs at shutdown once the event sockets are closed, before the journal's last write (recording copies
+    /// still running).
+    let onStop: (@Sendable () async -> Void)?
 
-    public init(connections: [ARIEventConnection], status: TelephonyStatus, logger: Logger, handler: @escaping Handler) {
+    public init(connections: [ARIEventConnection], status: TelephonyStatus, logger: Logger,
+                onStop: (@Sendable () async -> Void)? = nil, handler: @escaping Handler) {
+        self.onStop = onStop
         self.connections = connections
         self.status = status
         self.handler = handler
@@ -38,5 +43,6 @@ public struct TelephonyService: Service {
             logger.warning("no Asterisk is configured (MUROJAAT_ARI_URL): calls are not handled")
         }
         try? await gracefulShutdown()
+        await onStop?()
     }
 }

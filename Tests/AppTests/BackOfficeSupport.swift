@@ -142,6 +142,7 @@ enum BackOffice {
                         group.addTask { for await event in connection.events { await center.handle(event) } }
                         while await !(sim.isConnected(app: "murojaat") && connection.isConnected) { try await Task.sleep(for: .milliseconds(10)) }
                         try await serve(center, sim)
+                        _ = await center.finishCopies(timeout: .seconds(10))
                         _ = await journal.flush()
                         group.cancelAll()
                     }

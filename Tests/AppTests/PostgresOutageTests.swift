@@ -75,6 +75,7 @@ struct PostgresOutageTests {
                             for _ in 0..<200 where try await rowCount(direct, "SELECT count(*) FROM recordings WHERE state = 'done'") == 0 {
                                 try await Task.sleep(for: .milliseconds(50))
                             }
+                            #expect(await center.finishCopies(timeout: .seconds(10)))
                             #expect(await journal.flush(timeout: .seconds(30)))
                             group.cancelAll()
                         }

@@ -336,6 +336,7 @@ struct ReliabilityTests {
                     #expect(calls.map(\.server) == ["ast1", "ast2"])
                     #expect(calls.allSatisfy { $0.outcome == .answered })
                     #expect(Set(calls.compactMap(\.operatorId)).count == 2)
+                    #expect(await center.finishCopies(timeout: .seconds(10)))
                     group.cancelAll()
                 }
             }
