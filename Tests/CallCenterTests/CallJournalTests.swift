@@ -1,5 +1,7 @@
 @testable import CallCenter
+import ARI
 import Foundation
+import Synchronization
 import Logging
 import Testing
 
@@ -113,5 +115,51 @@ struct CallJournalGroupCommitTests {
         // machine stretches the sleeps); writing back to back would make one per 20 ms write, five times more.
         let periods = Int(elapsed / .milliseconds(100))
         #expect(batches >= 2 && batches <= periods + 3, "batches: \(batches) in \(elapsed)")
+    }
+}
+
+/// A transport whose downloads end when the test says so (a slow Asterisk).
+final class HeldDownloads: ARITransport, @unchecked Sendable {
+    let held = Mutex<[(String, @Sendable (Result<Int, any Error>) -> Void)]>([])
+    func send(_ request: ARIRequest) async throws -> ARIResponse { ARIResponse(status: 204, contentType: nil, body: Data()) }
+    func stream(_ request: ARIRequest) async throws -> ARIStreamedResponse { throw ARIError.transport("not here") }
+    func download(_ request: ARIRequest, toFile path: String) async throws -> Int { throw ARIError.transport("not here") }
+    func download(_ request: ARIRequest, toFile path: String, completion: @escaping @Sendable (Result<Int, any Error>) -> Void) {
+        held.withLock { $0.append((path, completion)) }
+    }
+    func release() {
+        for (path, completion) in held.withLock({ held in defer { held = [] }; return held }) {
+            FileManager.default.createFile(atPath: path, contents: Data(count: 16_044))
+            completion(.success(16_044))
+        }
+    }
+}
+
+@Suite("Recording copies at shutdown")
+struct RecordingCopyShutdownTests {
+    @Test func shutdownWaitsForCopiesStillRunningAndTheirRowsAreJournalled() async throws {
+        let store = InMemoryCallStore()
+        let journal = CallJournal(store: store, linger: .zero, logger: Logger(label: "test"))
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rec-\(UUID())")
+        try FileManager.default.createDirectory(atPath: directory.path + "/" + CallCenter.localDay(), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let center = CallCenter(settings: CallCenterSettings(), journal: journal, recordingsDirectory: directory)
+        let transport = HeldDownloads()
+        await center.addServer("ast1", client: ARIClient(transport: transport, application: "murojaat"))
+        let ids = [UUID.random(), UUID.random()]
+        for id in ids {
+            await center.fetchRecording(LiveRecording(name: id.uuidString.lowercased(), format: "wav", targetUri: "bridge:x", state: "done"),
+                                        callId: id, server: "ast1")
+        }
+        #expect(await center.finishCopies(timeout: .milliseconds(100)) == false, "two copies are still running")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await journal.run() }
+            Task { try await Task.sleep(for: .milliseconds(200)); transport.release() }
+            #expect(await center.finishCopies(timeout: .seconds(5)))
+            #expect(await journal.flush())
+            let rows = await store.recordings.values
+            #expect(rows.count == 2 && rows.allSatisfy { $0.sizeBytes == 16_044 && $0.durationSeconds == 1 && $0.storagePath != nil })
+            group.cancelAll()
+        }
     }
 }
