@@ -185,7 +185,8 @@ extension CallCenter {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         while copiesInFlight.load(ordering: .relaxed) > 0 {
-            guard clock.now < deadline else { return false }
+            // Cancelled, the sleep would return at once: no spinning until the deadline.
+            guard clock.now < deadline, !Task.isCancelled else { return false }
             try? await Task.sleep(for: .milliseconds(20))
         }
         return true

@@ -117,7 +117,8 @@ public final class CallJournal: Service, Sendable {
     public func flush(timeout: Duration = .seconds(10)) async -> Bool {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
-        while backlog > 0 && clock.now < deadline {
+        // Cancelled, the sleep would return at once: no spinning until the deadline.
+        while backlog > 0 && clock.now < deadline && !Task.isCancelled {
             wake.yield()
             try? await Task.sleep(for: .milliseconds(10))
         }

@@ -152,6 +152,12 @@ struct RecordingCopyShutdownTests {
                                         callId: id, server: "ast1")
         }
         #expect(await center.finishCopies(timeout: .milliseconds(100)) == false, "two copies are still running")
+        // A cancelled shutdown does not wait out the timeout (nor spin through it).
+        let started = ContinuousClock.now
+        let cancelled = Task { await center.finishCopies(timeout: .seconds(30)) }
+        cancelled.cancel()
+        #expect(await cancelled.value == false)
+        #expect(ContinuousClock.now - started < .seconds(10))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await journal.run() }
             Task { try await Task.sleep(for: .milliseconds(200)); transport.release() }
