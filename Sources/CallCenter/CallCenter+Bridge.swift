@@ -160,13 +160,16 @@ extension CallCenter {
                 record.error = "copy from Asterisk failed: \(error)"
             }
             journal.append(.recording(record))
-            self.copiesInFlight.subtract(1, ordering: .relaxed)
+            // Releasing: whoever reads 0 (acquiring) also sees the row appended above.
+            self.copiesInFlight.subtract(1, ordering: .releasing)
         }
         client.downloadStoredRecording(recording.name, toFile: file) { result in
-            // The day's folder is made by the first copy that finds it missing, not checked for every copy.
+            // The day's folder is made by the first copy that finds it missing, not checked for every copy. Only
+            // that folder: the recordings folder itself was made at start, and if it is gone (an unmounted
+            // volume) the copy fails rather than filling the disk under the mount point.
             if case .failure(let failure as DownloadFile.Failure) = result, failure.isMissingFolder {
                 do {
-                    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
                 } catch {
                     finish(.failure(error))
                     return
@@ -184,7 +187,7 @@ extension CallCenter {
     public nonisolated func finishCopies(timeout: Duration) async -> Bool {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
-        while copiesInFlight.load(ordering: .relaxed) > 0 {
+        while copiesInFlight.load(ordering: .acquiring) > 0 {
             // Cancelled, the sleep would return at once: no spinning until the deadline.
             guard clock.now < deadline, !Task.isCancelled else { return false }
             try? await Task.sleep(for: .milliseconds(20))

@@ -78,6 +78,10 @@ public actor CallCenter {
         self.events = events
         self.ivr = ivr
         self.recordingsDirectory = recordingsDirectory
+        // Made once, here; a copy later makes only the day's folder inside it (`fetchRecording`).
+        if let recordingsDirectory {
+            try? FileManager.default.createDirectory(at: recordingsDirectory, withIntermediateDirectories: true)
+        }
         self.logger = logger
     }
 
@@ -136,10 +140,11 @@ public actor CallCenter {
         }
     }
 
-    /// Publishes `event` with the others of this turn of the loop: a step of the call flow makes several (a
-    /// call offered and its operator ringing), and each listener's task is woken once for all of them, after
-    /// the step, instead of once per event.
+    /// Publishes `event` with the others published until the loop gets to the flush (this step's, and those of
+    /// the other frames of the same socket read): a step of the call flow makes several (a call offered and its
+    /// operator ringing), and each listener's task is woken once for all of them instead of once per event.
     func publish(_ event: CallCenterEvent) {
+        guard events.hasListeners else { return } // as before batching: nobody listens, nothing is kept
         if pendingEvents.isEmpty {
             eventLoop.execute { self.assumeIsolated { $0.flushEvents() } }
         }

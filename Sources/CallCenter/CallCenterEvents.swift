@@ -16,9 +16,11 @@ public enum CallCenterEvent: Sendable, Equatable {
 /// operator's panel) gets only that operator's events: with every panel of a 300-seat centre open, giving
 /// each panel every event woke 300 tasks per event, about 2,400 per call, to throw nearly all away.
 ///
-/// Events travel in batches: what one step of the call flow publishes (an operator offered a call and
-/// ringing, a call ending and its operator going to wrap-up) reaches each listener together, one wake-up of
-/// its task instead of one per event. Listeners still see single events, in order.
+/// Events travel in batches: what the call flow publishes until its loop gets to the flush (an operator
+/// offered a call and ringing, a call ending and its operator going to wrap-up) reaches each listener
+/// together, one wake-up of its task instead of one per event. Listeners still see single events, in order.
+/// A listener that does not keep up loses the oldest batches beyond 1,000 (a batch is a few events; a
+/// resynchronisation that ends many calls at once makes one larger batch).
 public final class CallCenterEvents: Sendable {
     typealias Continuation = AsyncStream<[CallCenterEvent]>.Continuation
 
@@ -44,8 +46,13 @@ public final class CallCenterEvents: Sendable {
             var index = 0
 
             public mutating func next() async -> CallCenterEvent? {
+                await next(isolation: nil)
+            }
+
+            /// On the caller's actor, as `AsyncStream` does: an isolated listener does not hop per event.
+            public mutating func next(isolation actor: isolated (any Actor)?) async -> CallCenterEvent? {
                 while index == batch.count {
-                    guard let next = await batches.next() else { return nil }
+                    guard let next = await batches.next(isolation: actor) else { return nil }
                     batch = next
                     index = 0
                 }
@@ -84,6 +91,9 @@ public final class CallCenterEvents: Sendable {
         }
         return Stream(batches: stream)
     }
+
+    /// Whether anyone listens at all.
+    var hasListeners: Bool { subscribers.withLock { !$0.isEmpty } }
 
     /// Listeners: every-event ones, and those of the operator the event concerns.
     var count: Int { subscribers.withLock { $0.all.count + $0.byOperator.values.reduce(0) { $0 + $1.count } } }

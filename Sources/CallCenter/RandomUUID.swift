@@ -19,6 +19,8 @@ struct RandomBytes: ~Copyable {
     private var buffer: [UInt8] = []
     private var used = 0
     private var descriptor: Int32 = -1
+    /// Buffers read so far (tests).
+    private(set) var refills = 0
 
     mutating func uuid() -> UUID {
         if used + 16 > buffer.count, !refill() {
@@ -59,6 +61,7 @@ struct RandomBytes: ~Copyable {
             }
         }
         used = 0
+        refills += 1
         return true
     }
 }

@@ -45,7 +45,7 @@ struct CallCenterEventsTests {
     }
 }
 
-@Suite("Call-centre events in batches")
+@Suite("Call-centre events in batches", .timeLimit(.minutes(1)))
 struct CallCenterEventBatchTests {
     @Test func aBatchReachesEachListenerOnceWithItsOwnEvents() async throws {
         let events = CallCenterEvents()

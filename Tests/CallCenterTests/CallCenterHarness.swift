@@ -78,7 +78,8 @@ struct Harness: Sendable {
                     await sim.isConnected(app: "murojaat") && connection.isConnected && (route == .http || connection.restOverWebSocket)
                 }
                 try await body(harness)
-                // Every copy of a recording has ended before its folder is removed (else a late one made it again).
+                // Every copy handed over has ended before the folder is removed. (A recording that finishes later
+                // finds the folder gone and fails; it does not make it again.)
                 #expect(await center.finishCopies(timeout: .seconds(10)), "recording copies still running")
                 // Without REST over the socket every request went by HTTP. (Over the socket, the requests made
                 // while a test has the socket down go by HTTP too.)

@@ -127,15 +127,22 @@ final class HeldDownloads: ARITransport, @unchecked Sendable {
     func download(_ request: ARIRequest, toFile path: String, completion: @escaping @Sendable (Result<Int, any Error>) -> Void) {
         held.withLock { $0.append((path, completion)) }
     }
+    var count: Int { held.withLock { $0.count } }
+    /// Ends the held downloads as the HTTP transport would: the file written, or the typed failure.
     func release() {
         for (path, completion) in held.withLock({ held in defer { held = [] }; return held }) {
-            FileManager.default.createFile(atPath: path, contents: Data(count: 16_044))
-            completion(.success(16_044))
+            do {
+                let file = try DownloadFile(path: path)
+                try Data(count: 16_044).withUnsafeBytes { try file.write($0) }
+                completion(.success(try file.finish()))
+            } catch {
+                completion(.failure(error))
+            }
         }
     }
 }
 
-@Suite("Recording copies at shutdown")
+@Suite("Recording copies: waiting for them at shutdown, and their folders")
 struct RecordingCopyShutdownTests {
     @Test func shutdownWaitsForCopiesStillRunningAndTheirRowsAreJournalled() async throws {
         let store = InMemoryCallStore()
@@ -165,6 +172,48 @@ struct RecordingCopyShutdownTests {
             #expect(await journal.flush())
             let rows = await store.recordings.values
             #expect(rows.count == 2 && rows.allSatisfy { $0.sizeBytes == 16_044 && $0.durationSeconds == 1 && $0.storagePath != nil })
+            group.cancelAll()
+        }
+    }
+
+    @Test func aCopyMakesTheDaysFolderButNeverAMissingRecordingsFolder() async throws {
+        let store = InMemoryCallStore()
+        let journal = CallJournal(store: store, linger: .zero, logger: Logger(label: "test"))
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("rec-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let center = CallCenter(settings: CallCenterSettings(), journal: journal, recordingsDirectory: root)
+        #expect(FileManager.default.fileExists(atPath: root.path), "made at start")
+        let transport = HeldDownloads()
+        await center.addServer("ast1", client: ARIClient(transport: transport, application: "murojaat"))
+        func copy(_ id: UUID) async {
+            await center.fetchRecording(LiveRecording(name: id.uuidString.lowercased(), format: "wav", targetUri: "bridge:x", state: "done"),
+                                        callId: id, server: "ast1")
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await journal.run() }
+            // The day's folder is missing: the first copy makes it and tries again.
+            let first = UUID.random()
+            await copy(first)
+            try await Task.sleep(for: .milliseconds(20))
+            transport.release()
+            #expect(transport.count == 1, "tried again once the day's folder was made")
+            transport.release()
+            #expect(await center.finishCopies(timeout: .seconds(5)))
+            let day = root.path + "/" + CallCenter.localDay()
+            #expect(FileManager.default.fileExists(atPath: day + "/" + first.uuidString.lowercased() + ".wav"))
+            // The recordings folder itself is gone (an unmounted volume): the copy fails, nothing is made.
+            try FileManager.default.removeItem(at: root)
+            let second = UUID.random()
+            await copy(second)
+            try await Task.sleep(for: .milliseconds(20))
+            transport.release()
+            #expect(await center.finishCopies(timeout: .seconds(5)))
+            #expect(!FileManager.default.fileExists(atPath: root.path))
+            #expect(await journal.flush())
+            let rows = await store.recordings
+            #expect(rows[first.uuidString.lowercased()]?.storagePath != nil)
+            #expect(rows[second.uuidString.lowercased()]?.error?.hasPrefix("copy from Asterisk failed") == true)
+            #expect(rows[second.uuidString.lowercased()]?.storagePath == nil)
             group.cancelAll()
         }
     }

@@ -153,8 +153,12 @@ struct ReliabilityTests {
     }
 
     @Test func callIdsAreRandomVersion4UUIDsAcrossBufferRefills() {
-        // 1,000 ids use four 4 KiB buffers of random bytes.
-        let ids = (0..<1_000).map { _ in UUID.random() }
+        // 1,000 ids use four 4 KiB buffers of random bytes (not Foundation's fallback).
+        var source = RandomBytes()
+        var ids: [UUID] = []
+        for _ in 0..<1_000 { ids.append(source.uuid()) }
+        #expect(source.refills == 4)
+        #expect(UUID.random() != UUID.random())
         #expect(Set(ids).count == ids.count)
         for id in ids {
             let text = id.uuidString

@@ -162,6 +162,7 @@ extension MurojaatCommand.Bench {
                     "\(perCall(connection.eventsDelivered.load(ordering: .relaxed), framesBefore.1)) events handled"
                 // The last calls' final events (the operators back to ready) arrive just after the load ends.
                 try? await Task.sleep(for: .seconds(1))
+                _ = await center.finishCopies(timeout: .seconds(60))
                 _ = await journal.flush(timeout: .seconds(60))
                 // Every answered call must be recorded: the check that the run was real, not only fast.
                 var recordingsNote = "n/a"
