@@ -50,7 +50,7 @@ public actor CallCenter {
     var eventReceivedAt = ContinuousClock.now
     /// Given by the benchmark; nil in production.
     public nonisolated let latencies: LatencyRecorder?
-    /// Events published by the step being handled, given to listeners together when it is done (`publish`).
+    /// Events published and not yet given to listeners: they go together when the loop gets to the flush (`publish`).
     var pendingEvents: [CallCenterEvent] = []
     /// Closes rows a previous run left in progress (set by the wiring, which knows the store).
     var lostCallsClosure: (@Sendable (String, Set<String>) -> Void)?

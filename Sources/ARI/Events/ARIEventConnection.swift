@@ -295,7 +295,7 @@ public final class ARIEventConnection: Service, Sendable {
 
     /// Answers to requests sent over the socket are matched to their senders; they are not events.
     func handleResponse(_ text: String, scanned: Bool = false) -> Bool {
-        guard scanned || Self.mentionsType(in: text, from: Self.responseType) else { return false }
+        guard scanned || Self.responseMatcher.match(text) != nil else { return false }
         guard let (id, response) = RESTFrame.response(text, withBody: { id, status in
             !(200..<300).contains(status) || requests.wantsBody(id)
         }) else { return false }
@@ -306,17 +306,13 @@ public final class ARIEventConnection: Service, Sendable {
     }
 
     static let responseType: Set<String> = ["RESTResponse"]
+    /// Made once: without an event filter every frame is checked for being an answer.
+    static let responseMatcher = TypeMatcher(responseType)
 
     /// Whether any `"type": "…"` member in the text names one of `types`. Every occurrence counts, nested
     /// or not, so a wanted event is never dropped; a value inside a string cannot match (its quotes are escaped).
     static func mentionsType(in text: String, from types: Set<String>) -> Bool {
         TypeMatcher(types).match(text) != nil
-    }
-
-    /// The first `"type": "…"` value in the text that is one of `types` ("" for an escaped one, which may be
-    /// anything); nil when none is.
-    static func matchingType(in text: String, from types: Set<String>) -> String? {
-        TypeMatcher(types).match(text)
     }
 
     func handle(_ text: String) {
