@@ -39,6 +39,11 @@ extension CallCenter {
         session.ops.send("add channels", ARIClient.addChannelRequest(bridge: bridgeId, channels: legs))
         session.ops.send("record bridge", ARIClient.recordBridgeRequest(bridge: bridgeId, name: name, format: format, ifExists: .overwrite))
         journal.append(.call(session.record))
+        // The recording's row as the request goes: a refusal or RecordingFailed turns it to failed, RecordingFinished
+        // to done. RecordingStarted is not asked for (one frame less per call), and nothing waits on it.
+        journal.append(.recording(RecordingRecord(callId: id, name: name, server: session.server, format: format,
+                                                  state: .recording, startedAt: now)))
+        note(id, "recording_started", ["name": name])
         note(id, "answered", ["operator": "\(operatorId)", "wait": "\(session.record.waitSeconds ?? 0)"])
         setAgent(operatorId, .onCall, reason: nil, call: id)
         publish(.callAnswered(session.record, operatorId: operatorId))
@@ -104,12 +109,9 @@ extension CallCenter {
 
     func recordingChanged(_ recording: LiveRecording, server: String, state: RecordingRecord.State) {
         guard let id = UUID(uuidString: recording.name) else { return }
-        let now = Date()
         switch state {
         case .recording:
-            journal.append(.recording(RecordingRecord(callId: id, name: recording.name, server: server, format: recording.format,
-                                                      state: .recording, startedAt: now)))
-            note(id, "recording_started", ["name": recording.name])
+            break // the row was written when the recording was asked for (`connect`)
         case .done:
             note(id, "recording_finished", ["name": recording.name, "duration": "\(recording.duration ?? 0)"])
             fetchRecording(recording, callId: id, server: server)

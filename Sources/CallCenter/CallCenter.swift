@@ -182,7 +182,7 @@ public actor CallCenter {
     /// The event types the call flow acts on; the event socket may drop the rest unread.
     public static let handledEventTypes: Set<String> = [
         "StasisStart", "StasisEnd", "ChannelDestroyed", "ChannelDtmfReceived", "PlaybackFinished",
-        "RecordingStarted", "RecordingFinished", "RecordingFailed",
+        "RecordingFinished", "RecordingFailed",
     ]
 
     /// Asks the server to send only the events the call flow acts on: the others (channel state and
@@ -216,8 +216,6 @@ public actor CallCenter {
             digit(dtmf.digit, call: id)
         case .playbackFinished(let finished):
             playbackFinished(finished.playback.id)
-        case .recordingStarted(let e):
-            recordingChanged(e.recording, server: server, state: .recording)
         case .recordingFinished(let e):
             recordingChanged(e.recording, server: server, state: .done)
         case .recordingFailed(let e):
