@@ -105,7 +105,9 @@ let package = Package(
         .executableTarget(name: "murojaat", dependencies: ["MurojaatApp", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(
             name: "ARITests",
-            dependencies: ["ARI", "AsteriskSimulator", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: ["ARI", "AsteriskSimulator", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+                           .product(name: "NIOWebSocket", package: "swift-nio")],
             resources: [.copy("Resources")]
         ),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),

@@ -9,22 +9,45 @@ import WSCore
 /// and written on that loop: a consumer running there (the call flow) gets each event and each answer on
 /// the thread that read it, and requests it writes there go out in one flush per loop tick, with no hop
 /// to another thread either way. (`wss://` keeps the WSClient path, which brings TLS.)
+///
+/// The WebSocket framing (RFC 6455, client side) is done here, on the socket's bytes, rather than by NIO's
+/// decoder, aggregator and encoder: a text frame becomes its string straight from the bytes read, and a
+/// request is masked while it is copied into the frame. Those three handlers and their frame values were
+/// about a tenth of the call flow's thread. Fragmented messages, control frames between fragments, frames
+/// split across reads, ping, close and every protocol violation are handled as NIO's handlers did.
 final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = WebSocketFrame
-    typealias OutboundOut = WebSocketFrame
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
-    /// Called on the loop for every text frame.
+    /// Called on the loop for every text message.
     let onText: (String) -> Void
+    /// The largest message taken, whole or in fragments; a larger one closes the socket (1009).
+    let maxMessageSize: Int
+    /// The most fragments one message may come in.
+    static let maxFragments = 1024
     private var context: ChannelHandlerContext?
     private var flushScheduled = false
     private var closing = false
+    /// A protocol error ended the socket: nothing more is read.
+    private var failed = false
     /// Masking keys, which a client must draw from a strong source: one `getrandom` per 128 frames
     /// instead of one per frame (it was a system call for every request).
     private var random = BufferedRandom()
-    /// Why the socket ended, when the server said so.
+    /// Why the socket ended, when the server said so or broke the protocol.
     private(set) var closeReason: String?
+    /// The start of a frame whose bytes have not all arrived (a copy: the read buffer goes back to NIO).
+    private var partial: ByteBuffer?
+    /// A message arriving in fragments.
+    private var fragmented: Fragmented?
 
-    init(onText: @escaping (String) -> Void) {
+    private struct Fragmented {
+        var text: ByteBuffer? // nil: a binary message, counted and dropped
+        var size: Int
+        var count: Int
+    }
+
+    init(maxMessageSize: Int, onText: @escaping (String) -> Void) {
+        self.maxMessageSize = maxMessageSize
         self.onText = onText
     }
 
@@ -37,18 +60,117 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = Self.unwrapInboundIn(data)
-        switch frame.opcode {
-        case .text:
-            var payload = frame.unmaskedData
-            onText(payload.readString(length: payload.readableBytes) ?? "")
-        case .ping:
+        guard !failed else { return }
+        var input = Self.unwrapInboundIn(data)
+        let owned = partial != nil
+        if var held = partial {
+            partial = nil // unique while it grows
+            held.writeBuffer(&input)
+            input = held
+        }
+        while !failed, input.readableBytes >= 2 {
+            let start = input.readerIndex
+            let readable = input.readableBytes
+            let first = input.getInteger(at: start, as: UInt8.self)!
+            let second = input.getInteger(at: start + 1, as: UInt8.self)!
+            let fin = first & 0x80 != 0, opcode = first & 0x0F
+            var header = 2
+            var length = UInt64(second & 0x7F)
+            if length == 126 {
+                guard readable >= 4 else { break }
+                length = UInt64(input.getInteger(at: start + 2, as: UInt16.self)!)
+                header = 4
+            } else if length == 127 {
+                guard readable >= 10 else { break }
+                length = input.getInteger(at: start + 2, as: UInt64.self)!
+                header = 10
+            }
+            if let violation = Self.violation(first: first, second: second, length: length, maxMessageSize: maxMessageSize) {
+                fail(context: context, violation.code, violation.reason)
+                return
+            }
+            guard readable - header >= Int(length) else { break }
+            let payload = start + header
+            // Read while the frame is still within the readable bytes (NIO's getters look only there).
+            frame(context: context, opcode: opcode, fin: fin, input: input, at: payload, length: Int(length))
+            input.moveReaderIndex(to: payload + Int(length))
+        }
+        guard !failed, input.readableBytes > 0 else { return }
+        // Keep the unfinished frame: the buffer it grows in, or a copy when it sits in NIO's read buffer (which
+        // is reused when no one holds it). Growing in place keeps a large frame read in many pieces linear.
+        if owned {
+            if input.readerIndex > input.capacity / 2 { input.discardReadBytes() }
+            partial = input
+        } else {
+            var held = context.channel.allocator.buffer(capacity: input.readableBytes)
+            held.writeBuffer(&input)
+            partial = held
+        }
+    }
+
+    /// What is wrong with a frame's header from the server, if anything (RFC 6455 §5.2, §5.5).
+    static func violation(first: UInt8, second: UInt8, length: UInt64, maxMessageSize: Int) -> (code: WebSocketErrorCode, reason: String)? {
+        let opcode = first & 0x0F
+        if first & 0x70 != 0 { return (.protocolError, "a frame with reserved bits set (no extension was agreed)") }
+        if second & 0x80 != 0 { return (.protocolError, "a masked frame from the server") }
+        switch opcode {
+        case 0, 1, 2:
+            if length > UInt64(maxMessageSize) { return (.messageTooLarge, "a frame of \(length) bytes, over the limit of \(maxMessageSize)") }
+        case 8, 9, 10:
+            if first & 0x80 == 0 { return (.protocolError, "a fragmented control frame") }
+            if length > 125 { return (.protocolError, "a control frame of \(length) bytes") }
+        default:
+            return (.protocolError, "an unknown opcode \(opcode)")
+        }
+        return nil
+    }
+
+    private func frame(context: ChannelHandlerContext, opcode: UInt8, fin: Bool, input: ByteBuffer, at payload: Int, length: Int) {
+        switch opcode {
+        case 1, 2:
+            guard fragmented == nil else {
+                fail(context: context, .protocolError, "a new message before the last fragment of the previous one")
+                return
+            }
+            if fin {
+                if opcode == 1 { onText(input.getString(at: payload, length: length) ?? "") }
+            } else {
+                fragmented = Fragmented(text: opcode == 1 ? input.getSlice(at: payload, length: length).map { slice in
+                    var copy = context.channel.allocator.buffer(capacity: max(length * 2, 1024))
+                    copy.writeImmutableBuffer(slice)
+                    return copy
+                } : nil, size: length, count: 1)
+            }
+        case 0:
+            guard var message = fragmented else {
+                fail(context: context, .protocolError, "a continuation frame outside a fragmented message")
+                return
+            }
+            fragmented = nil // unique while it grows
+            message.size += length
+            message.count += 1
+            guard message.size <= maxMessageSize else {
+                fail(context: context, .messageTooLarge, "a message of over \(maxMessageSize) bytes in fragments")
+                return
+            }
+            guard message.count <= Self.maxFragments else {
+                fail(context: context, .messageTooLarge, "a message in over \(Self.maxFragments) fragments")
+                return
+            }
+            if message.text != nil, let slice = input.getSlice(at: payload, length: length) {
+                message.text!.writeImmutableBuffer(slice)
+            }
+            if fin {
+                if var text = message.text { onText(text.readString(length: text.readableBytes) ?? "") }
+            } else {
+                fragmented = message
+            }
+        case 9:
             guard !closing else { return }
-            let pong = WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(using: &random), data: frame.unmaskedData)
-            context.writeAndFlush(Self.wrapOutboundOut(pong), promise: nil)
-        case .connectionClose:
-            var payload = frame.unmaskedData
-            let code = payload.readWebSocketErrorCode()
+            context.writeAndFlush(Self.wrapOutboundOut(makeFrame(opcode: 0xA, payload: input.getSlice(at: payload, length: length)!)),
+                                  promise: nil)
+        case 8:
+            let code: WebSocketErrorCode? = length >= 2 ? input.getInteger(at: payload, as: UInt16.self).map { WebSocketErrorCode(codeNumber: Int($0)) } : nil
             closeReason = "closed by server: \(code.map { "\($0)" } ?? "no code")"
             guard !closing else {
                 context.close(promise: nil)
@@ -58,11 +180,26 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
             closing = true
             var echo = context.channel.allocator.buffer(capacity: 2)
             if let code { echo.write(webSocketErrorCode: code) }
-            let reply = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(using: &random), data: echo)
-            context.writeAndFlush(Self.wrapOutboundOut(reply)).whenComplete { _ in context.close(promise: nil) }
+            context.writeAndFlush(Self.wrapOutboundOut(makeFrame(opcode: 0x8, payload: echo))).whenComplete { [channel = context.channel] _ in channel.close(promise: nil) }
         default:
-            break // binary and pong frames carry nothing for ARI
+            break // pong frames carry nothing for ARI
         }
+    }
+
+    /// Ends the socket for a protocol violation of the server's: a close frame with `code`, then the close.
+    private func fail(context: ChannelHandlerContext, _ code: WebSocketErrorCode, _ reason: String) {
+        failed = true
+        partial = nil
+        fragmented = nil
+        closeReason = "WebSocket protocol error: \(reason)"
+        guard !closing else {
+            context.close(promise: nil)
+            return
+        }
+        closing = true
+        var payload = context.channel.allocator.buffer(capacity: 2)
+        payload.write(webSocketErrorCode: code)
+        context.writeAndFlush(Self.wrapOutboundOut(makeFrame(opcode: 0x8, payload: payload))).whenComplete { [channel = context.channel] _ in channel.close(promise: nil) }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -74,7 +211,11 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// one loop tick share a flush, so a burst of requests leaves in few system calls.
     func send(_ text: String) -> Bool {
         guard let context, !closing, context.channel.isActive else { return false }
-        let frame = WebSocketFrame(fin: true, opcode: .text, maskKey: .random(using: &random), data: context.channel.allocator.buffer(string: text))
+        var text = text
+        let frame = text.withUTF8 { bytes in
+            Self.frame(opcode: 0x1, payload: UnsafeRawBufferPointer(bytes), maskKey: UInt32(truncatingIfNeeded: random.next()),
+                       allocator: context.channel.allocator)
+        }
         context.write(Self.wrapOutboundOut(frame), promise: nil)
         if !flushScheduled {
             flushScheduled = true
@@ -92,11 +233,82 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
         closing = true
         var code = context.channel.allocator.buffer(capacity: 2)
         code.write(webSocketErrorCode: .normalClosure)
-        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(using: &random), data: code)
-        context.writeAndFlush(Self.wrapOutboundOut(frame), promise: nil)
+        context.writeAndFlush(Self.wrapOutboundOut(makeFrame(opcode: 0x8, payload: code)), promise: nil)
         // The server answers and closes; do not wait for ever.
         let channel = context.channel
         context.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+    }
+
+    private func makeFrame(opcode: UInt8, payload: ByteBuffer) -> ByteBuffer {
+        let allocator = context?.channel.allocator ?? ByteBufferAllocator()
+        let key = UInt32(truncatingIfNeeded: random.next())
+        return payload.withUnsafeReadableBytes { Self.frame(opcode: opcode, payload: $0, maskKey: key, allocator: allocator) }
+    }
+
+    /// One final frame from the client: the header, the masking key, and `payload` masked with it as it is
+    /// copied (RFC 6455 §5.3), eight bytes at a time.
+    static func frame(opcode: UInt8, payload: UnsafeRawBufferPointer, maskKey: UInt32, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let count = payload.count
+        var buffer = allocator.buffer(capacity: count + 14)
+        buffer.writeInteger(0x80 | opcode)
+        if count < 126 {
+            buffer.writeInteger(0x80 | UInt8(count))
+        } else if count <= Int(UInt16.max) {
+            buffer.writeInteger(UInt8(0x80 | 126))
+            buffer.writeInteger(UInt16(count))
+        } else {
+            buffer.writeInteger(UInt8(0x80 | 127))
+            buffer.writeInteger(UInt64(count))
+        }
+        buffer.writeInteger(maskKey) // its bytes, in network order, are the key's four bytes
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { target in
+            // The key's bytes in memory order, twice: the same word whatever the machine's byte order.
+            let inMemory = UInt64(maskKey.bigEndian)
+            let wide = inMemory | inMemory << 32
+            var offset = 0
+            while offset + 8 <= count {
+                let word = payload.loadUnaligned(fromByteOffset: offset, as: UInt64.self) ^ wide
+                target.storeBytes(of: word, toByteOffset: offset, as: UInt64.self)
+                offset += 8
+            }
+            while offset < count {
+                target[offset] = payload[offset] ^ UInt8(truncatingIfNeeded: maskKey >> (24 - 8 * UInt32(offset & 3)))
+                offset += 1
+            }
+            return count
+        }
+        return buffer
+    }
+}
+
+/// The WebSocket upgrade of the events socket: NIO's client upgrader sends the key and checks the server's
+/// accept value; then `EventSocketHandler` alone reads and writes the frames.
+struct EventSocketUpgrader: NIOTypedHTTPClientProtocolUpgrader {
+    typealias UpgradeResult = NIOLoopBound<EventSocketHandler>?
+    let checks = NIOTypedWebSocketClientUpgrader<UpgradeResult>(upgradePipelineHandler: { channel, _ in channel.eventLoop.makeSucceededFuture(nil) })
+    let maxMessageSize: Int
+    let onText: @Sendable (String) -> Void
+    let onOpen: @Sendable (NIOLoopBound<EventSocketHandler>, any NIOCore.Channel) -> Void
+
+    var supportedProtocol: String { checks.supportedProtocol }
+    var requiredUpgradeHeaders: [String] { checks.requiredUpgradeHeaders }
+
+    func addCustom(upgradeRequestHeaders: inout HTTPHeaders) {
+        checks.addCustom(upgradeRequestHeaders: &upgradeRequestHeaders)
+    }
+
+    func shouldAllowUpgrade(upgradeResponse: HTTPResponseHead) -> Bool {
+        checks.shouldAllowUpgrade(upgradeResponse: upgradeResponse)
+    }
+
+    func upgrade(channel: any NIOCore.Channel, upgradeResponse: HTTPResponseHead) -> EventLoopFuture<UpgradeResult> {
+        channel.eventLoop.makeCompletedFuture {
+            let handler = EventSocketHandler(maxMessageSize: maxMessageSize, onText: onText)
+            try channel.pipeline.syncOperations.addHandler(handler)
+            let bound = NIOLoopBound(handler, eventLoop: channel.eventLoop)
+            onOpen(bound, channel)
+            return bound
+        }
     }
 }
 
@@ -107,7 +319,7 @@ enum EventSocketWriter: Sendable {
 }
 
 /// Opens the NIO-native events socket: TCP, the HTTP upgrade with the ARI credentials, then WebSocket
-/// frames (fragments joined up to `maxMessageSize`).
+/// frames (`EventSocketHandler`; fragments joined up to `maxMessageSize`).
 enum EventSocketConnector {
     struct Connected: Sendable {
         var channel: any NIOCore.Channel
@@ -128,19 +340,7 @@ enum EventSocketConnector {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let upgrader = NIOTypedWebSocketClientUpgrader<NIOLoopBound<EventSocketHandler>?>(
-                        maxFrameSize: maxMessageSize,
-                        upgradePipelineHandler: { channel, _ in
-                            channel.eventLoop.makeCompletedFuture {
-                                let handler = EventSocketHandler(onText: onText)
-                                try channel.pipeline.syncOperations.addHandler(NIOWebSocketFrameAggregator(
-                                    minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1024, maxAccumulatedFrameSize: maxMessageSize))
-                                try channel.pipeline.syncOperations.addHandler(handler)
-                                let bound = NIOLoopBound(handler, eventLoop: channel.eventLoop)
-                                onOpen(bound, channel)
-                                return bound
-                            }
-                        })
+                    let upgrader = EventSocketUpgrader(maxMessageSize: maxMessageSize, onText: onText, onOpen: onOpen)
                     var headers = HTTPHeaders()
                     headers.add(name: "Host", value: components.port.map { "\(host):\($0)" } ?? host)
                     headers.add(name: "Authorization", value: authorization)
