@@ -28,6 +28,7 @@ extension AsteriskSimulator {
                                   appData: "\(app),inbound,\(dialled)"),
             creationtime: now(), language: "en")
         channels[id] = SimChannel(channel: channel, origin: .inbound, app: app, inStasis: true)
+        awaitingAnswer[id] = .now
         emit(.stasisStart(StasisStart(args: ["inbound", dialled], channel: channel)), to: [app])
         return id
     }
@@ -97,6 +98,7 @@ extension AsteriskSimulator {
             emit(.channelDestroyed(ChannelDestroyed(cause: cause, causeTxt: causeText, channel: current)), to: apps)
         }
         channels[id] = nil
+        awaitingAnswer[id] = nil
         channelGone(id)
     }
 
@@ -138,6 +140,11 @@ extension AsteriskSimulator {
 
     func answer(_ params: SimulatorParameters) throws -> SimulatorResponse {
         let sim = try stasisChannel(params)
+        if let raised = awaitingAnswer.removeValue(forKey: sim.channel.id) {
+            let wait = ContinuousClock.now - raised
+            answerWaits.append(Double(wait.components.seconds) * 1000 + Double(wait.components.attoseconds) / 1e15)
+            if answerWaits.count > 200_000 { answerWaits.removeFirst(answerWaits.count - 200_000) }
+        }
         setState(sim.channel.id, "Up")
         return .noContent
     }

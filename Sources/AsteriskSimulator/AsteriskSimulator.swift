@@ -19,6 +19,11 @@ public actor AsteriskSimulator {
     var phones: [String: PhoneBehaviour]
     var globalVariables: [String: String] = [:]
     var requests: [RecordedRequest] = []
+    /// When each inbound call's StasisStart was raised, until the app answers it: the wait as Asterisk sees
+    /// it, including both sockets and whatever the app let the event wait before reading it.
+    var awaitingAnswer: [String: ContinuousClock.Instant] = [:]
+    /// StasisStart → answer request, in milliseconds (the last 200,000).
+    var answerWaits: [Double] = []
     var timeScale: Double
     var counter = 0
     var timers: [Int: Task<Void, Never>] = [:]
@@ -132,6 +137,9 @@ public actor AsteriskSimulator {
     public func receivedRequests() -> [RecordedRequest] { requests }
 
     public func clearRequests() { requests.removeAll() }
+
+    /// Milliseconds from each inbound StasisStart raised to the answer request received (the last 200,000).
+    public func answerWaitsMilliseconds() -> [Double] { answerWaits }
 
     public func setTimeScale(_ scale: Double) { timeScale = max(0, scale) }
 }

@@ -47,6 +47,9 @@ public enum SimulatorControlAPI {
         control.get("/requests") { _, _ -> Response in
             json(await simulator.receivedRequests())
         }
+        control.get("/answer-waits") { _, _ -> Response in
+            json(await simulator.answerWaitsMilliseconds())
+        }
         control.delete("/requests") { _, _ -> Response in
             await simulator.clearRequests()
             return Response(status: .noContent)

@@ -46,7 +46,8 @@ public actor CallCenter {
     var recordingsDirectory: URL?
     /// Recording copies handed over whose rows are not in the journal yet (`finishCopies`).
     nonisolated let copiesInFlight = Atomic<Int>(0)
-    /// When the event being handled reached the call flow (the benchmark's StasisStart → answer).
+    /// When the event being handled reached the call flow, or may have reached its socket when events are read
+    /// in batches (the benchmark's StasisStart → answer).
     var eventReceivedAt = ContinuousClock.now
     /// Given by the benchmark; nil in production.
     public nonisolated let latencies: LatencyRecorder?
@@ -108,16 +109,19 @@ public actor CallCenter {
     /// Takes `connection`'s events directly: on this actor's loop each one is handled where it was read;
     /// from anywhere else it is handed to the loop, in order. Create the connection with `eventLoop`.
     public nonisolated func attach(_ connection: ARIEventConnection) {
-        connection.setConsumer { [weak self] item in self?.deliver(item) }
+        connection.setConsumer { [weak self, weak connection] item in
+            self?.deliver(item, heldBack: connection?.heldBackNanoseconds.load(ordering: .relaxed) ?? 0)
+        }
     }
 
     /// One event of a socket `attach`ed (or wired by the caller) to this call flow.
-    public nonisolated func deliver(_ item: ARIConnectionEvent) {
+    /// `heldBack`: nanoseconds the event may have waited unread on the socket (the benchmark's latencies count it).
+    public nonisolated func deliver(_ item: ARIConnectionEvent, heldBack: Int64 = 0) {
         // On the loop (the events socket's own case) without an escaping closure: no allocation per event.
         if eventLoop.inEventLoop {
-            assumeIsolated { $0.receive(item) }
+            assumeIsolated { $0.receive(item, heldBack: heldBack) }
         } else {
-            onFlowThread { $0.receive(item) }
+            onFlowThread { $0.receive(item, heldBack: heldBack) }
         }
     }
 
@@ -130,10 +134,10 @@ public actor CallCenter {
         }
     }
 
-    func receive(_ item: ARIConnectionEvent) {
+    func receive(_ item: ARIConnectionEvent, heldBack: Int64 = 0) {
         switch item {
         case .event(let server, let message):
-            eventReceivedAt = .now
+            eventReceivedAt = .now - .nanoseconds(heldBack)
             handle(message.event, server: server)
         case .connected, .disconnected:
             Task { await self.handle(item) }

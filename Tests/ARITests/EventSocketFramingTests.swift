@@ -60,6 +60,60 @@ struct EventSocketFramingTests {
         }
     }
 
+    /// Counts the reads the handler asks for (they pass outbound to the socket).
+    final class ReadCounter: ChannelOutboundHandler, @unchecked Sendable {
+        typealias OutboundIn = Any
+        var reads = 0
+        func read(context: ChannelHandlerContext) {
+            reads += 1
+            context.read()
+        }
+    }
+
+    @Test func withAPauseTheSocketIsReadAgainOnlyAfterIt() throws {
+        let received = Received()
+        let counter = ReadCounter()
+        let heldBack = Received()
+        let handler = EventSocketHandler(maxMessageSize: 1 << 20, readPause: .milliseconds(2),
+                                         onHeldBack: { heldBack.texts.append("\($0.nanoseconds / 1000)") }) { received.texts.append($0) }
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(counter)
+        try channel.pipeline.syncOperations.addHandler(handler)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 8088)).wait()
+        #expect(counter.reads == 1, "the first read is asked for at once")
+        try channel.writeInbound(Socket.serverBytes([Self.text("one"), Self.text("two")]))
+        channel.pipeline.fireChannelReadComplete()
+        #expect(received.texts == ["one", "two"], "a batch is handled as it is read")
+        channel.embeddedEventLoop.advanceTime(by: .microseconds(1900))
+        #expect(counter.reads == 1, "no read during the pause")
+        channel.embeddedEventLoop.advanceTime(by: .microseconds(100))
+        #expect(counter.reads == 2, "the next read after it")
+        // Several batch ends within one pause ask for one read, not one each.
+        channel.pipeline.fireChannelReadComplete()
+        channel.pipeline.fireChannelReadComplete()
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(2))
+        #expect(counter.reads == 3)
+        // What waited during the pause is said to have waited as long as the pause (the benchmark counts it);
+        // a frame that arrives later, to a loop waiting for it, waited for nothing.
+        try channel.writeInbound(Socket.serverBytes([Self.text("three")]))
+        channel.pipeline.fireChannelReadComplete()
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(2))
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(5))
+        try channel.writeInbound(Socket.serverBytes([Self.text("four")]))
+        #expect(received.texts == ["one", "two", "three", "four"])
+        #expect(heldBack.texts == ["0", "2000", "0"], "µs held back per batch")
+
+        // Without a pause the handler asks for no reads: NIO reads whenever bytes arrive (autoRead stays on).
+        let plainCounter = ReadCounter()
+        let plain = EmbeddedChannel()
+        try plain.pipeline.syncOperations.addHandler(plainCounter)
+        try plain.pipeline.syncOperations.addHandler(EventSocketHandler(maxMessageSize: 1 << 20) { _ in })
+        try plain.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 8088)).wait()
+        plain.pipeline.fireChannelReadComplete()
+        plain.embeddedEventLoop.advanceTime(by: .seconds(1))
+        #expect(plainCounter.reads == 0)
+    }
+
     static func text(_ s: String, fin: Bool = true, opcode: WebSocketOpcode = .text) -> WebSocketFrame {
         WebSocketFrame(fin: fin, opcode: opcode, data: ByteBuffer(string: s))
     }

@@ -64,6 +64,9 @@ public final class ARIEventConnection: Service, Sendable {
     public let framesReceived = Atomic<Int>(0)
     public let eventsDelivered = Atomic<Int>(0)
     public let requestsSent = Atomic<Int>(0)
+    /// For the frames being handled: the most they may have waited unread because events are read in batches
+    /// (`ARIServerConfiguration.eventReadPause`), in nanoseconds. Read on the socket's loop, while handling.
+    public let heldBackNanoseconds = Atomic<Int64>(0)
 
     public init(configuration: ARIServerConfiguration, backoff: ReconnectBackoff = .init(),
                 maxMessageSize: Int = 1 << 20, handshakeTimeout: Duration = .seconds(10),
@@ -186,6 +189,9 @@ public final class ARIEventConnection: Service, Sendable {
         do {
             let connected = try await EventSocketConnector.connect(
                 url: configuration.eventsURL, authorization: configuration.basicAuthorization, maxMessageSize: maxMessageSize,
+                readPause: .nanoseconds(Int64(configuration.eventReadPause.components.seconds) * 1_000_000_000
+                    + configuration.eventReadPause.components.attoseconds / 1_000_000_000),
+                onHeldBack: { [weak self] wait in self?.heldBackNanoseconds.store(wait.nanoseconds, ordering: .relaxed) },
                 eventLoop: eventLoop, onText: { [weak self] text in self?.handle(text) },
                 onOpen: { [weak self] handler, channel in self?.opened(.channel(handler, channel), server: server) })
             let channel = connected.channel

@@ -39,6 +39,22 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var partial: ByteBuffer?
     /// A message arriving in fragments.
     private var fragmented: Fragmented?
+    /// How long the socket is left unread after each batch of reads (zero: read as soon as bytes arrive).
+    /// Frames arriving meanwhile wait in the kernel and are read, and handled, together: under load one
+    /// wake-up of the call flow's thread serves several calls' events instead of one or two. Waking a thread
+    /// was the largest single cost of an event (tens of microseconds on a virtual machine); the price is at
+    /// most this long a wait for an event, and none when traffic is light (the first frame after a quiet
+    /// spell is read at once).
+    let readPause: TimeAmount
+    private var pausing = false
+    private var readScheduled = false
+    /// Given, at the start of each batch read after a pause, the most its frames may have waited unread
+    /// because of the pause (for the benchmark's latencies).
+    let onHeldBack: ((TimeAmount) -> Void)?
+    /// When the last batch ended (reading stopped) and when reading was asked for again.
+    private var pausedAt = NIODeadline.uptimeNanoseconds(0)
+    private var resumedAt: NIODeadline?
+    private var inBatch = false
 
     private struct Fragmented {
         var text: ByteBuffer? // nil: a binary message, counted and dropped
@@ -46,13 +62,21 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
         var count: Int
     }
 
-    init(maxMessageSize: Int, onText: @escaping (String) -> Void) {
+    init(maxMessageSize: Int, readPause: TimeAmount = .zero, onHeldBack: ((TimeAmount) -> Void)? = nil,
+         onText: @escaping (String) -> Void) {
         self.maxMessageSize = maxMessageSize
+        self.readPause = readPause
+        self.onHeldBack = onHeldBack
         self.onText = onText
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        // Reading on request (after each pause) instead of whenever bytes arrive.
+        if readPause > .zero, let options = context.channel.syncOptions, (try? options.setOption(.autoRead, value: false)) != nil {
+            pausing = true
+            context.read()
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -61,6 +85,16 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !failed else { return }
+        if pausing, !inBatch {
+            inBatch = true
+            if let onHeldBack {
+                // Found waiting as soon as reading resumed: it may have arrived any time since reading stopped.
+                // Read later: it woke the loop as it arrived and did not wait.
+                let now = context.eventLoop.now
+                let foundWaiting = resumedAt.map { now - $0 < .microseconds(200) } ?? false
+                onHeldBack(foundWaiting ? now - pausedAt : .zero)
+            }
+        }
         var input = Self.unwrapInboundIn(data)
         let owned = partial != nil
         if var held = partial {
@@ -202,6 +236,20 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.writeAndFlush(Self.wrapOutboundOut(makeFrame(opcode: 0x8, payload: payload))).whenComplete { [channel = context.channel] _ in channel.close(promise: nil) }
     }
 
+    /// After a batch of reads, the next read waits `readPause` (see `ARIServerConfiguration.eventReadPause`).
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.fireChannelReadComplete()
+        guard pausing, !readScheduled else { return }
+        inBatch = false
+        readScheduled = true
+        if onHeldBack != nil { pausedAt = context.eventLoop.now }
+        context.eventLoop.scheduleTask(in: readPause) { [self] in
+            readScheduled = false
+            if onHeldBack != nil { resumedAt = self.context?.eventLoop.now }
+            self.context?.read()
+        }
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         closeReason = closeReason ?? String(describing: error)
         context.close(promise: nil)
@@ -287,6 +335,8 @@ struct EventSocketUpgrader: NIOTypedHTTPClientProtocolUpgrader {
     typealias UpgradeResult = NIOLoopBound<EventSocketHandler>?
     let checks = NIOTypedWebSocketClientUpgrader<UpgradeResult>(upgradePipelineHandler: { channel, _ in channel.eventLoop.makeSucceededFuture(nil) })
     let maxMessageSize: Int
+    let readPause: TimeAmount
+    let onHeldBack: (@Sendable (TimeAmount) -> Void)?
     let onText: @Sendable (String) -> Void
     let onOpen: @Sendable (NIOLoopBound<EventSocketHandler>, any NIOCore.Channel) -> Void
 
@@ -303,7 +353,7 @@ struct EventSocketUpgrader: NIOTypedHTTPClientProtocolUpgrader {
 
     func upgrade(channel: any NIOCore.Channel, upgradeResponse: HTTPResponseHead) -> EventLoopFuture<UpgradeResult> {
         channel.eventLoop.makeCompletedFuture {
-            let handler = EventSocketHandler(maxMessageSize: maxMessageSize, onText: onText)
+            let handler = EventSocketHandler(maxMessageSize: maxMessageSize, readPause: readPause, onHeldBack: onHeldBack, onText: onText)
             try channel.pipeline.syncOperations.addHandler(handler)
             let bound = NIOLoopBound(handler, eventLoop: channel.eventLoop)
             onOpen(bound, channel)
@@ -327,7 +377,8 @@ enum EventSocketConnector {
     }
 
     /// `onOpen` runs on the loop as soon as the upgrade is done, before any frame is read.
-    static func connect(url: String, authorization: String, maxMessageSize: Int, eventLoop: any EventLoop,
+    static func connect(url: String, authorization: String, maxMessageSize: Int, readPause: TimeAmount = .zero,
+                        onHeldBack: (@Sendable (TimeAmount) -> Void)? = nil, eventLoop: any EventLoop,
                         onText: @escaping @Sendable (String) -> Void,
                         onOpen: @escaping @Sendable (NIOLoopBound<EventSocketHandler>, any NIOCore.Channel) -> Void) async throws -> Connected {
         guard let components = URLComponents(string: url), let host = components.host, !host.isEmpty else {
@@ -340,7 +391,8 @@ enum EventSocketConnector {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let upgrader = EventSocketUpgrader(maxMessageSize: maxMessageSize, onText: onText, onOpen: onOpen)
+                    let upgrader = EventSocketUpgrader(maxMessageSize: maxMessageSize, readPause: readPause, onHeldBack: onHeldBack,
+                                                       onText: onText, onOpen: onOpen)
                     var headers = HTTPHeaders()
                     headers.add(name: "Host", value: components.port.map { "\(host):\($0)" } ?? host)
                     headers.add(name: "Authorization", value: authorization)

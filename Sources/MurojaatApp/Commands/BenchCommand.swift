@@ -34,6 +34,7 @@ extension MurojaatCommand.Bench {
         @Option(help: "Where the run keeps the simulator's recordings and the app's copies (removed at the end; default: /dev/shm when it is a writable memory file system, else the temporary directory).")
         var recordingsDirectory: String?
         @Flag(help: "Send ARI requests over HTTP instead of the events WebSocket.") var http = false
+        @Option(help: "Milliseconds the events socket is left unread after each batch of frames (MUROJAAT_ARI_EVENT_BATCH_MS; 0: read each frame as it arrives).") var eventBatchMs = 1.0
         @Flag(inversion: .prefixedNo, help: "Copy every finished recording from the simulator over ARI into a directory of the run, as the app does in production.")
         var copyRecordings = true
         @Option(help: "Operator panels open, each listening to its operator's events as the operator's screen does (default: one per operator).")
@@ -86,7 +87,7 @@ extension MurojaatCommand.Bench {
                 try? FileManager.default.removeItem(at: recordings)
             }
             let ari = ARIServerConfiguration(name: "bench", baseURL: "http://127.0.0.1:\(port)/ari", username: "murojaat", password: password,
-                                             restOverWebSocket: !http)
+                                             restOverWebSocket: !http, eventReadPause: .microseconds(Int64(eventBatchMs * 1000)))
             config.ariServers = [ari]
             try await waitForSimulator(ari)
 
@@ -156,6 +157,7 @@ extension MurojaatCommand.Bench {
                 let after = Self.usage()
                 // After the measurement: reading the simulator's request log costs this process CPU.
                 try? await printRequestKinds(calls: completed)
+                let answerWaits = await answerWaitsSeenBySimulator()
                 let perCall = { (now: Int, then: Int) in String(format: "%.1f", Double(now - then) / Double(max(1, completed))) }
                 let frames = "\(perCall(connection.requestsSent.load(ordering: .relaxed), framesBefore.2)) requests over the socket, " +
                     "\(perCall(connection.framesReceived.load(ordering: .relaxed), framesBefore.0)) frames received, " +
@@ -179,10 +181,11 @@ extension MurojaatCommand.Bench {
                 let cpu = after.cpu - before.cpu
                 func ms(_ v: Double?) -> String { v.map { String(format: "%.2f ms", $0) } ?? "n/a" }
                 print("""
-                    bench calls: concurrency \(concurrency), total \(total), operators \(operators), talk \(talkMs) ms (simulated), time scale \(timeScale), ARI requests over \(connection.restOverWebSocket ? "the events WebSocket" : "HTTP")
+                    bench calls: concurrency \(concurrency), total \(total), operators \(operators), talk \(talkMs) ms (simulated), time scale \(timeScale), ARI requests over \(connection.restOverWebSocket ? "the events WebSocket" : "HTTP"), events read in batches every \(eventBatchMs) ms
                     calls completed:            \(completed) in \(String(format: "%.1f", seconds)) s
                     calls per second:           \(String(format: "%.1f", Double(completed) / seconds))
                     StasisStart → answer:       p50 \(ms(latencies.percentile(.answer, 50))), p99 \(ms(latencies.percentile(.answer, 99))) (\(latencies.count(.answer)) samples)
+                      seen by the simulator:    \(answerWaits) (from raising the event to reading the answer request, its own queues included)
                     ready → originate:          p50 \(ms(latencies.percentile(.routing, 50))), p99 \(ms(latencies.percentile(.routing, 99))) (\(latencies.count(.routing)) samples)
                     app CPU per 1,000 calls:    \(String(format: "%.2f", cpu / Double(max(1, completed)) * 1000)) s (this process: call flow, journal, ARI client; callers are generated in the simulator)
                     of which in the kernel:     \(String(format: "%.2f", (after.system - before.system) / Double(max(1, completed)) * 1000)) s; thread switches per call: \(perCall(after.voluntarySwitches, before.voluntarySwitches)) waiting, \(perCall(after.involuntarySwitches, before.involuntarySwitches)) preempted
@@ -214,6 +217,19 @@ extension MurojaatCommand.Bench {
             }
             if let failed = result["failed"], failed > 0 { print("calls that did not end within 120 s or could not be placed: \(failed)") }
             return result["completed"] ?? 0
+        }
+
+        /// StasisStart → answer as the simulator saw it (from raising the event to receiving the answer request):
+        /// both sockets and any time an event waited before the app read it, which the app's own figure leaves out.
+        func answerWaitsSeenBySimulator() async -> String {
+            let http = HTTPClient(eventLoopGroupProvider: .singleton)
+            defer { Task { try? await http.shutdown() } }
+            guard let response = try? await http.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/_sim/answer-waits"), timeout: .seconds(30)),
+                  let data = try? await response.body.collect(upTo: 64 << 20),
+                  let waits = try? JSONDecoder().decode([Double].self, from: Data(data.readableBytesView)), !waits.isEmpty else { return "n/a" }
+            let sorted = waits.sorted()
+            func at(_ p: Int) -> String { String(format: "%.2f ms", sorted[min(sorted.count - 1, sorted.count * p / 100)]) }
+            return "p50 \(at(50)), p99 \(at(99)), max \(String(format: "%.2f ms", sorted.last!)) (\(sorted.count) calls)"
         }
 
         /// Which ARI requests the calls made, per call, from the simulator's request log.
