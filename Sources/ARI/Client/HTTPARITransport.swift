@@ -94,7 +94,13 @@ public struct HTTPARITransport: ARITransport {
     /// Recording copies run on a thread of their own: the connection, the answer and the file writes all
     /// happen there, one wake-up of the caller at the end instead of one task hop per chunk, and a slow disk
     /// holds up only other copies, never a call (the call flow's loop) nor the web (the shared pool).
-    static let downloadLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1).next()
+    /// It runs at a lower priority (nice 10): a copy can wait a little, a call should not wait for a copy.
+    static let downloadLoop: any EventLoop = {
+        let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1).next()
+        // On Linux the nice value is per thread, and 0 names the calling thread.
+        loop.execute { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10) }
+        return loop
+    }()
 
     /// The body goes from AsyncHTTPClient's buffers straight into the file.
     public func download(_ request: ARIRequest, toFile path: String) async throws -> Int {
