@@ -19,8 +19,8 @@ public struct ARIServerConfiguration: Sendable, Equatable {
     /// Send requests over the events WebSocket when Asterisk answers them there (20.14, 21.9, 22.4 and later).
     public var restOverWebSocket: Bool
     /// How long the events socket is left unread after each batch of frames, so that under load one wake-up
-    /// reads many (`EventSocketHandler`): an event waits at most this long, and not at all when traffic is
-    /// light. Zero reads every frame as it arrives. Plain `ws://` only.
+    /// reads many (`EventSocketHandler`): an event waits up to this long (more only while the loop is busy
+    /// anyway), and not at all when traffic is light. Zero reads every frame as it arrives. Plain `ws://` only.
     public var eventReadPause: Duration
 
     public init(name: String = "ast1", baseURL: String, username: String, password: String,

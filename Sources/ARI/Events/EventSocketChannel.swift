@@ -42,9 +42,9 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// How long the socket is left unread after each batch of reads (zero: read as soon as bytes arrive).
     /// Frames arriving meanwhile wait in the kernel and are read, and handled, together: under load one
     /// wake-up of the call flow's thread serves several calls' events instead of one or two. Waking a thread
-    /// was the largest single cost of an event (tens of microseconds on a virtual machine); the price is at
-    /// most this long a wait for an event, and none when traffic is light (the first frame after a quiet
-    /// spell is read at once).
+    /// was the largest single cost of an event (tens of microseconds on a virtual machine); the price is a
+    /// wait of up to this long for an event (more only while the loop is busy anyway), and none when traffic
+    /// is light (the first frame after a quiet spell is read at once).
     let readPause: TimeAmount
     private var pausing = false
     private var readScheduled = false
