@@ -22,7 +22,7 @@ public actor AsteriskSimulator {
     /// When each inbound call's StasisStart was raised, until the app answers it: the wait as Asterisk sees
     /// it, including both sockets and whatever the app let the event wait before reading it.
     var awaitingAnswer: [String: ContinuousClock.Instant] = [:]
-    /// StasisStart → answer request, in milliseconds (the last 200,000).
+    /// StasisStart → answer request, in milliseconds (the last 100,000 to 200,000).
     var answerWaits: [Double] = []
     var timeScale: Double
     var counter = 0
@@ -138,7 +138,7 @@ public actor AsteriskSimulator {
 
     public func clearRequests() { requests.removeAll() }
 
-    /// Milliseconds from each inbound StasisStart raised to the answer request received (the last 200,000).
+    /// Milliseconds from each inbound StasisStart raised to the answer request received (the last 100,000 or more).
     public func answerWaitsMilliseconds() -> [Double] { answerWaits }
 
     public func setTimeScale(_ scale: Double) { timeScale = max(0, scale) }

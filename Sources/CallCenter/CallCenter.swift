@@ -477,6 +477,12 @@ public actor CallCenter {
     }
 
     func operationFailed(call id: UUID, server: String, label: String, error: any Error) {
+        if label == "record bridge" {
+            // Whether the call is still up or not (a 404: it ended first), the row written when the recording was
+            // asked for must not stay "recording".
+            recordingFailed(id, name: id.uuidString.lowercased(), server: server, error: "\(error)")
+            return
+        }
         if label == "add channels" {
             // The two sides were not bridged (a side hung up in the meantime; its StasisEnd may already have
             // ended the call): the recording of the empty bridge brings no events, as an app is subscribed to
@@ -494,8 +500,6 @@ public actor CallCenter {
         if label == "originate operator", case .ringing(let operatorId, let leg) = session.phase {
             channels[Self.key(session.server, leg)] = nil
             ringFailed(id, operatorId: operatorId, reason: "unreachable")
-        } else if label == "record bridge" {
-            recordingFailed(id, name: id.uuidString.lowercased(), server: session.server, error: "\(error)")
         } else if label == "originate citizen", case .callingBack(let operatorId, let leg, _) = session.phase {
             callbackUnanswered(id, operatorId: operatorId, leg: leg)
         }

@@ -56,6 +56,22 @@ struct ReliabilityTests {
         }
     }
 
+    /// The recording's row is written as the recording is asked for; if Asterisk refuses the request, even with
+    /// a 404 after the call has ended, the row becomes failed rather than staying "recording" for ever.
+    @Test func aRefusedRecordingRequestLeavesAFailedRowNotARecordingOne() async throws {
+        try await Harness.run { h in
+            let (channel, id) = try await connectedCall(h)
+            let name = id.uuidString.lowercased()
+            try await h.until("the recording's row") { await h.store.recordings[name]?.state == .recording }
+            try await h.sim.remoteHangup(channel)
+            _ = try await h.ended(channel)
+            _ = await h.center.finishCopies(timeout: .seconds(5))
+            await h.center.operationFailed(call: id, server: h.ari.name, label: "record bridge", error: ARIError.notFound("Bridge not found"))
+            try await h.until("the row is failed") { await h.store.recordings[name]?.state == .failed }
+            #expect(await h.store.alerts.contains { $0.0 == "recording_failed" })
+        }
+    }
+
     @Test func monitoringNeedsAConnectedCall() async throws {
         try await Harness.run { h in
             await #expect(throws: CallCenter.MonitorError.callNotConnected) {

@@ -19,8 +19,9 @@ public struct ARIServerConfiguration: Sendable, Equatable {
     /// Send requests over the events WebSocket when Asterisk answers them there (20.14, 21.9, 22.4 and later).
     public var restOverWebSocket: Bool
     /// How long the events socket is left unread after each batch of frames, so that under load one wake-up
-    /// reads many (`EventSocketHandler`): an event waits up to this long (more only while the loop is busy
-    /// anyway), and not at all when traffic is light. Zero reads every frame as it arrives. Plain `ws://` only.
+    /// reads many (`EventSocketHandler`): a frame (an event, or the answer to a request) may wait up to this
+    /// long before it is read, more only while the loop is busy anyway; one that comes after a quiet spell
+    /// is read at once. Zero reads every frame as it arrives. Plain `ws://` only.
     public var eventReadPause: Duration
 
     public init(name: String = "ast1", baseURL: String, username: String, password: String,
@@ -97,8 +98,10 @@ public struct HTTPARITransport: ARITransport {
     /// It runs at a lower priority (nice 10): a copy can wait a little, a call should not wait for a copy.
     static let downloadLoop: any EventLoop = {
         let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1).next()
-        // On Linux the nice value is per thread, and 0 names the calling thread.
+        #if os(Linux)
+        // On Linux the nice value is per thread, and 0 names the calling thread (elsewhere it is the process's).
         loop.execute { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10) }
+        #endif
         return loop
     }()
 

@@ -30,6 +30,8 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var closing = false
     /// A protocol error ended the socket: nothing more is read.
     private var failed = false
+    /// The server's close frame came: nothing after it is read.
+    private var serverClosed = false
     /// Masking keys, which a client must draw from a strong source: one `getrandom` per 128 frames
     /// instead of one per frame (it was a system call for every request).
     private var random = BufferedRandom()
@@ -43,8 +45,8 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Frames arriving meanwhile wait in the kernel and are read, and handled, together: under load one
     /// wake-up of the call flow's thread serves several calls' events instead of one or two. Waking a thread
     /// was the largest single cost of an event (tens of microseconds on a virtual machine); the price is a
-    /// wait of up to this long for an event (more only while the loop is busy anyway), and none when traffic
-    /// is light (the first frame after a quiet spell is read at once).
+    /// wait of up to this long for a frame (an event, or the answer to a request just sent), more only while
+    /// the loop is busy anyway; the first frame after a quiet spell is read at once.
     let readPause: TimeAmount
     private var pausing = false
     private var readScheduled = false
@@ -64,7 +66,7 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     init(maxMessageSize: Int, readPause: TimeAmount = .zero, onHeldBack: ((TimeAmount) -> Void)? = nil,
          onText: @escaping (String) -> Void) {
-        self.maxMessageSize = maxMessageSize
+        self.maxMessageSize = max(0, maxMessageSize)
         self.readPause = readPause
         self.onHeldBack = onHeldBack
         self.onText = onText
@@ -84,15 +86,20 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !failed else { return }
+        guard !failed, !serverClosed else { return }
         if pausing, !inBatch {
             inBatch = true
             if let onHeldBack {
-                // Found waiting as soon as reading resumed: it may have arrived any time since reading stopped.
-                // Read later: it woke the loop as it arrived and did not wait.
-                let now = context.eventLoop.now
-                let foundWaiting = resumedAt.map { now - $0 < .microseconds(200) } ?? false
-                onHeldBack(foundWaiting ? now - pausedAt : .zero)
+                if let resumed = resumedAt {
+                    // Read within a pause of resuming: the frames were most likely waiting, and may have arrived any
+                    // time since reading stopped. Read later: the loop was waiting for them, but one may still have
+                    // come during the unread window, so the window is charged. Either way no less than the truth.
+                    let now = context.eventLoop.now
+                    onHeldBack(now - resumed <= readPause ? now - pausedAt : resumed - pausedAt)
+                    resumedAt = nil
+                } else {
+                    onHeldBack(.zero) // the first read: nothing was held back
+                }
             }
         }
         var input = Self.unwrapInboundIn(data)
@@ -102,7 +109,7 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
             held.writeBuffer(&input)
             input = held
         }
-        while !failed, input.readableBytes >= 2 {
+        while !failed, !serverClosed, input.readableBytes >= 2 {
             let start = input.readerIndex
             let readable = input.readableBytes
             let first = input.getInteger(at: start, as: UInt8.self)!
@@ -129,7 +136,7 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
             frame(context: context, opcode: opcode, fin: fin, input: input, at: payload, length: Int(length))
             input.moveReaderIndex(to: payload + Int(length))
         }
-        guard !failed, input.readableBytes > 0 else { return }
+        guard !failed, !serverClosed, input.readableBytes > 0 else { return }
         // Keep the unfinished frame: the buffer it grows in, or a copy when it sits in NIO's read buffer (which
         // is reused when no one holds it). Growing in place keeps a large frame read in many pieces linear.
         if owned {
@@ -204,7 +211,14 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.writeAndFlush(Self.wrapOutboundOut(makeFrame(opcode: 0xA, payload: input.getSlice(at: payload, length: length)!)),
                                   promise: nil)
         case 8:
-            let code: WebSocketErrorCode? = length >= 2 ? input.getInteger(at: payload, as: UInt16.self).map { WebSocketErrorCode(codeNumber: Int($0)) } : nil
+            let number = length >= 2 ? input.getInteger(at: payload, as: UInt16.self).map(Int.init) : nil
+            // A one-byte body, or a code no endpoint may send (RFC 6455 §7.4), is a protocol error.
+            if length == 1 || number.map({ !((1000...1003).contains($0) || (1007...1011).contains($0) || (3000...4999).contains($0)) }) == true {
+                fail(context: context, .protocolError, "a close frame with \(length == 1 ? "a one-byte body" : "the code \(number!)")")
+                return
+            }
+            serverClosed = true
+            let code = number.map { WebSocketErrorCode(codeNumber: $0) }
             closeReason = "closed by server: \(code.map { "\($0)" } ?? "no code")"
             guard !closing else {
                 context.close(promise: nil)
@@ -239,8 +253,8 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// After a batch of reads, the next read waits `readPause` (see `ARIServerConfiguration.eventReadPause`).
     func channelReadComplete(context: ChannelHandlerContext) {
         context.fireChannelReadComplete()
-        guard pausing, !readScheduled else { return }
         inBatch = false
+        guard pausing, !readScheduled else { return }
         readScheduled = true
         if onHeldBack != nil { pausedAt = context.eventLoop.now }
         context.eventLoop.scheduleTask(in: readPause) { [self] in
