@@ -107,7 +107,8 @@ let package = Package(
             name: "ARITests",
             dependencies: ["ARI", "AsteriskSimulator", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird"),
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
-                           .product(name: "NIOWebSocket", package: "swift-nio")],
+                           .product(name: "NIOWebSocket", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio")],
             resources: [.copy("Resources")]
         ),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),

@@ -139,6 +139,11 @@ public struct HTTPARITransport: ARITransport {
 
     func startDownload(_ request: ARIRequest, toFile path: String) -> EventLoopFuture<Int> {
         let loop = Self.downloadLoop
+        if let copier = Self.copier(for: configuration, timeout: timeout) {
+            let promise = loop.makePromise(of: Int.self)
+            copier.copy(copier.basePath + request.pathAndQuery, toFile: path) { promise.completeWith($0) }
+            return promise.futureResult
+        }
         let http: HTTPClient.Request
         do {
             http = try HTTPClient.Request(url: configuration.baseURL + request.pathAndQuery, method: .GET, headers: headers(for: request))
@@ -152,6 +157,26 @@ public struct HTTPARITransport: ARITransport {
             .execute(request: http, delegate: FileDownload(path: path), eventLoop: .indifferent, deadline: deadline).futureResult
             .flatMapErrorThrowing { error in throw Self.mapError(error) }
     }
+
+    /// The copier of a plain `http://` Asterisk (one per server and user, for the life of the process); nil for
+    /// `https://`, whose copies keep AsyncHTTPClient (it brings TLS).
+    static func copier(for configuration: ARIServerConfiguration, timeout: TimeAmount) -> RecordingCopier? {
+        copiers.withLock { copiers in
+            let key = configuration.baseURL + "\n" + configuration.basicAuthorization
+            if let copier = copiers[key] { return copier }
+            guard let url = URLComponents(string: configuration.baseURL), url.scheme == "http", let host = url.host, !host.isEmpty else {
+                return nil
+            }
+            // A long call's recording is tens of megabytes: a copy may take six request timeouts, ten minutes at least.
+            let copier = RecordingCopier(loop: downloadLoop, host: host, port: url.port ?? 80, basePath: url.percentEncodedPath,
+                                         authorization: configuration.basicAuthorization, connectTimeout: timeout,
+                                         copyTimeout: max(timeout * 6, .minutes(10)))
+            copiers[key] = copier
+            return copier
+        }
+    }
+
+    static let copiers = Mutex<[String: RecordingCopier]>([:])
 
     /// Sends `request` from `loop` without a task: the connection and the answer stay on that loop (a client
     /// per loop, made on first use), so a call flow running there hands its request over and hears the answer

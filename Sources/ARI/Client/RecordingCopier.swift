@@ -1,0 +1,266 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// Recording copies from one Asterisk over plain HTTP/1.1 connections kept open between copies, on the copies'
+/// loop (`HTTPARITransport.downloadLoop`). A copy is one GET whose body goes straight into its file.
+///
+/// AsyncHTTPClient did the same with a general client's machinery (its pool's state machines, request bags,
+/// delegates), which was most of the copies' thread: at 150 calls a second the copies cost a fifth of the app's
+/// CPU. Here a copy is a request head, the answer's parts and the file's writes. `https://` servers keep the
+/// general client.
+///
+/// Everything below runs on `loop`. Up to `maxConnections` copies run at once; more wait in order. An idle
+/// connection is closed after `idleTimeout` (before Asterisk's `session_keep_alive`, 15 s by default, closes it),
+/// and a copy sent on a kept connection that the server closed before answering is sent once more on a new one.
+final class RecordingCopier: @unchecked Sendable {
+    struct Job {
+        /// Path and query on the server, `/ari/recordings/stored/…/file`.
+        let target: String
+        let file: String
+        let completion: @Sendable (Result<Int, any Error>) -> Void
+        var retried = false
+    }
+
+    let loop: any EventLoop
+    let host: String
+    let port: Int
+    let hostHeader: String
+    /// The ARI base URL's path (`/ari`), which requests' paths follow.
+    let basePath: String
+    let authorization: String
+    let connectTimeout: TimeAmount
+    /// The longest a copy may take (a long call's recording is tens of megabytes).
+    let copyTimeout: TimeAmount
+    let maxConnections: Int
+    let idleTimeout: TimeAmount
+
+    private var idle: [(channel: any NIOCore.Channel, closer: Scheduled<Void>)] = []
+    private var connections = 0 // open or opening
+    private var waiting = CircularBuffer<Job>()
+
+    init(loop: any EventLoop, host: String, port: Int, basePath: String = "", authorization: String, connectTimeout: TimeAmount,
+         copyTimeout: TimeAmount, maxConnections: Int = 8, idleTimeout: TimeAmount = .seconds(10)) {
+        self.loop = loop
+        self.host = host
+        self.port = port
+        self.basePath = basePath
+        hostHeader = (host.contains(":") ? "[\(host)]" : host) + ":\(port)"
+        self.authorization = authorization
+        self.connectTimeout = connectTimeout
+        self.copyTimeout = copyTimeout
+        self.maxConnections = max(1, maxConnections)
+        self.idleTimeout = idleTimeout
+    }
+
+    /// Copies `target` into `file`; `completion` runs once, on the loop. Callable from any thread.
+    func copy(_ target: String, toFile file: String, completion: @escaping @Sendable (Result<Int, any Error>) -> Void) {
+        let job = Job(target: target, file: file, completion: completion)
+        if loop.inEventLoop {
+            start(job)
+        } else {
+            loop.execute { self.start(job) }
+        }
+    }
+
+    /// Connections open now, idle ones included (tests).
+    var openConnections: Int {
+        loop.preconditionInEventLoop()
+        return connections
+    }
+
+    private func start(_ job: Job) {
+        if let (channel, closer) = idle.popLast() {
+            closer.cancel()
+            send(job, on: channel, fresh: false)
+        } else if connections < maxConnections {
+            connections += 1
+            connect(job)
+        } else {
+            waiting.append(job)
+        }
+    }
+
+    private func connect(_ job: Job) {
+        ClientBootstrap(group: loop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(connectTimeout)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(CopyHandler(copier: self))
+                }
+            }
+            .connect(host: host, port: port)
+            .whenComplete { result in
+                switch result {
+                case .success(let channel):
+                    self.send(job, on: channel, fresh: true)
+                case .failure(let error):
+                    self.connections -= 1
+                    job.completion(.failure(ARIError.transport("cannot connect to Asterisk for a recording: \(error)")))
+                    self.startWaiting()
+                }
+            }
+    }
+
+    private func send(_ job: Job, on channel: any NIOCore.Channel, fresh: Bool) {
+        guard channel.isActive, let handler = try? channel.pipeline.syncOperations.handler(type: CopyHandler.self) else {
+            // Closed in the meantime: its close is (or was) counted by `closed`; the copy takes another way.
+            start(job)
+            return
+        }
+        handler.begin(job, fresh: fresh)
+    }
+
+    /// A copy ended on `channel`, whose answer was complete: the next waiting copy goes on it, or it idles.
+    fileprivate func finished(on channel: any NIOCore.Channel, keepAlive: Bool) {
+        guard keepAlive, channel.isActive else {
+            channel.close(promise: nil) // `closed` counts it
+            return
+        }
+        if let next = waiting.popFirst() {
+            send(next, on: channel, fresh: false)
+        } else {
+            let closer = loop.scheduleTask(in: idleTimeout) { channel.close(promise: nil) }
+            idle.append((channel, closer))
+        }
+    }
+
+    /// `channel` closed; `retry` is a copy it was carrying that may be sent again.
+    fileprivate func closed(_ channel: any NIOCore.Channel, retry: Job?) {
+        connections -= 1
+        if let index = idle.firstIndex(where: { $0.channel === channel }) {
+            idle[index].closer.cancel()
+            idle.remove(at: index)
+        }
+        if let retry { start(retry) } else { startWaiting() }
+    }
+
+    private func startWaiting() {
+        while connections < maxConnections || !idle.isEmpty, let next = waiting.popFirst() {
+            start(next)
+        }
+    }
+}
+
+/// One connection's side of a copy: sends the GET, writes a 2xx body into the file as it arrives, and turns any
+/// other answer into the `ARIError` with ARI's message (no file is left then, nor after any failure).
+private final class CopyHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    let copier: RecordingCopier
+    private var context: ChannelHandlerContext?
+    private var job: RecordingCopier.Job?
+    private var fresh = true
+    private var answered = false
+    private var status = 0
+    private var keepAlive = true
+    private var file: DownloadFile?
+    private var errorBody = ByteBuffer()
+    private var failure: (any Error)?
+    private var deadline: Scheduled<Void>?
+
+    init(copier: RecordingCopier) { self.copier = copier }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func begin(_ job: RecordingCopier.Job, fresh: Bool) {
+        guard let context else {
+            job.completion(.failure(ARIError.transport("the connection for the recording closed")))
+            return
+        }
+        self.job = job
+        self.fresh = fresh
+        answered = false
+        status = 0
+        keepAlive = true
+        file = nil
+        errorBody.clear()
+        failure = nil
+        var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: job.target)
+        head.headers.add(name: "Host", value: copier.hostHeader)
+        head.headers.add(name: "Authorization", value: copier.authorization)
+        context.write(Self.wrapOutboundOut(.head(head)), promise: nil)
+        context.writeAndFlush(Self.wrapOutboundOut(.end(nil)), promise: nil)
+        deadline = context.eventLoop.scheduleTask(in: copier.copyTimeout) { [self] in
+            failure = ARIError.timeout
+            self.context?.close(promise: nil)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard job != nil else { return } // nothing asked: an answer to nothing is dropped (the close follows)
+        switch Self.unwrapInboundIn(data) {
+        case .head(let head):
+            answered = true
+            status = Int(head.status.code)
+            keepAlive = head.isKeepAlive
+            guard (200..<300).contains(status) else { return }
+            do {
+                file = try DownloadFile(path: job!.file)
+            } catch {
+                failure = error
+            }
+        case .body(let buffer):
+            if let file {
+                do {
+                    try buffer.withUnsafeReadableBytes { try file.write($0) }
+                } catch {
+                    failure = error
+                    file.discard()
+                    self.file = nil
+                }
+            } else if !(200..<300).contains(status), errorBody.readableBytes < 64 << 10 {
+                var copy = buffer
+                errorBody.writeBuffer(&copy)
+            }
+        case .end:
+            deadline?.cancel()
+            deadline = nil
+            guard let job else { return }
+            self.job = nil
+            let result: Result<Int, any Error>
+            if let failure {
+                file?.discard()
+                result = .failure(failure)
+            } else if let file {
+                result = Result { try file.finish() }
+            } else {
+                result = .failure(ARIError(status: status, message: HTTPARITransport.message(from: Data(errorBody.readableBytesView))))
+            }
+            file = nil
+            // The connection first (the next copy may start on it), then the copy's owner.
+            copier.finished(on: context.channel, keepAlive: keepAlive)
+            job.completion(result)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if failure == nil { failure = ARIError.transport(String(describing: error)) }
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        deadline = nil
+        file?.discard()
+        file = nil
+        guard var job else {
+            copier.closed(context.channel, retry: nil)
+            return
+        }
+        self.job = nil
+        // A kept connection the server closed as the request went out: once more, on a new connection.
+        if !answered, !fresh, !job.retried, failure == nil {
+            job.retried = true
+            copier.closed(context.channel, retry: job)
+        } else {
+            copier.closed(context.channel, retry: nil)
+            job.completion(.failure(failure ?? ARIError.transport("Asterisk closed the connection before the recording was copied")))
+        }
+    }
+}
