@@ -172,6 +172,8 @@ extension CallCenter {
             if case .failure(let failure as DownloadFile.Failure) = result, failure.isMissingFolder {
                 do {
                     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
+                } catch where FileManager.default.fileExists(atPath: folder) {
+                    // Another copy that found it missing at the same moment made it first.
                 } catch {
                     finish(.failure(error))
                     return

@@ -201,6 +201,16 @@ struct RecordingCopyShutdownTests {
             #expect(await center.finishCopies(timeout: .seconds(5)))
             let day = root.path + "/" + CallCenter.localDay()
             #expect(FileManager.default.fileExists(atPath: day + "/" + first.uuidString.lowercased() + ".wav"))
+            // Two copies find the day's folder missing at once: one makes it, the other finds it made; both retry.
+            try FileManager.default.removeItem(atPath: day)
+            let pair = [UUID.random(), UUID.random()]
+            for id in pair { await copy(id) }
+            try await Task.sleep(for: .milliseconds(20))
+            transport.release()
+            #expect(transport.count == 2, "both tried again")
+            transport.release()
+            #expect(await center.finishCopies(timeout: .seconds(5)))
+            for id in pair { #expect(FileManager.default.fileExists(atPath: day + "/" + id.uuidString.lowercased() + ".wav")) }
             // The recordings folder itself is gone (an unmounted volume): the copy fails, nothing is made.
             try FileManager.default.removeItem(at: root)
             let second = UUID.random()
