@@ -128,17 +128,20 @@ final class HeldDownloads: ARITransport, @unchecked Sendable {
         held.withLock { $0.append((path, completion)) }
     }
     var count: Int { held.withLock { $0.count } }
-    /// Ends the held downloads as the HTTP transport would: the file written, or the typed failure.
-    func release() {
-        for (path, completion) in held.withLock({ held in defer { held = [] }; return held }) {
-            do {
+    /// Ends the held downloads as the HTTP transport would: the file written, or the typed failure. `together`:
+    /// every file is tried before any completion runs (copies ending at the same moment).
+    func release(together: Bool = false) {
+        let ending = held.withLock({ held in defer { held = [] }; return held })
+        var results: [(Result<Int, any Error>, @Sendable (Result<Int, any Error>) -> Void)] = []
+        for (path, completion) in ending {
+            let result = Result {
                 let file = try DownloadFile(path: path)
                 try Data(count: 16_044).withUnsafeBytes { try file.write($0) }
-                completion(.success(try file.finish()))
-            } catch {
-                completion(.failure(error))
+                return try file.finish()
             }
+            if together { results.append((result, completion)) } else { completion(result) }
         }
+        for (result, completion) in results { completion(result) }
     }
 }
 
@@ -206,7 +209,7 @@ struct RecordingCopyShutdownTests {
             let pair = [UUID.random(), UUID.random()]
             for id in pair { await copy(id) }
             try await Task.sleep(for: .milliseconds(20))
-            transport.release()
+            transport.release(together: true)
             #expect(transport.count == 2, "both tried again")
             transport.release()
             #expect(await center.finishCopies(timeout: .seconds(5)))
