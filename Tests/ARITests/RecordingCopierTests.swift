@@ -9,7 +9,7 @@ import Testing
 /// The recording copier against a small HTTP server whose every answer is chosen by path: kept connections,
 /// the limit on parallel copies, chunked and closing answers, a server that never answers, errors, and a kept
 /// connection the server drops as a request goes out.
-@Suite("Recording copies over kept HTTP connections")
+@Suite("Recording copies over kept HTTP connections", .timeLimit(.minutes(1)))
 struct RecordingCopierTests {
     static let body = ByteBuffer(bytes: (0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
 
@@ -51,6 +51,7 @@ struct RecordingCopierTests {
             case .head(let head):
                 uri = head.uri
                 requests += 1
+                #expect(head.uri.hasPrefix("/ari/recordings/stored/") && head.uri.hasSuffix("/file"))
                 #expect(head.headers["Authorization"].first == "Basic dTpw" && head.headers["Host"].first?.hasPrefix("127.0.0.1:") == true)
             case .body:
                 break
@@ -92,19 +93,30 @@ struct RecordingCopierTests {
         }
     }
 
-    static func withCopier(maxConnections: Int = 8, copyTimeout: TimeAmount = .seconds(10),
-                           _ body: (RecordingCopier, Server, String) async throws -> Void) async throws {
+    static func withCopier(maxConnections: Int = 8, copyTimeout: TimeAmount = .seconds(10), idleTimeout: TimeAmount = .seconds(10),
+                           port fixedPort: Int? = nil, _ body: (RecordingCopier, Server, String) async throws -> Void) async throws {
         let server = Server()
         let port = try await server.start()
         let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let copier = RecordingCopier(loop: loop.next(), host: "127.0.0.1", port: port, basePath: "/ari", authorization: "Basic dTpw",
-                                     connectTimeout: .seconds(2), copyTimeout: copyTimeout, maxConnections: maxConnections)
+        let copier = RecordingCopier(loop: loop.next(), host: "127.0.0.1", port: fixedPort ?? port, basePath: "/ari", authorization: "Basic dTpw",
+                                     connectTimeout: .seconds(2), copyTimeout: copyTimeout, maxConnections: maxConnections,
+                                     idleTimeout: idleTimeout)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("copier-\(UUID())").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        try await body(copier, server, folder)
+        do {
+            try await body(copier, server, folder)
+        } catch {
+            await server.stop()
+            try? await loop.shutdownGracefully()
+            throw error
+        }
         await server.stop()
         try? await loop.shutdownGracefully()
+    }
+
+    static func open(_ copier: RecordingCopier) async throws -> Int {
+        try await copier.loop.submit { copier.openConnections }.get()
     }
 
     static func copy(_ copier: RecordingCopier, _ mode: String, to file: String) async -> Result<Int, any Error> {
@@ -138,7 +150,9 @@ struct RecordingCopierTests {
                 }
                 for try await size in group { #expect(size == Self.body.readableBytes) }
             }
-            #expect((1...3).contains(server.accepted.load(ordering: .relaxed)))
+            #expect(server.accepted.load(ordering: .relaxed) == 3, "three at once, the others waiting for them")
+            let open1 = try await Self.open(copier)
+            #expect(open1 == 3)
             for index in 0..<12 { #expect(Self.contents("\(folder)/\(index).wav") == Self.body) }
         }
     }
@@ -189,8 +203,61 @@ struct RecordingCopierTests {
             #expect(server.accepted.load(ordering: .relaxed) == 2)
             // A new connection dropped unanswered is not retried for ever: the copy fails.
             let dropped = await Self.copy(copier, "drop", to: "\(folder)/c.wav")
-            #expect(throws: ARIError.self) { try dropped.get() }
+            guard case .failure(ARIError.transport(let reason)) = dropped else {
+                Issue.record("expected a transport error, got \(dropped)")
+                return
+            }
+            #expect(reason.contains("closed the connection"))
             #expect(!FileManager.default.fileExists(atPath: "\(folder)/c.wav"))
         }
+    }
+
+    /// Every failure gives its connection back: with room for one connection, failures one after another leave
+    /// the copier working, and nothing stays counted as open.
+    @Test func failuresGiveTheirConnectionBack() async throws {
+        try await Self.withCopier(maxConnections: 1, copyTimeout: .milliseconds(300)) { copier, _, folder in
+            for mode in ["drop", "silent", "error", "close", "drop", "ok"] {
+                _ = await Self.copy(copier, mode, to: "\(folder)/\(mode).wav")
+            }
+            #expect(Self.contents("\(folder)/ok.wav") == Self.body)
+            let open2 = try await Self.open(copier)
+            #expect(open2 <= 1)
+        }
+    }
+
+    @Test func anUnreachableServerFailsTheCopyAndIdleConnectionsAreClosed() async throws {
+        // Nothing listens on the port of a closed listener.
+        let probe = Server()
+        let closedPort = try await probe.start()
+        await probe.stop()
+        try await Self.withCopier(port: closedPort) { copier, _, folder in
+            let result = await Self.copy(copier, "ok", to: "\(folder)/a.wav")
+            guard case .failure(ARIError.transport(let reason)) = result else {
+                Issue.record("expected a transport error, got \(result)")
+                return
+            }
+            #expect(reason.contains("cannot connect"))
+            let open3 = try await Self.open(copier)
+            #expect(open3 == 0)
+        }
+        try await Self.withCopier(idleTimeout: .milliseconds(100)) { copier, _, folder in
+            let size = try await Self.copy(copier, "ok", to: "\(folder)/b.wav").get()
+            #expect(size == Self.body.readableBytes)
+            let open4 = try await Self.open(copier)
+            #expect(open4 == 1)
+            try await Task.sleep(for: .milliseconds(400))
+            let open5 = try await Self.open(copier)
+            #expect(open5 == 0, "closed after being idle")
+        }
+    }
+
+    @Test func theServerIsNamedByItsURL() {
+        #expect(RecordingCopier.endpoint("http://10.0.0.5:8088/ari")! == ("10.0.0.5", 8088, "/ari"))
+        #expect(RecordingCopier.endpoint("http://asterisk/ari")! == ("asterisk", 80, "/ari"))
+        #expect(RecordingCopier.endpoint("http://[::1]:8088/ari")! == ("::1", 8088, "/ari"))
+        #expect(RecordingCopier.endpoint("https://10.0.0.5:8089/ari") == nil, "https keeps the general client")
+        let copier = RecordingCopier(loop: MultiThreadedEventLoopGroup.singleton.next(), host: "::1", port: 8088, authorization: "x",
+                                     connectTimeout: .seconds(1), copyTimeout: .seconds(1))
+        #expect(copier.hostHeader == "[::1]:8088")
     }
 }

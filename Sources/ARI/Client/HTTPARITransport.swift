@@ -162,13 +162,11 @@ public struct HTTPARITransport: ARITransport {
     /// `https://`, whose copies keep AsyncHTTPClient (it brings TLS).
     static func copier(for configuration: ARIServerConfiguration, timeout: TimeAmount) -> RecordingCopier? {
         copiers.withLock { copiers in
-            let key = configuration.baseURL + "\n" + configuration.basicAuthorization
+            let key = configuration.baseURL + "\n" + configuration.basicAuthorization + "\n\(timeout)"
             if let copier = copiers[key] { return copier }
-            guard let url = URLComponents(string: configuration.baseURL), url.scheme == "http", let host = url.host, !host.isEmpty else {
-                return nil
-            }
+            guard let (host, port, path) = RecordingCopier.endpoint(configuration.baseURL) else { return nil }
             // A long call's recording is tens of megabytes: a copy may take six request timeouts, ten minutes at least.
-            let copier = RecordingCopier(loop: downloadLoop, host: host, port: url.port ?? 80, basePath: url.percentEncodedPath,
+            let copier = RecordingCopier(loop: downloadLoop, host: host, port: port, basePath: path,
                                          authorization: configuration.basicAuthorization, connectTimeout: timeout,
                                          copyTimeout: max(timeout * 6, .minutes(10)))
             copiers[key] = copier

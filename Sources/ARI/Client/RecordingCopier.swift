@@ -54,6 +54,13 @@ final class RecordingCopier: @unchecked Sendable {
         self.idleTimeout = idleTimeout
     }
 
+    /// Host (without the brackets of an IPv6 literal), port and path of a plain `http://` ARI base URL.
+    static func endpoint(_ baseURL: String) -> (host: String, port: Int, path: String)? {
+        guard let url = URLComponents(string: baseURL), url.scheme == "http", var host = url.host, !host.isEmpty else { return nil }
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host, url.port ?? 80, url.percentEncodedPath)
+    }
+
     /// Copies `target` into `file`; `completion` runs once, on the loop. Callable from any thread.
     func copy(_ target: String, toFile file: String, completion: @escaping @Sendable (Result<Int, any Error>) -> Void) {
         let job = Job(target: target, file: file, completion: completion)
@@ -96,6 +103,15 @@ final class RecordingCopier: @unchecked Sendable {
             .whenComplete { result in
                 switch result {
                 case .success(let channel):
+                    guard let handler = try? channel.pipeline.syncOperations.handler(type: CopyHandler.self) else {
+                        channel.close(promise: nil)
+                        self.connections -= 1
+                        job.completion(.failure(ARIError.transport("the connection for the recording could not be set up")))
+                        self.startWaiting()
+                        return
+                    }
+                    // Counted down when it closes, however it closes (an inactive event is not always sent).
+                    channel.closeFuture.whenComplete { _ in handler.connectionClosed(channel) }
                     self.send(job, on: channel, fresh: true)
                 case .failure(let error):
                     self.connections -= 1
@@ -107,8 +123,14 @@ final class RecordingCopier: @unchecked Sendable {
 
     private func send(_ job: Job, on channel: any NIOCore.Channel, fresh: Bool) {
         guard channel.isActive, let handler = try? channel.pipeline.syncOperations.handler(type: CopyHandler.self) else {
-            // Closed in the meantime: its close is (or was) counted by `closed`; the copy takes another way.
-            start(job)
+            // Closed in the meantime (its close is counted by `closed`). A kept connection: the copy takes another
+            // way. A new one closed at once: the copy fails rather than reconnecting in a loop.
+            channel.close(promise: nil)
+            if fresh {
+                job.completion(.failure(ARIError.transport("Asterisk closed the connection for the recording at once")))
+            } else {
+                start(job)
+            }
             return
         }
         handler.begin(job, fresh: fresh)
@@ -161,6 +183,8 @@ private final class CopyHandler: ChannelInboundHandler, RemovableChannelHandler 
     private var file: DownloadFile?
     private var errorBody = ByteBuffer()
     private var failure: (any Error)?
+    /// A transport error before any answer on a kept connection: the copy may be sent again.
+    private var transportError: (any Error)?
     private var deadline: Scheduled<Void>?
 
     init(copier: RecordingCopier) { self.copier = copier }
@@ -181,15 +205,18 @@ private final class CopyHandler: ChannelInboundHandler, RemovableChannelHandler 
         file = nil
         errorBody.clear()
         failure = nil
+        transportError = nil
+        // The deadline first: a write that fails at once closes the connection, which ends the copy.
+        let channel = context.channel
+        deadline = context.eventLoop.scheduleTask(in: copier.copyTimeout) { [self] in
+            failure = ARIError.timeout
+            channel.close(promise: nil)
+        }
         var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: job.target)
         head.headers.add(name: "Host", value: copier.hostHeader)
         head.headers.add(name: "Authorization", value: copier.authorization)
         context.write(Self.wrapOutboundOut(.head(head)), promise: nil)
         context.writeAndFlush(Self.wrapOutboundOut(.end(nil)), promise: nil)
-        deadline = context.eventLoop.scheduleTask(in: copier.copyTimeout) { [self] in
-            failure = ARIError.timeout
-            self.context?.close(promise: nil)
-        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -240,27 +267,33 @@ private final class CopyHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if failure == nil { failure = ARIError.transport(String(describing: error)) }
+        if job != nil, !answered, !fresh {
+            transportError = error // a kept connection reset as the request went out: it may be sent again
+        } else if failure == nil {
+            failure = ARIError.transport(String(describing: error))
+        }
         context.close(promise: nil)
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    /// The connection closed, however it closed (from its close future).
+    func connectionClosed(_ channel: any NIOCore.Channel) {
         deadline?.cancel()
         deadline = nil
         file?.discard()
         file = nil
         guard var job else {
-            copier.closed(context.channel, retry: nil)
+            copier.closed(channel, retry: nil)
             return
         }
         self.job = nil
-        // A kept connection the server closed as the request went out: once more, on a new connection.
+        // A kept connection the server closed (or reset) as the request went out: once more, on a new one.
         if !answered, !fresh, !job.retried, failure == nil {
             job.retried = true
-            copier.closed(context.channel, retry: job)
+            copier.closed(channel, retry: job)
         } else {
-            copier.closed(context.channel, retry: nil)
-            job.completion(.failure(failure ?? ARIError.transport("Asterisk closed the connection before the recording was copied")))
+            copier.closed(channel, retry: nil)
+            let reason = failure ?? transportError.map { ARIError.transport(String(describing: $0)) }
+            job.completion(.failure(reason ?? ARIError.transport("Asterisk closed the connection before the recording was copied")))
         }
     }
 }
