@@ -111,7 +111,7 @@ final class RecordingCopier: @unchecked Sendable {
                         return
                     }
                     // Counted down when it closes, however it closes (an inactive event is not always sent).
-                    channel.closeFuture.whenComplete { _ in handler.connectionClosed(channel) }
+                    channel.closeFuture.assumeIsolated().whenComplete { _ in handler.connectionClosed(channel) }
                     self.send(job, on: channel, fresh: true)
                 case .failure(let error):
                     self.connections -= 1
@@ -208,7 +208,7 @@ private final class CopyHandler: ChannelInboundHandler, RemovableChannelHandler 
         transportError = nil
         // The deadline first: a write that fails at once closes the connection, which ends the copy.
         let channel = context.channel
-        deadline = context.eventLoop.scheduleTask(in: copier.copyTimeout) { [self] in
+        deadline = context.eventLoop.assumeIsolated().scheduleTask(in: copier.copyTimeout) { [self] in
             failure = ARIError.timeout
             channel.close(promise: nil)
         }

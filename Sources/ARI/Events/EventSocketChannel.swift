@@ -257,7 +257,8 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard pausing, !readScheduled else { return }
         readScheduled = true
         if onHeldBack != nil { pausedAt = context.eventLoop.now }
-        context.eventLoop.scheduleTask(in: readPause) { [self] in
+        // On the loop, where this handler lives (no check: this runs after every batch).
+        context.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(in: readPause) { [self] in
             readScheduled = false
             if onHeldBack != nil { resumedAt = self.context?.eventLoop.now }
             self.context?.read()
@@ -281,7 +282,7 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.write(Self.wrapOutboundOut(frame), promise: nil)
         if !flushScheduled {
             flushScheduled = true
-            context.eventLoop.execute { [self] in
+            context.eventLoop.assumeIsolatedUnsafeUnchecked().execute { [self] in
                 flushScheduled = false
                 self.context?.flush()
             }
