@@ -207,10 +207,7 @@ public struct HTTPARITransport: ARITransport {
     }
 
     /// `requestTimeout` as NIO counts time.
-    var timeout: TimeAmount {
-        .nanoseconds(Int64(configuration.requestTimeout.components.seconds) * 1_000_000_000
-            + configuration.requestTimeout.components.attoseconds / 1_000_000_000)
-    }
+    var timeout: TimeAmount { TimeAmount(configuration.requestTimeout) }
 
     /// One HTTP client per event loop for `submit`, kept for the life of the process like `HTTPClient.shared`.
     /// Its only loop is that one, so its connections and callbacks are there; requests are `.indifferent`
@@ -276,11 +273,10 @@ public struct HTTPARITransport: ARITransport {
     }
 }
 
-/// Writes a 2xx answer's body into a file as it arrives (on the client's loop); any other answer becomes
-/// the `ARIError` with ARI's message, and no file is left.
-final class FileDownload: HTTPClientResponseDelegate, @unchecked Sendable {
-    typealias Response = Int
-
+/// A download's answer as it arrives: a 2xx body goes into a new file at `path`; any other answer becomes the
+/// `ARIError` with ARI's message (from the first 64 KiB of its body), and no file is left. Shared by both ways
+/// recordings are copied (`FileDownload`, `RecordingCopier`).
+struct DownloadAnswer {
     let path: String
     private var status = 0
     private var file: DownloadFile?
@@ -288,11 +284,57 @@ final class FileDownload: HTTPClientResponseDelegate, @unchecked Sendable {
 
     init(path: String) { self.path = path }
 
+    /// The answer's status: a 2xx opens the file.
+    mutating func head(status: Int) throws {
+        self.status = status
+        guard (200..<300).contains(status) else { return }
+        file = try DownloadFile(path: path)
+    }
+
+    /// A part of the body: into the file, or kept for the error's message. A failed write removes the file.
+    mutating func body(_ buffer: ByteBuffer) throws {
+        if let file {
+            do {
+                try buffer.withUnsafeReadableBytes { try file.write($0) }
+            } catch {
+                file.discard()
+                self.file = nil
+                throw error
+            }
+        } else if !(200..<300).contains(status), errorBody.readableBytes < 64 << 10 {
+            var copy = buffer
+            errorBody.writeBuffer(&copy)
+        }
+    }
+
+    /// The file's size once it is closed, or the answer's `ARIError`.
+    mutating func finish() throws -> Int {
+        guard let file else {
+            throw ARIError(status: status, message: HTTPARITransport.message(from: Data(errorBody.readableBytesView)))
+        }
+        self.file = nil
+        return try file.finish()
+    }
+
+    /// Closes and removes the file, if one was begun.
+    mutating func discard() {
+        file?.discard()
+        file = nil
+    }
+}
+
+/// Writes a 2xx answer's body into a file as it arrives (on the client's loop); any other answer becomes
+/// the `ARIError` with ARI's message, and no file is left.
+final class FileDownload: HTTPClientResponseDelegate, @unchecked Sendable {
+    typealias Response = Int
+
+    private var answer: DownloadAnswer
+
+    init(path: String) { answer = DownloadAnswer(path: path) }
+
     func didReceiveHead(task: HTTPClient.Task<Int>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
-        status = Int(head.status.code)
-        guard (200..<300).contains(status) else { return task.eventLoop.makeSucceededVoidFuture() }
         do {
-            file = try DownloadFile(path: path)
+            try answer.head(status: Int(head.status.code))
             return task.eventLoop.makeSucceededVoidFuture()
         } catch {
             return task.eventLoop.makeFailedFuture(error)
@@ -300,12 +342,8 @@ final class FileDownload: HTTPClientResponseDelegate, @unchecked Sendable {
     }
 
     func didReceiveBodyPart(task: HTTPClient.Task<Int>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
-        guard let file else {
-            if errorBody.readableBytes < 64 << 10 { var copy = buffer; errorBody.writeBuffer(&copy) }
-            return task.eventLoop.makeSucceededVoidFuture()
-        }
         do {
-            try buffer.withUnsafeReadableBytes { try file.write($0) }
+            try answer.body(buffer)
             return task.eventLoop.makeSucceededVoidFuture()
         } catch {
             return task.eventLoop.makeFailedFuture(error)
@@ -313,15 +351,10 @@ final class FileDownload: HTTPClientResponseDelegate, @unchecked Sendable {
     }
 
     func didReceiveError(task: HTTPClient.Task<Int>, _ error: any Error) {
-        file?.discard()
-        file = nil
+        answer.discard()
     }
 
     func didFinishRequest(task: HTTPClient.Task<Int>) throws -> Int {
-        guard let file else {
-            throw ARIError(status: status, message: HTTPARITransport.message(from: Data(errorBody.readableBytesView)))
-        }
-        self.file = nil
-        return try file.finish()
+        try answer.finish()
     }
 }

@@ -178,10 +178,8 @@ private final class CopyHandler: ChannelInboundHandler, RemovableChannelHandler 
     private var job: RecordingCopier.Job?
     private var fresh = true
     private var answered = false
-    private var status = 0
     private var keepAlive = true
-    private var file: DownloadFile?
-    private var errorBody = ByteBuffer()
+    private var answer: DownloadAnswer?
     private var failure: (any Error)?
     /// A transport error before any answer on a kept connection: the copy may be sent again.
     private var transportError: (any Error)?
@@ -200,10 +198,8 @@ private final class CopyHandler: ChannelInboundHandler, RemovableChannelHandler 
         self.job = job
         self.fresh = fresh
         answered = false
-        status = 0
         keepAlive = true
-        file = nil
-        errorBody.clear()
+        answer = DownloadAnswer(path: job.file)
         failure = nil
         transportError = nil
         // The deadline first: a write that fails at once closes the connection, which ends the copy.
@@ -224,26 +220,18 @@ private final class CopyHandler: ChannelInboundHandler, RemovableChannelHandler 
         switch Self.unwrapInboundIn(data) {
         case .head(let head):
             answered = true
-            status = Int(head.status.code)
             keepAlive = head.isKeepAlive
-            guard (200..<300).contains(status) else { return }
             do {
-                file = try DownloadFile(path: job!.file)
+                try answer?.head(status: Int(head.status.code))
             } catch {
                 failure = error
             }
         case .body(let buffer):
-            if let file {
-                do {
-                    try buffer.withUnsafeReadableBytes { try file.write($0) }
-                } catch {
-                    failure = error
-                    file.discard()
-                    self.file = nil
-                }
-            } else if !(200..<300).contains(status), errorBody.readableBytes < 64 << 10 {
-                var copy = buffer
-                errorBody.writeBuffer(&copy)
+            guard failure == nil else { return }
+            do {
+                try answer?.body(buffer)
+            } catch {
+                failure = error
             }
         case .end:
             deadline?.cancel()
@@ -252,14 +240,12 @@ private final class CopyHandler: ChannelInboundHandler, RemovableChannelHandler 
             self.job = nil
             let result: Result<Int, any Error>
             if let failure {
-                file?.discard()
+                answer?.discard()
                 result = .failure(failure)
-            } else if let file {
-                result = Result { try file.finish() }
             } else {
-                result = .failure(ARIError(status: status, message: HTTPARITransport.message(from: Data(errorBody.readableBytesView))))
+                result = Result { try answer!.finish() }
             }
-            file = nil
+            answer = nil
             // The connection first (the next copy may start on it), then the copy's owner.
             copier.finished(on: context.channel, keepAlive: keepAlive)
             job.completion(result)
@@ -279,8 +265,8 @@ private final class CopyHandler: ChannelInboundHandler, RemovableChannelHandler 
     func connectionClosed(_ channel: any NIOCore.Channel) {
         deadline?.cancel()
         deadline = nil
-        file?.discard()
-        file = nil
+        answer?.discard()
+        answer = nil
         guard var job else {
             copier.closed(channel, retry: nil)
             return

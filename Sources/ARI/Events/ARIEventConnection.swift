@@ -189,8 +189,7 @@ public final class ARIEventConnection: Service, Sendable {
         do {
             let connected = try await EventSocketConnector.connect(
                 url: configuration.eventsURL, authorization: configuration.basicAuthorization, maxMessageSize: maxMessageSize,
-                readPause: .nanoseconds(Int64(configuration.eventReadPause.components.seconds) * 1_000_000_000
-                    + configuration.eventReadPause.components.attoseconds / 1_000_000_000),
+                readPause: TimeAmount(configuration.eventReadPause),
                 onHeldBack: { [weak self] wait in self?.heldBackNanoseconds.store(wait.nanoseconds, ordering: .relaxed) },
                 eventLoop: eventLoop, onText: { [weak self] text in self?.handle(text) },
                 onOpen: { [weak self] handler, channel in self?.opened(.channel(handler, channel), server: server) })
