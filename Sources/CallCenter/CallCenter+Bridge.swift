@@ -26,7 +26,8 @@ extension CallCenter {
     /// the bridge (Asterisk 22.10 was seen to), which brings the recording's events: no subscription request.
     func connect(_ session: inout CallSession, id: UUID, operatorId: Int64, legs: [String]) {
         let now = Date()
-        queue.removeAll { $0 == id }
+        leaveLine(session)
+        session.ticket = nil
         session.record.answeredAt = now
         session.record.operatorId = operatorId
         if let queued = session.record.queuedAt { session.record.waitSeconds = Int(now.timeIntervalSince(queued).rounded()) }
@@ -89,13 +90,14 @@ extension CallCenter {
         session.ops.send("hangup operator leg", ARIClient.hangupRequest(leg), ignoringErrors: true)
         channels[Self.key(session.server, leg)] = nil
         session.phase = .callbackWaiting
+        // Try again after the others in line.
+        leaveLine(session)
+        session.ticket = session.ringAttempts < 3 ? lines.nextTicket() : nil
         sessions[id] = session
         note(id, "callback_unanswered", [:])
         setAgent(operatorId, .ready, reason: nil, call: nil)
-        // Try again after the others in line.
-        queue.removeAll { $0 == id }
         if session.ringAttempts < 3 {
-            queue.append(id)
+            joinLine(id)
             startTimer(id, seconds: 60) { $0.dispatch() }
         } else {
             session.record.hangupSide = .system

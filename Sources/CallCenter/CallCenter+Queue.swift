@@ -13,8 +13,9 @@ extension CallCenter {
         session.record.ivrEndedAt = now
         session.record.queuedAt = now
         session.routableSince = .now
+        session.ticket = lines.nextTicket()
         sessions[id] = session
-        queue.append(id)
+        joinLine(id)
         save(id)
         note(id, "queued", ["reason": reason, "language": session.language.rawValue, "topic": session.record.topic ?? ""])
         publish(.callQueued(session.record, position: position(of: id)))
@@ -26,13 +27,19 @@ extension CallCenter {
 
     /// 1-based place among callers waiting for the same language.
     func position(of id: UUID) -> Int {
-        guard let language = peek(id, { $0.language }) else { return 0 }
-        var ahead = 0
-        for other in queue {
-            if other == id { break }
-            if peek(other, { $0.language }) == language { ahead += 1 }
-        }
-        return ahead + 1
+        guard let place = peek(id, { ($0.ticket, $0.language) }), let ticket = place.0 else { return 0 }
+        return lines.ahead(of: ticket, language: place.1) + 1
+    }
+
+    /// Puts a waiting call (queued, or waiting for its callback) at its ticket's place in its language's line.
+    func joinLine(_ id: UUID) {
+        guard let place = peek(id, { ($0.ticket, $0.language) }), let ticket = place.0 else { return }
+        lines.insert(id, ticket: ticket, language: place.1)
+    }
+
+    /// Takes the call out of line; its ticket stays with the call, so it can come back to the same place.
+    func leaveLine(_ session: CallSession) {
+        if let ticket = session.ticket { lines.remove(ticket: ticket, language: session.language) }
     }
 
     /// Reads a field of a call in place. `sessions[id]?.field` copied the whole session (its record, its
@@ -111,25 +118,27 @@ extension CallCenter {
     // MARK: routing
 
     /// Offers waiting calls, first come first served per language, to the longest-idle ready operator with the skill.
+    /// Only the two lines' first callers are looked at: of those whose language has a ready operator, the one
+    /// who joined first is offered to that language's longest-idle operator, until no such pair is left.
     func dispatch() {
-        guard !readyAgents.isEmpty, !queue.isEmpty else { return }
-        // The longest-idle ready operator per language, found when a waiting caller needs one and again only
-        // after an offer took one, instead of a pass over every ready operator for every waiting caller.
-        var best: (uz: Int64?, ru: Int64?)?
-        for id in queue {
-            let waiting = peek(id) { session -> Language? in
+        while !readyAgents.isEmpty, !lines.isEmpty {
+            let found = longestIdle()
+            var pick: (entry: WaitingLines.Entry, language: Language, agent: Int64)?
+            if let head = lines.uz.first, let agent = found.uz { pick = (head, .uz, agent) }
+            if let head = lines.ru.first, let agent = found.ru, pick.map({ head.ticket < $0.entry.ticket }) ?? true {
+                pick = (head, .ru, agent)
+            }
+            guard let pick, let agent = agents[pick.agent] else { return }
+            lines.remove(ticket: pick.entry.ticket, language: pick.language)
+            let waiting = peek(pick.entry.id) { session -> Bool in
                 switch session.phase {
-                case .queued, .callbackWaiting: session.language
-                default: nil
+                case .queued, .callbackWaiting: true
+                default: false
                 }
             }
-            guard let language = waiting ?? nil else { continue }
-            let found = best ?? longestIdle()
-            best = found
-            guard let pick = language == .uz ? found.uz : found.ru, let agent = agents[pick] else { continue }
-            offer(id, to: agent.info)
-            guard !readyAgents.isEmpty else { return }
-            best = nil
+            // Only waiting calls are in line; anything else found there is dropped rather than offered.
+            guard waiting == true else { continue }
+            offer(pick.entry.id, to: agent.info)
         }
     }
 
@@ -182,6 +191,7 @@ extension CallCenter {
         session.routableSince = .now
         session.phase = session.record.callbackNumber != nil ? .callbackWaiting : .queued
         sessions[id] = session
+        joinLine(id)
         note(id, "operator_no_answer", ["operator": "\(operatorId)", "reason": reason])
         setAgent(operatorId, .paused, reason: reason, call: nil)
         dispatch()
@@ -224,7 +234,8 @@ extension CallCenter {
         sessions.values.map(\.record).sorted { $0.startedAt < $1.startedAt }
     }
 
-    public func queueSnapshot() -> [UUID] { queue }
+    /// Calls waiting for an operator, first come first (a call being rung is not among them).
+    public func queueSnapshot() -> [UUID] { lines.all }
 
     /// Operators and calls as of one moment: taken in two steps, a call answered in between showed as
     /// talking while its operator still showed as ringing.

@@ -24,7 +24,7 @@ public actor CallCenter {
     /// `server/channel` → call, for the caller, operator, callback and monitoring channels.
     var channels: [ChannelKey: UUID] = [:]
     var playbacks: [String: UUID] = [:]
-    var queue: [UUID] = []
+    var lines = WaitingLines()
     var agents: [Int64: Agent] = [:]
     /// The ready operators with what routing compares, kept beside `agents` so that routing does not copy
     /// every operator's record for every waiting call.
@@ -340,7 +340,7 @@ public actor CallCenter {
             session.record.outcome = .abandonedIVR
         case .queued:
             session.record.outcome = session.noAnswers > 0 ? .operatorNoAnswer : .abandonedQueue
-        case .ringing(let operatorId, let leg), .connecting(let operatorId, let leg):
+        case .ringing(let operatorId, let leg):
             let server = session.server
             session.ops.send("hangup operator leg", ARIClient.hangupRequest(leg), ignoringErrors: true)
             channels[Self.key(server, leg)] = nil
@@ -388,12 +388,6 @@ public actor CallCenter {
             session.record.hangupSide = .operator
             sessions[id] = session
             finishTalk(id, operatorId: operatorId)
-        case .connecting(let operatorId, _):
-            // Answered and gone before the bridge: back into the queue, first in line.
-            session.phase = .queued
-            sessions[id] = session
-            setAgent(operatorId, .ready, reason: nil, call: nil)
-            dispatch()
         default:
             break
         }
@@ -433,7 +427,7 @@ public actor CallCenter {
             session.ops.send("destroy bridge", ARIClient.destroyBridgeRequest(bridge), ignoringErrors: true)
         }
         for playback in session.playbacks { playbacks[playback] = nil }
-        queue.removeAll { $0 == id }
+        leaveLine(session)
         for monitor in session.monitors { endMonitor(monitor) }
         // The call's channels: the caller's, and the operator and callback legs, named by attempt
         // (`offer`, `callCitizenBack`). Only these, rather than a scan of every call's channels.

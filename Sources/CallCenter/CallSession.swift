@@ -8,7 +8,6 @@ struct CallSession {
         case ivr
         case queued
         case ringing(operatorId: Int64, leg: String)
-        case connecting(operatorId: Int64, leg: String)
         case bridged(operatorId: Int64, leg: String)
         /// The caller asked to be called back and hung up; the place in line is kept.
         case callbackWaiting
@@ -37,6 +36,8 @@ struct CallSession {
     var ringAttempts = 0
     var noAnswers = 0
     var callbackOffered = false
+    /// The caller's place in the waiting lines, kept while an operator is rung (`WaitingLines`).
+    var ticket: UInt64?
     var recordingName: String?
     var bridgeId: String?
     var musicOn = false
@@ -52,14 +53,14 @@ struct CallSession {
 
     var operatorId: Int64? {
         switch phase {
-        case .ringing(let id, _), .connecting(let id, _), .bridged(let id, _), .callingBack(let id, _, _): id
+        case .ringing(let id, _), .bridged(let id, _), .callingBack(let id, _, _): id
         default: nil
         }
     }
 
     var operatorLeg: String? {
         switch phase {
-        case .ringing(_, let leg), .connecting(_, let leg), .bridged(_, let leg), .callingBack(_, let leg, _): leg
+        case .ringing(_, let leg), .bridged(_, let leg), .callingBack(_, let leg, _): leg
         default: nil
         }
     }

@@ -164,6 +164,57 @@ struct CallFlowTests {
         }
     }
 
+    /// First come first served per language; a caller whose operator does not answer gets its place back, ahead
+    /// of those who came later, and an operator is given the earliest caller in a language they speak.
+    @Test func callersKeepTheirPlacesPerLanguageThroughARingWithoutAnswer() async throws {
+        try await Harness.run(phones: ["101": .init(mode: .noAnswer), "102": .init(answerAfterMs: 300), "103": .init(answerAfterMs: 300)]) { h in
+            let first = try await h.dial("+998901000001")
+            try await h.press("0", on: first)
+            let a = try #require(h.callId(first))
+            try await h.until("the first caller waits") { await h.center.queueSnapshot() == [a] }
+            let second = try await h.dial("+998901000002")
+            try await h.press("0", on: second)
+            let b = try #require(h.callId(second))
+            try await h.until("the second caller waits") { await h.center.queueSnapshot() == [a, b] }
+            let third = try await h.dial("+998901000003")
+            try await h.press("2", on: third)
+            try await Task.sleep(for: .milliseconds(80))
+            try await h.press("3", on: third)
+            let c = try #require(h.callId(third))
+            try await h.until("the Russian caller waits") { await h.center.queueSnapshot() == [a, b, c] }
+            #expect(await [h.center.position(of: a), h.center.position(of: b), h.center.position(of: c)] == [1, 2, 1])
+
+            // Operator 1 (Uzbek) is rung for the first caller and does not answer: the caller is back in front.
+            try await h.ready(1)
+            try await h.until("operator 1 rings") { await h.agentState(1) == .ringing }
+            #expect(await h.center.queueSnapshot() == [b, c])
+            #expect(await h.center.position(of: b) == 1)
+            try await h.until("operator 1 is paused for not answering", timeout: .seconds(6)) { await h.agentState(1) == .paused }
+            #expect(await h.center.queueSnapshot() == [a, b, c])
+            #expect(await h.center.position(of: a) == 1)
+
+            // Operator 2 speaks Russian only: the third caller, not the first two.
+            try await h.ready(2)
+            try await h.until("operator 2 talks to the third caller") {
+                let state = await h.agentState(2)
+                return await h.center.sessions[c]?.operatorId == 2 && state == .onCall
+            }
+            #expect(await h.center.queueSnapshot() == [a, b])
+            // Operator 3 speaks both: the first caller, who kept the place.
+            try await h.ready(3)
+            try await h.until("operator 3 talks to the first caller") {
+                let state = await h.agentState(3)
+                return await h.center.sessions[a]?.operatorId == 3 && state == .onCall
+            }
+            #expect(await h.center.queueSnapshot() == [b])
+            for channel in [first, second, third] { try await h.sim.remoteHangup(channel) }
+            #expect(try await h.ended(first).operatorId == 3)
+            #expect(try await h.ended(second).outcome == .abandonedQueue)
+            #expect(try await h.ended(third).operatorId == 2)
+            #expect(await h.center.queueSnapshot().isEmpty)
+        }
+    }
+
     @Test func longestIdleOperatorIsCalledFirst() async throws {
         try await Harness.run { h in
             try await h.ready(3)

@@ -32,26 +32,32 @@ public struct ARIRequest: Sendable, Equatable {
     }
 
     /// The template with each `{name}` replaced by its percent-encoded value (an unknown name stays as written).
+    /// Read byte by byte, names compared in place: every request of every call builds its path, and a String
+    /// per name looked up in the dictionary was most of the cost of framing a request.
     var filledPath: String {
         guard !pathParameters.isEmpty else { return template }
         var path = ""
-        path.reserveCapacity(template.utf8.count + 32)
-        var rest = Substring(template)
-        while let open = rest.firstIndex(of: "{") {
-            path += rest[..<open]
-            guard let close = rest[open...].firstIndex(of: "}") else {
-                rest = rest[open...]
-                break
+        path.reserveCapacity(template.utf8.count + 40)
+        let bytes = template.utf8
+        var plain = bytes.startIndex
+        var index = plain
+        while index != bytes.endIndex {
+            guard bytes[index] == UInt8(ascii: "{"),
+                  let close = bytes[index...].firstIndex(of: UInt8(ascii: "}")) else {
+                index = bytes.index(after: index)
+                continue
             }
-            let name = String(rest[rest.index(after: open)..<close])
-            if let value = pathParameters[name] {
-                path += Self.encodePathSegment(value)
-            } else {
-                path += rest[open...close]
+            let name = bytes[bytes.index(after: index)..<close]
+            guard let value = pathParameters.first(where: { $0.key.utf8.elementsEqual(name) })?.value else {
+                index = bytes.index(after: close)
+                continue
             }
-            rest = rest[rest.index(after: close)...]
+            path += Substring(template.utf8[plain..<index])
+            path += Self.encodePathSegment(value)
+            index = bytes.index(after: close)
+            plain = index
         }
-        path += rest
+        path += Substring(template.utf8[plain..<bytes.endIndex])
         return path
     }
 
