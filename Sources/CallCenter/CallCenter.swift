@@ -163,7 +163,7 @@ public actor CallCenter {
     func flushEvents() {
         let batch = pendingEvents
         pendingEvents = []
-        events.publish(batch)
+        events.handOver(batch)
     }
 
     /// A channel on a server. (As `"server/channel"` text it cost a new string for every lookup.)

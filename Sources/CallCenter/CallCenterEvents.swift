@@ -33,7 +33,30 @@ public final class CallCenterEvents: Sendable {
 
     let subscribers = Mutex(Subscribers())
 
-    public init() {}
+    /// Batches the call flow hands over (`handOver`), fanned out in order by one task of the shared pool.
+    let relay: AsyncStream<[CallCenterEvent]>.Continuation
+
+    public init() {
+        let (batches, relay) = AsyncStream.makeStream(of: [CallCenterEvent].self)
+        self.relay = relay
+        Task.detached { [weak self] in
+            for await batch in batches {
+                guard let self else { return }
+                self.publish(batch)
+            }
+        }
+    }
+
+    deinit { relay.finish() }
+
+    /// From the call flow's thread: one wake-up of the pool, whose task then wakes the listeners. Waking each
+    /// listener's task from the call flow's thread poked an idle pool thread per listener (about four per
+    /// hand-over, over a thousand per second-and-a-bit at 180 calls/s), each a thread switch on both sides.
+    func handOver(_ batch: [CallCenterEvent]) {
+        guard !batch.isEmpty else { return }
+        relay.yield(batch)
+    }
+
 
     /// A listener's events, one at a time, in the order they were published.
     public struct Stream: AsyncSequence, Sendable {

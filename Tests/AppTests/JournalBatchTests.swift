@@ -93,4 +93,28 @@ struct JournalBatchTests {
             }
         }
     }
+
+    /// A batch with an entry the database refuses (an event of a call that was never stored) is rolled back whole,
+    /// with the database's own error, which the journal takes as permanent; the connection is fine for the next batch.
+    @Test func aRefusedBatchLeavesNothingHalfWritten() async throws {
+        try await withMigratedDatabase { database in
+            try await withPostgres(database) { client in
+                let logger = Logger(label: "test")
+                let store = PostgresCallStore(client: client, logger: logger)
+                let call = CallRecord(server: "ast1", channelId: "ch-9", callerNumber: "+998901112233", dialledNumber: "1000")
+                let stranger = UUID()
+                await #expect {
+                    try await store.write([.call(call), .event(call.id, Date(), "started", [:]), .event(stranger, Date(), "started", [:])])
+                } throws: { error in
+                    store.isPermanent(error) && String(reflecting: error).contains("23503")
+                }
+                #expect(try await rowCount(client, "SELECT count(*) FROM calls") == 0)
+                #expect(try await rowCount(client, "SELECT count(*) FROM call_events") == 0)
+                // The pool's connections are fine after the rollback.
+                for _ in 0..<3 { try await store.write([.call(call), .event(call.id, Date(), "started", [:])]) }
+                #expect(try await rowCount(client, "SELECT count(*) FROM calls") == 1)
+                #expect(try await rowCount(client, "SELECT count(*) FROM call_events") == 3)
+            }
+        }
+    }
 }
