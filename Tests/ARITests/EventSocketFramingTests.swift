@@ -104,6 +104,20 @@ struct EventSocketFramingTests {
         #expect(received.texts == ["one", "two", "three", "four"])
         #expect(heldBack.texts == ["0", "2000", "2000"], "µs held back per batch: the whole wait when found waiting, else the unread window")
 
+        // A batch of 128 KiB or more: more may be waiting, so the next read is asked for at once, not after the pause.
+        channel.pipeline.fireChannelReadComplete()
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(2))
+        let before = counter.reads
+        try channel.writeInbound(Socket.serverBytes([Self.text(String(repeating: "x", count: 70_000)), Self.text(String(repeating: "y", count: 70_000))]))
+        channel.pipeline.fireChannelReadComplete()
+        #expect(counter.reads == before + 1, "a backlog is read again without a pause")
+        try channel.writeInbound(Socket.serverBytes([Self.text("five")]))
+        channel.pipeline.fireChannelReadComplete()
+        #expect(counter.reads == before + 1, "a small batch waits for the pause again")
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(2))
+        #expect(counter.reads == before + 2)
+        #expect(received.texts.last == "five" && received.texts.count == 7)
+
         // Without a pause the handler asks for no reads: NIO reads whenever bytes arrive (autoRead stays on).
         let plainCounter = ReadCounter()
         let plain = EmbeddedChannel()

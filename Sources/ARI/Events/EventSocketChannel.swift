@@ -57,6 +57,11 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var pausedAt = NIODeadline.uptimeNanoseconds(0)
     private var resumedAt: NIODeadline?
     private var inBatch = false
+    /// Bytes read in the current batch. A batch of `backlog` or more is followed by the next read at once: the
+    /// pause gathers small batches, it never leaves a backlog unread (Asterisk drops an events socket whose
+    /// writes block longer than its `websocket_write_timeout`, 100 ms by default).
+    private var batchBytes = 0
+    static let backlog = 128 * 1024
 
     private struct Fragmented {
         var text: ByteBuffer? // nil: a binary message, counted and dropped
@@ -103,6 +108,7 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
         }
         var input = Self.unwrapInboundIn(data)
+        batchBytes += input.readableBytes
         let owned = partial != nil
         if var held = partial {
             partial = nil // unique while it grows
@@ -254,7 +260,13 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelReadComplete(context: ChannelHandlerContext) {
         context.fireChannelReadComplete()
         inBatch = false
+        let read = batchBytes
+        batchBytes = 0
         guard pausing, !readScheduled else { return }
+        if read >= Self.backlog {
+            context.read()
+            return
+        }
         readScheduled = true
         if onHeldBack != nil { pausedAt = context.eventLoop.now }
         // On the loop, where this handler lives (no check: this runs after every batch).
