@@ -64,7 +64,8 @@ public actor CallCenter {
     /// (`attach`), and the call's requests are written into that socket directly (`CallRequests`).
     public nonisolated let eventLoop: any EventLoop
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
-    static let callFlowThread = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    /// Named `calls-…` (in `top -H`, `perf` and the benchmark's CPU by thread).
+    static let callFlowThread = MultiThreadedEventLoopGroup._makePerpetualGroup(threadNamePrefix: "calls-", numberOfThreads: 1)
 
     public init(settings: CallCenterSettings, journal: CallJournal, events: CallCenterEvents = CallCenterEvents(),
                 ivr: IVRTree = .standard, recordingsDirectory: URL? = nil, latencies: LatencyRecorder? = nil,

@@ -45,4 +45,27 @@ struct SeedAndBenchTests {
             #expect(benchOutput.contains("/calls?from=") && benchOutput.contains("/stats/forecast"))
         }
     }
+
+    /// `murojaat bench calls` on a small load: every call completes and is recorded, and the CPU is told apart by
+    /// thread (the call flow's and the copies' loops are named), so the figures in the notes can be trusted.
+    @Test func theCallBenchRecordsEveryCallAndCountsCPUByThread() async throws {
+        try await withMigratedDatabase { database in
+            let url = "postgres://\(database.username):\(database.password ?? "")@\(database.host):\(database.port)/\(database.database)"
+            let (status, output) = try Self.run(["bench", "calls", "--total", "120", "--concurrency", "20", "--operators", "20",
+                                                 "--talk-ms", "400", "--share-cores", "--port", "18391"], database: url)
+            #expect(status == 0, "bench: \(output)")
+            #expect(output.contains("calls completed:            120 in"), "\(output)")
+            #expect(output.contains("recordings:                 120 of 120 answered calls recorded, 0 failed; 120 copied"), "\(output)")
+            let line = output.split(separator: "\n").first { $0.contains("by thread:") }.map(String.init) ?? ""
+            let figures = Dictionary(uniqueKeysWithValues: line.split(separator: ":", maxSplits: 1).last.map {
+                $0.split(separator: ",").compactMap { part -> (String, Double)? in
+                    let words = part.split(separator: " ")
+                    guard words.count >= 2, let value = Double(words[words.count - 2]) else { return nil }
+                    return (words.dropLast(2).joined(separator: " "), value)
+                }
+            } ?? [])
+            #expect(Set(figures.keys) == ["call flow", "shared pool", "recording copies", "database I/O"], "\(line)")
+            #expect((figures["call flow"] ?? 0) > 0 && (figures["recording copies"] ?? 0) > 0, "\(line)")
+        }
+    }
 }

@@ -97,7 +97,8 @@ public struct HTTPARITransport: ARITransport {
     /// holds up only other copies, never a call (the call flow's loop) nor the web (the shared pool).
     /// It runs at a lower priority (nice 10): a copy can wait a little, a call should not wait for a copy.
     static let downloadLoop: any EventLoop = {
-        let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1).next()
+        // Named `copies-…` (in `top -H`, `perf` and the benchmark's CPU by thread).
+        let loop = MultiThreadedEventLoopGroup._makePerpetualGroup(threadNamePrefix: "copies-", numberOfThreads: 1).next()
         #if os(Linux)
         // On Linux the nice value is per thread, and 0 names the calling thread (elsewhere it is the process's).
         loop.execute { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10) }

@@ -144,6 +144,7 @@ extension MurojaatCommand.Bench {
                     return (times, maxCalls, maxBytes)
                 }
                 let before = Self.usage()
+                let threadsBefore = Self.threadCPU()
                 let framesBefore = (connection.framesReceived.load(ordering: .relaxed), connection.eventsDelivered.load(ordering: .relaxed),
                                     connection.requestsSent.load(ordering: .relaxed))
                 let clock = ContinuousClock()
@@ -158,6 +159,7 @@ extension MurojaatCommand.Bench {
                 let board = await wallboard.value
                 let boardTimes = board.times.sorted()
                 let after = Self.usage()
+                let threadsAfter = Self.threadCPU()
                 // After the measurement: reading the simulator's request log costs this process CPU.
                 try? await printRequestKinds(calls: completed)
                 let answerWaits = await answerWaitsSeenBySimulator()
@@ -192,6 +194,7 @@ extension MurojaatCommand.Bench {
                     ready → originate:          p50 \(ms(latencies.percentile(.routing, 50))), p99 \(ms(latencies.percentile(.routing, 99))) (\(latencies.count(.routing)) samples)
                     app CPU per 1,000 calls:    \(String(format: "%.2f", cpu / Double(max(1, completed)) * 1000)) s (this process: call flow, journal, ARI client; callers are generated in the simulator)
                     of which in the kernel:     \(String(format: "%.2f", (after.system - before.system) / Double(max(1, completed)) * 1000)) s; thread switches per call: \(perCall(after.voluntarySwitches, before.voluntarySwitches)) waiting, \(perCall(after.involuntarySwitches, before.involuntarySwitches)) preempted
+                      by thread:                \(Self.threadBreakdown(before: threadsBefore, after: threadsAfter, calls: completed))
                     ARI traffic per call:       \(frames)
                     cores:                      \(coresNote)
                     peak memory (RSS):          \(after.maxRSSMiB) MiB
@@ -319,6 +322,43 @@ extension MurojaatCommand.Bench {
             var voluntarySwitches: Int
             var involuntarySwitches: Int
             var cpu: Double { user + system }
+        }
+
+        /// CPU seconds of this process's threads by what they do, from `/proc/self/task` (Linux; empty elsewhere).
+        static func threadCPU() -> [String: Double] {
+            #if os(Linux)
+            let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+            guard ticks > 0, let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") else { return [:] }
+            var groups: [String: Double] = [:]
+            for task in tasks {
+                guard let stat = try? String(contentsOfFile: "/proc/self/task/\(task)/stat", encoding: .utf8),
+                      let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { continue }
+                let name = stat[stat.index(after: open)..<close]
+                // After the name: the state (field 3) …; utime and stime are fields 14 and 15.
+                let fields = stat[stat.index(after: close)...].split(separator: " ")
+                guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { continue }
+                groups[threadGroup(name), default: 0] += (user + system) / ticks
+            }
+            return groups
+            #else
+            return [:]
+            #endif
+        }
+
+        static func threadGroup(_ name: Substring) -> String {
+            if name.hasPrefix("calls-") { return "call flow" }
+            if name.hasPrefix("copies-") { return "recording copies" }
+            if name.hasPrefix("NIO-SGLTN") { return "database I/O" }
+            return "shared pool"
+        }
+
+        /// Seconds per 1,000 calls by thread group (threads that ended during the run are missing: a lower bound).
+        static func threadBreakdown(before: [String: Double], after: [String: Double], calls: Int) -> String {
+            guard !after.isEmpty else { return "n/a" }
+            return ["call flow", "shared pool", "recording copies", "database I/O"].map { group in
+                let seconds = max(0, (after[group] ?? 0) - (before[group] ?? 0))
+                return "\(group) \(String(format: "%.2f", seconds / Double(max(1, calls)) * 1000)) s"
+            }.joined(separator: ", ")
         }
 
         static func usage() -> Usage {
