@@ -60,20 +60,20 @@ extension AsteriskSimulator {
                             request: requestId, uri: uri, body: response.body)
     }
 
-    /// The answer frame: ids and uri always present; `content_type` and `message_body` (compact JSON as a
-    /// string) only when there is a body; stamped like an event.
+    /// The answer frame in Asterisk's order (`send_rest_response` packs type, ids, status, reason, uri and, with a
+    /// body, `content_type` and `message_body`, compact JSON as a string; `ari_websocket_send_event` then adds
+    /// `timestamp`, `asterisk_id` and `application`): the type comes first, as a client may rely on.
     func restResponse(app: String, status: Int, reason: String, transaction: String, request: String, uri: String, body: Data?) -> String {
-        var object: [String: Any] = [
-            "type": "RESTResponse", "transaction_id": transaction, "request_id": request, "status_code": status,
-            "reason_phrase": reason, "uri": uri, "application": app, "timestamp": now(), "asterisk_id": configuration.asteriskId,
-        ]
+        var text = "{\"type\":\"RESTResponse\",\"transaction_id\":" + JSONText.quoted(transaction)
+        text += ",\"request_id\":" + JSONText.quoted(request) + ",\"status_code\":\(status)"
+        text += ",\"reason_phrase\":" + JSONText.quoted(reason) + ",\"uri\":" + JSONText.quoted(uri)
         if let body, !body.isEmpty {
             // The simulator's bodies are already compact JSON, as Asterisk's message_body is.
-            object["content_type"] = "application/json"
-            object["message_body"] = String(decoding: body, as: UTF8.self)
+            text += ",\"content_type\":\"application/json\",\"message_body\":" + JSONText.quoted(String(decoding: body, as: UTF8.self))
         }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.withoutEscapingSlashes])) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+        text += ",\"timestamp\":" + JSONText.quoted(now()) + ",\"asterisk_id\":" + JSONText.quoted(configuration.asteriskId)
+        text += ",\"application\":" + JSONText.quoted(app) + "}"
+        return text
     }
 
     static func reasonPhrase(_ status: Int) -> String {

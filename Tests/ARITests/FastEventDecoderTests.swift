@@ -46,6 +46,20 @@ struct FastEventDecoderTests {
 
     static func slow(_ text: String) -> ARIEventMessage? { try? ARIEventMessage.decode(Data(text.utf8)) }
 
+    /// Events are written in Asterisk's member order: type and timestamp, the event's members, asterisk_id,
+    /// application (jansson keeps insertion order; `app_send` and `ari_websocket_send_event` append the last two).
+    @Test func eventsAreWrittenInAsterisksMemberOrder() throws {
+        for event in Self.events {
+            let message = ARIEventMessage(application: "murojaat", timestamp: "2026-11-25T18:26:03.123+0500", asteriskId: "52:54:00:12:34:56", event: event)
+            let text = String(decoding: try message.encoded(), as: UTF8.self)
+            #expect(text.hasPrefix("{\"type\":\"\(event.type)\",\"timestamp\":\"2026-11-25T18:26:03.123+0500\""), "\(text.prefix(80))")
+            #expect(text.hasSuffix(",\"asterisk_id\":\"52:54:00:12:34:56\",\"application\":\"murojaat\"}"), "\(text.suffix(80))")
+            #expect(try ARIEventMessage.decode(Data(text.utf8)) == message)
+        }
+        let bare = ARIEventMessage(application: "a\"b", timestamp: "t", event: .unknown(type: "Custom", raw: Data()))
+        #expect(String(decoding: try bare.encoded(), as: UTF8.self) == #"{"type":"Custom","timestamp":"t","application":"a\"b"}"#)
+    }
+
     @Test func theEightTypesDecodeAsTheModelsDo() throws {
         let texts = try Self.samples()
         #expect(texts.count == Self.events.count * 2)

@@ -80,6 +80,10 @@ struct RESTOverWebSocketTests {
                 (field(i, "message_body") as? String).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
             }
             for i in answers.indices { #expect(field(i, "type") as? String == "RESTResponse") }
+            // In Asterisk's member order: the type first, the stamps last.
+            for answer in try await exchangeTexts(ari, frames: Array(frames.prefix(6))) {
+                #expect(answer.hasPrefix("{\"type\":\"RESTResponse\",\"transaction_id\":") && answer.hasSuffix(",\"application\":\"murojaat\"}"), "\(answer)")
+            }
             #expect(field(0, "status_code") as? Int == 200 && field(0, "reason_phrase") as? String == "OK")
             #expect(field(0, "transaction_id") as? String == "t1" && field(0, "request_id") as? String == "r1")
             #expect(field(0, "uri") as? String == "asterisk/info", "the query is not echoed")
@@ -106,6 +110,11 @@ struct RESTOverWebSocketTests {
 
     /// Sends each frame and reads the RESTResponse frames (events are skipped) until all are answered.
     func exchange(_ ari: ARIServerConfiguration, frames: [String]) async throws -> [[String: Any]] {
+        try await exchangeTexts(ari, frames: frames).compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+
+    /// The same, the answers as they came.
+    func exchangeTexts(_ ari: ARIServerConfiguration, frames: [String]) async throws -> [String] {
         var headers = HTTPFields()
         headers[.authorization] = ari.basicAuthorization
         let answers = Mutex<[String]>([])
@@ -118,7 +127,7 @@ struct RESTOverWebSocketTests {
                 if count == frames.count { break }
             }
         }
-        return answers.withLock { $0 }.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        return answers.withLock { $0 }
     }
 
     func waitUntil(_ what: String, _ condition: () -> Bool) async throws {

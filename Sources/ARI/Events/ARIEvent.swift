@@ -195,7 +195,30 @@ public struct ARIEventMessage: Codable, Sendable, Equatable {
         }
     }
 
+    /// The message as Asterisk writes it on the events socket: `type` and `timestamp` first (packed with the
+    /// event), then the event's own members, then `asterisk_id` (added by `app_send`) and `application` (added by
+    /// `ari_websocket_send_event`): jansson keeps members in the order they were set. A client that finds the
+    /// type at the front need not scan the rest, so the simulator must not move it behind a channel snapshot.
     public func encoded() throws -> Data {
-        try ARICoding.encoder().encode(self)
+        let (type, payload) = event.typeAndPayload
+        var text = "{\"type\":"
+        FlatJSON.appendQuoted(type, to: &text)
+        text += ",\"timestamp\":"
+        FlatJSON.appendQuoted(timestamp, to: &text)
+        if let payload {
+            let members = String(decoding: try ARICoding.encoder().encode(payload), as: UTF8.self)
+            // An object's members without its braces ("{}" has none).
+            guard members.hasPrefix("{"), members.hasSuffix("}") else { throw ARIError.decoding("an event's payload is not an object") }
+            let inner = members.dropFirst().dropLast()
+            if !inner.isEmpty { text += "," + inner }
+        }
+        if let asteriskId {
+            text += ",\"asterisk_id\":"
+            FlatJSON.appendQuoted(asteriskId, to: &text)
+        }
+        text += ",\"application\":"
+        FlatJSON.appendQuoted(application, to: &text)
+        text += "}"
+        return Data(text.utf8)
     }
 }
