@@ -22,7 +22,7 @@ struct ConfigurationTests {
         #expect(config.ariServers.map(\.password) == ["pw", "s3cret"])
         #expect(config.ariServers.map(\.name) == ["ast1", "ast2"])
         #expect(config.ariServers[0].requestTimeout == .milliseconds(2500))
-        #expect(config.ariServers.allSatisfy { $0.eventReadPause == .milliseconds(1) }, "events read in batches by default")
+        #expect(config.ariServers.allSatisfy { $0.eventReadPause == .milliseconds(3) }, "events read in batches by default")
         let unbatched = try AppConfiguration.load(environment: ["MUROJAAT_ARI_URL": "http://10.0.0.5:8088/ari", "MUROJAAT_ARI_PASSWORD": "pw",
                                                                 "MUROJAAT_ARI_EVENT_BATCH_MS": "0"])
         #expect(unbatched.ariServers[0].eventReadPause == .zero)

@@ -34,7 +34,7 @@ extension MurojaatCommand.Bench {
         @Option(help: "Where the run keeps the simulator's recordings and the app's copies (removed at the end; default: /dev/shm when it is a writable memory file system, else the temporary directory).")
         var recordingsDirectory: String?
         @Flag(help: "Send ARI requests over HTTP instead of the events WebSocket.") var http = false
-        @Option(help: "Milliseconds the events socket is left unread after each batch of frames, 0 to 20 (MUROJAAT_ARI_EVENT_BATCH_MS; 0: read each frame as it arrives).") var eventBatchMs = 1.0
+        @Option(help: "Milliseconds the events socket is left unread after each batch of frames, 0 to 20 (MUROJAAT_ARI_EVENT_BATCH_MS; 0: read each frame as it arrives).") var eventBatchMs = 3.0
         @Flag(inversion: .prefixedNo, help: "Copy every finished recording from the simulator over ARI into a directory of the run, as the app does in production.")
         var copyRecordings = true
         @Option(help: "Operator panels open, each listening to its operator's events as the operator's screen does (default: one per operator).")

@@ -40,7 +40,7 @@ public struct AppConfiguration: Sendable {
         ("MUROJAAT_ARI_PASSWORD", "", "ARI password"),
         ("MUROJAAT_ARI_APP", "murojaat", "Stasis application name used in extensions.conf"),
         ("MUROJAAT_ARI_TIMEOUT", "10", "seconds before an ARI request is given up"),
-        ("MUROJAAT_ARI_EVENT_BATCH_MS", "1", "milliseconds (0 to 20) the events socket is left unread after each batch of frames, so that under load one wake-up handles many; a frame (an event or an answer) may wait up to this long, more only while the call flow is busy anyway (0: read each frame as it arrives; ws:// only)"),
+        ("MUROJAAT_ARI_EVENT_BATCH_MS", "3", "milliseconds (0 to 20) the events socket is left unread after each batch of frames, so that under load one wake-up handles many; a frame (an event or an answer) may wait up to this long, more only while the call flow is busy anyway (0: read each frame as it arrives; ws:// only)"),
         ("MUROJAAT_ARI_REST_OVER_WEBSOCKET", "yes", "yes: send ARI requests over the events WebSocket once Asterisk answers there (20.14, 21.9, 22.4+), else HTTP; no: always HTTP"),
         ("MUROJAAT_OPERATOR_ENDPOINT", "PJSIP/{extension}", "how an operator's phone is called ({extension} is replaced)"),
         ("MUROJAAT_CALLBACK_ENDPOINT", "PJSIP/{number}@trunk", "how a citizen is called back through the trunk ({number}: digits)"),
