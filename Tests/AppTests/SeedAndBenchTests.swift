@@ -51,11 +51,15 @@ struct SeedAndBenchTests {
     @Test func theCallBenchRecordsEveryCallAndCountsCPUByThread() async throws {
         try await withMigratedDatabase { database in
             let url = "postgres://\(database.username):\(database.password ?? "")@\(database.host):\(database.port)/\(database.database)"
-            let (status, output) = try Self.run(["bench", "calls", "--total", "120", "--concurrency", "20", "--operators", "20",
-                                                 "--talk-ms", "400", "--share-cores", "--port", "18391"], database: url)
+            // A light load (the other suites run meanwhile, some of them timing what they test).
+            let (status, output) = try Self.run(["bench", "calls", "--total", "30", "--concurrency", "5", "--operators", "5",
+                                                 "--talk-ms", "300", "--time-scale", "1", "--share-cores", "--port", "18391"], database: url)
             #expect(status == 0, "bench: \(output)")
-            #expect(output.contains("calls completed:            120 in"), "\(output)")
-            #expect(output.contains("recordings:                 120 of 120 answered calls recorded, 0 failed; 120 copied"), "\(output)")
+            #expect(output.contains("calls completed:            30 in"), "\(output)")
+            // Every answered call recorded and copied (all 30 are answered unless one rang out under load).
+            let recordings = output.split(separator: "\n").first { $0.hasPrefix("recordings:") }.map(String.init) ?? ""
+            let numbers = recordings.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+            #expect(numbers.count >= 5 && numbers[0] == numbers[1] && numbers[0] >= 25 && numbers[2] == 0 && numbers[3] == numbers[0], "\(recordings)")
             let line = output.split(separator: "\n").first { $0.contains("by thread:") }.map(String.init) ?? ""
             let figures = Dictionary(uniqueKeysWithValues: line.split(separator: ":", maxSplits: 1).last.map {
                 $0.split(separator: ",").compactMap { part -> (String, Double)? in
