@@ -60,9 +60,9 @@ extension AsteriskSimulator {
                             request: requestId, uri: uri, body: response.body)
     }
 
-    /// The answer frame in Asterisk's order (`send_rest_response` packs type, ids, status, reason, uri and, with a
-    /// body, `content_type` and `message_body`, compact JSON as a string; `ari_websocket_send_event` then adds
-    /// `timestamp`, `asterisk_id` and `application`): the type comes first, as a client may rely on.
+    /// The answer frame in Asterisk 22's order (`send_rest_response` packs type, ids, status, reason, uri and, with a
+    /// body, `content_type` and `message_body`, compact JSON as a string; `ari_websocket_send_event` then sets
+    /// `application`, and `session_send_or_queue` adds the missing `timestamp` and `asterisk_id`): the type first.
     func restResponse(app: String, status: Int, reason: String, transaction: String, request: String, uri: String, body: Data?) -> String {
         var text = "{\"type\":\"RESTResponse\",\"transaction_id\":" + JSONText.quoted(transaction)
         text += ",\"request_id\":" + JSONText.quoted(request) + ",\"status_code\":\(status)"
@@ -71,8 +71,8 @@ extension AsteriskSimulator {
             // The simulator's bodies are already compact JSON, as Asterisk's message_body is.
             text += ",\"content_type\":\"application/json\",\"message_body\":" + JSONText.quoted(String(decoding: body, as: UTF8.self))
         }
-        text += ",\"timestamp\":" + JSONText.quoted(now()) + ",\"asterisk_id\":" + JSONText.quoted(configuration.asteriskId)
-        text += ",\"application\":" + JSONText.quoted(app) + "}"
+        text += ",\"application\":" + JSONText.quoted(app) + ",\"timestamp\":" + JSONText.quoted(now())
+        text += ",\"asterisk_id\":" + JSONText.quoted(configuration.asteriskId) + "}"
         return text
     }
 

@@ -336,6 +336,8 @@ public actor CallCenter {
         guard var session = sessions[id] else { return }
         cancelTimer(id)
         let now = Date()
+        // An operator rung for this caller is free again: the next caller in line is offered to them at once.
+        var freedOperator = false
         switch session.phase {
         case .ivr:
             session.record.outcome = .abandonedIVR
@@ -347,6 +349,7 @@ public actor CallCenter {
             channels[Self.key(server, leg)] = nil
             session.record.outcome = session.noAnswers > 0 ? .operatorNoAnswer : .abandonedQueue
             setAgent(operatorId, .ready, reason: nil, call: nil)
+            freedOperator = true
         case .bridged(let operatorId, let leg), .callingBack(let operatorId, let leg, _):
             session.ops.send("hangup operator leg", ARIClient.hangupRequest(leg), ignoringErrors: true)
             channels[Self.key(session.server, leg)] = nil
@@ -371,6 +374,7 @@ public actor CallCenter {
         session.record.hangupSide = .caller
         sessions[id] = session
         end(id)
+        if freedOperator { dispatch() }
     }
 
     func operatorHungUp(_ id: UUID, leg: String) {

@@ -37,7 +37,8 @@ public final class CallCenterEvents: Sendable {
     let relay: AsyncStream<[CallCenterEvent]>.Continuation
 
     public init() {
-        let (batches, relay) = AsyncStream.makeStream(of: [CallCenterEvent].self)
+        // Bounded as the listeners' own streams are: if the pool were starved for long, the oldest batches go.
+        let (batches, relay) = AsyncStream.makeStream(of: [CallCenterEvent].self, bufferingPolicy: .bufferingNewest(10_000))
         self.relay = relay
         Task.detached { [weak self] in
             for await batch in batches {

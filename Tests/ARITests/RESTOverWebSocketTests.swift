@@ -80,9 +80,9 @@ struct RESTOverWebSocketTests {
                 (field(i, "message_body") as? String).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
             }
             for i in answers.indices { #expect(field(i, "type") as? String == "RESTResponse") }
-            // In Asterisk's member order: the type first, the stamps last.
+            // In Asterisk 22's member order: the type first; application, timestamp and asterisk_id last.
             for answer in try await exchangeTexts(ari, frames: Array(frames.prefix(6))) {
-                #expect(answer.hasPrefix("{\"type\":\"RESTResponse\",\"transaction_id\":") && answer.hasSuffix(",\"application\":\"murojaat\"}"), "\(answer)")
+                #expect(answer.hasPrefix("{\"type\":\"RESTResponse\",\"transaction_id\":") && answer.contains(",\"application\":\"murojaat\",\"timestamp\":\"") && answer.hasSuffix(",\"asterisk_id\":\"52:54:00:12:34:56\"}"), "\(answer)")
             }
             #expect(field(0, "status_code") as? Int == 200 && field(0, "reason_phrase") as? String == "OK")
             #expect(field(0, "transaction_id") as? String == "t1" && field(0, "request_id") as? String == "r1")

@@ -68,7 +68,7 @@ struct SeedAndBenchTests {
                     return (words.dropLast(2).joined(separator: " "), value)
                 }
             } ?? [])
-            #expect(Set(figures.keys) == ["call flow", "shared pool", "recording copies", "database I/O"], "\(line)")
+            #expect(Set(figures.keys) == ["call flow", "shared pool", "recording copies", "shared I/O loops"], "\(line)")
             #expect((figures["call flow"] ?? 0) > 0 && (figures["recording copies"] ?? 0) > 0, "\(line)")
         }
     }

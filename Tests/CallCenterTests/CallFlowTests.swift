@@ -215,6 +215,28 @@ struct CallFlowTests {
         }
     }
 
+    /// A caller who hangs up while the operator's phone rings frees the operator for the next caller at once, not
+    /// at the next unrelated routing event.
+    @Test func aCallerWhoHangsUpWhileTheOperatorRingsFreesTheOperatorForTheNext() async throws {
+        try await Harness.run(phones: ["101": .init(mode: .noAnswer), "102": .init(answerAfterMs: 300), "103": .init(answerAfterMs: 300)]) { h in
+            let first = try await h.dial("+998901000011")
+            try await h.press("0", on: first)
+            let a = try #require(h.callId(first))
+            try await h.until("the first caller waits") { await h.center.queueSnapshot() == [a] }
+            let second = try await h.dial("+998901000012")
+            try await h.press("0", on: second)
+            let b = try #require(h.callId(second))
+            try await h.until("both wait") { await h.center.queueSnapshot() == [a, b] }
+            try await h.ready(1)
+            try await h.until("operator 1 rings for the first caller") { await h.center.sessions[a]?.operatorId == 1 }
+            try await h.sim.remoteHangup(first)
+            try await h.until("operator 1 rings for the second caller") { await h.center.sessions[b]?.operatorId == 1 }
+            #expect(try await h.ended(first).outcome == .abandonedQueue)
+            try await h.sim.remoteHangup(second)
+            _ = try await h.ended(second)
+        }
+    }
+
     @Test func longestIdleOperatorIsCalledFirst() async throws {
         try await Harness.run { h in
             try await h.ready(3)

@@ -57,10 +57,13 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var pausedAt = NIODeadline.uptimeNanoseconds(0)
     private var resumedAt: NIODeadline?
     private var inBatch = false
-    /// Bytes read in the current batch. A batch of `backlog` or more is followed by the next read at once: the
-    /// pause gathers small batches, it never leaves a backlog unread (Asterisk drops an events socket whose
-    /// writes block longer than its `websocket_write_timeout`, 100 ms by default).
+    /// Reads and bytes in the current batch. A batch that used all of NIO's reads per batch (`maxMessagesPerRead`:
+    /// more may be waiting) or brought `backlog` bytes is followed by the next read at once: the pause gathers
+    /// small batches, it does not hold back a burst (Asterisk drops an events socket whose writes block longer
+    /// than its `websocket_write_timeout`, 100 ms by default).
+    private var batchReads = 0
     private var batchBytes = 0
+    static let readsPerBatch = 4
     static let backlog = 128 * 1024
 
     private struct Fragmented {
@@ -82,6 +85,8 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
         // Reading on request (after each pause) instead of whenever bytes arrive.
         if readPause > .zero, let options = context.channel.syncOptions, (try? options.setOption(.autoRead, value: false)) != nil {
             pausing = true
+            // NIO's own default for stream sockets, set rather than read (not every channel type answers for it).
+            _ = try? options.setOption(.maxMessagesPerRead, value: UInt(Self.readsPerBatch))
             context.read()
         }
     }
@@ -108,6 +113,7 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
         }
         var input = Self.unwrapInboundIn(data)
+        batchReads += 1
         batchBytes += input.readableBytes
         let owned = partial != nil
         if var held = partial {
@@ -260,10 +266,12 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelReadComplete(context: ChannelHandlerContext) {
         context.fireChannelReadComplete()
         inBatch = false
-        let read = batchBytes
-        batchBytes = 0
+        let (reads, bytes) = (batchReads, batchBytes)
+        (batchReads, batchBytes) = (0, 0)
         guard pausing, !readScheduled else { return }
-        if read >= Self.backlog {
+        if reads >= Self.readsPerBatch || bytes >= Self.backlog {
+            // What comes next waited since the last pause began at most: charged from there (`onHeldBack`).
+            if onHeldBack != nil { resumedAt = context.eventLoop.now }
             context.read()
             return
         }

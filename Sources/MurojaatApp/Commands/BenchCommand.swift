@@ -324,20 +324,18 @@ extension MurojaatCommand.Bench {
             var cpu: Double { user + system }
         }
 
-        /// CPU seconds of this process's threads by what they do, from `/proc/self/task` (Linux; empty elsewhere).
+        /// CPU seconds of this process's threads by what they do, from `/proc/self/task` (Linux; empty elsewhere):
+        /// the thread's name from `comm`, its time on a CPU in nanoseconds from `schedstat` (`stat` counts in
+        /// 10 ms ticks, too coarse for a thread that works a few milliseconds in a short run).
         static func threadCPU() -> [String: Double] {
             #if os(Linux)
-            let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-            guard ticks > 0, let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") else { return [:] }
+            guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") else { return [:] }
             var groups: [String: Double] = [:]
             for task in tasks {
-                guard let stat = try? String(contentsOfFile: "/proc/self/task/\(task)/stat", encoding: .utf8),
-                      let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { continue }
-                let name = stat[stat.index(after: open)..<close]
-                // After the name: the state (field 3) …; utime and stime are fields 14 and 15.
-                let fields = stat[stat.index(after: close)...].split(separator: " ")
-                guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { continue }
-                groups[threadGroup(name), default: 0] += (user + system) / ticks
+                guard let name = try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8),
+                      let schedstat = try? String(contentsOfFile: "/proc/self/task/\(task)/schedstat", encoding: .utf8),
+                      let first = schedstat.split(separator: " ").first, let nanoseconds = Double(first) else { continue }
+                groups[threadGroup(Substring(name)), default: 0] += nanoseconds / 1e9
             }
             return groups
             #else
@@ -345,17 +343,20 @@ extension MurojaatCommand.Bench {
             #endif
         }
 
+        /// The call flow's and the copies' loops are named by the app; NIO's shared loops carry PostgreSQL and the
+        /// HTTP clients (AsyncHTTPClient: ARI over HTTP, https copies); the rest is Swift's task pool (libdispatch
+        /// names its workers) and the main thread.
         static func threadGroup(_ name: Substring) -> String {
             if name.hasPrefix("calls-") { return "call flow" }
             if name.hasPrefix("copies-") { return "recording copies" }
-            if name.hasPrefix("NIO-SGLTN") { return "database I/O" }
+            if name.hasPrefix("NIO-SGLTN") { return "shared I/O loops" }
             return "shared pool"
         }
 
         /// Seconds per 1,000 calls by thread group (threads that ended during the run are missing: a lower bound).
         static func threadBreakdown(before: [String: Double], after: [String: Double], calls: Int) -> String {
             guard !after.isEmpty else { return "n/a" }
-            return ["call flow", "shared pool", "recording copies", "database I/O"].map { group in
+            return ["call flow", "shared pool", "recording copies", "shared I/O loops"].map { group in
                 let seconds = max(0, (after[group] ?? 0) - (before[group] ?? 0))
                 return "\(group) \(String(format: "%.2f", seconds / Double(max(1, calls)) * 1000)) s"
             }.joined(separator: ", ")

@@ -261,7 +261,9 @@ extension PostgresConnection: Queryable {
                 chain = chain.flatMap { self.query(statement, logger: logger).map { _ in } }
             }
             return chain.flatMap { self.query("COMMIT", logger: logger).map { _ in } }.flatMapError { error in
-                self.query("ROLLBACK", logger: logger).map { _ in }.recover { _ in }.flatMapThrowing { throw error }
+                // A connection that cannot roll back is closed rather than given back to the pool inside a transaction.
+                self.query("ROLLBACK", logger: logger).map { _ in }.flatMapError { _ in self.close() }.recover { _ in }
+                    .flatMapThrowing { throw error }
             }
         }.get()
     }
