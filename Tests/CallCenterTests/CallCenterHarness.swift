@@ -139,6 +139,15 @@ struct Harness: Sendable {
         return channel
     }
 
+    /// Places a call that asks for an operator (`0`) and waits until it is in line: its channel and call id.
+    func dialAndQueue(_ from: String) async throws -> (channel: String, id: UUID) {
+        let channel = try await dial(from)
+        try await press("0", on: channel)
+        let id = try #require(callId(channel))
+        try await until("\(from) waits in line") { await center.queueSnapshot().contains(id) }
+        return (channel, id)
+    }
+
     func press(_ digits: String, on channel: String) async throws {
         try await sim.pressDigits(digits, on: channel, gapMs: 1)
     }

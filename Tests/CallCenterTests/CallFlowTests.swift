@@ -168,14 +168,9 @@ struct CallFlowTests {
     /// of those who came later, and an operator is given the earliest caller in a language they speak.
     @Test func callersKeepTheirPlacesPerLanguageThroughARingWithoutAnswer() async throws {
         try await Harness.run(phones: ["101": .init(mode: .noAnswer), "102": .init(answerAfterMs: 300), "103": .init(answerAfterMs: 300)]) { h in
-            let first = try await h.dial("+998901000001")
-            try await h.press("0", on: first)
-            let a = try #require(h.callId(first))
-            try await h.until("the first caller waits") { await h.center.queueSnapshot() == [a] }
-            let second = try await h.dial("+998901000002")
-            try await h.press("0", on: second)
-            let b = try #require(h.callId(second))
-            try await h.until("the second caller waits") { await h.center.queueSnapshot() == [a, b] }
+            let (first, a) = try await h.dialAndQueue("+998901000001")
+            let (second, b) = try await h.dialAndQueue("+998901000002")
+            #expect(await h.center.queueSnapshot() == [a, b])
             let third = try await h.dial("+998901000003")
             try await h.press("2", on: third)
             try await Task.sleep(for: .milliseconds(80))
@@ -219,14 +214,9 @@ struct CallFlowTests {
     /// at the next unrelated routing event.
     @Test func aCallerWhoHangsUpWhileTheOperatorRingsFreesTheOperatorForTheNext() async throws {
         try await Harness.run(phones: ["101": .init(mode: .noAnswer), "102": .init(answerAfterMs: 300), "103": .init(answerAfterMs: 300)]) { h in
-            let first = try await h.dial("+998901000011")
-            try await h.press("0", on: first)
-            let a = try #require(h.callId(first))
-            try await h.until("the first caller waits") { await h.center.queueSnapshot() == [a] }
-            let second = try await h.dial("+998901000012")
-            try await h.press("0", on: second)
-            let b = try #require(h.callId(second))
-            try await h.until("both wait") { await h.center.queueSnapshot() == [a, b] }
+            let (first, a) = try await h.dialAndQueue("+998901000011")
+            let (second, b) = try await h.dialAndQueue("+998901000012")
+            #expect(await h.center.queueSnapshot() == [a, b])
             try await h.ready(1)
             try await h.until("operator 1 rings for the first caller") { await h.center.sessions[a]?.operatorId == 1 }
             try await h.sim.remoteHangup(first)
