@@ -56,7 +56,6 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// When the last batch ended (reading stopped) and when reading was asked for again.
     private var pausedAt = NIODeadline.uptimeNanoseconds(0)
     private var resumedAt: NIODeadline?
-    private var inBatch = false
     /// Reads and bytes in the current batch. A batch that used all of NIO's reads per batch (`maxMessagesPerRead`:
     /// more may be waiting) or brought `backlog` bytes is followed by the next read at once: the pause gathers
     /// small batches, it does not hold back a burst (Asterisk drops an events socket whose writes block longer
@@ -97,8 +96,7 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !failed, !serverClosed else { return }
-        if pausing, !inBatch {
-            inBatch = true
+        if pausing, batchReads == 0 { // the batch's first read
             if let onHeldBack {
                 if let resumed = resumedAt {
                     // Read within a pause of resuming: the frames were most likely waiting, and may have arrived any
@@ -265,7 +263,6 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// After a batch of reads, the next read waits `readPause` (see `ARIServerConfiguration.eventReadPause`).
     func channelReadComplete(context: ChannelHandlerContext) {
         context.fireChannelReadComplete()
-        inBatch = false
         let (reads, bytes) = (batchReads, batchBytes)
         (batchReads, batchBytes) = (0, 0)
         guard pausing, !readScheduled else { return }

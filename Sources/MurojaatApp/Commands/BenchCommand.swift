@@ -228,23 +228,24 @@ extension MurojaatCommand.Bench {
         /// StasisStart → answer as the simulator saw it (from raising the event to receiving the answer request):
         /// both sockets and any time an event waited before the app read it, which the app's own figure leaves out.
         func answerWaitsSeenBySimulator() async -> String {
-            let http = HTTPClient(eventLoopGroupProvider: .singleton)
-            defer { Task { try? await http.shutdown() } }
-            guard let response = try? await http.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/_sim/answer-waits"), timeout: .seconds(30)),
-                  let data = try? await response.body.collect(upTo: 64 << 20),
-                  let waits = try? JSONDecoder().decode([Double].self, from: Data(data.readableBytesView)), !waits.isEmpty else { return "n/a" }
+            guard let waits = try? await simulatorControl("/_sim/answer-waits", as: [Double].self), !waits.isEmpty else { return "n/a" }
             let sorted = waits.sorted()
             func at(_ p: Int) -> String { String(format: "%.2f ms", sorted[min(sorted.count - 1, sorted.count * p / 100)]) }
             return "p50 \(at(50)), p99 \(at(99)), max \(String(format: "%.2f ms", sorted.last!)) (\(sorted.count) calls)"
         }
 
-        /// Which ARI requests the calls made, per call, from the simulator's request log.
-        func printRequestKinds(calls: Int) async throws {
+        /// A JSON answer of the simulator's control API (`/_sim/…`).
+        func simulatorControl<T: Decodable>(_ path: String, as type: T.Type) async throws -> T {
             let http = HTTPClient(eventLoopGroupProvider: .singleton)
             defer { Task { try? await http.shutdown() } }
-            let response = try await http.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/_sim/requests"), timeout: .seconds(30))
+            let response = try await http.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)"), timeout: .seconds(30))
             let data = try await response.body.collect(upTo: 256 << 20)
-            let requests = try JSONDecoder().decode([RecordedRequest].self, from: Data(data.readableBytesView))
+            return try JSONDecoder().decode(type, from: Data(data.readableBytesView))
+        }
+
+        /// Which ARI requests the calls made, per call, from the simulator's request log.
+        func printRequestKinds(calls: Int) async throws {
+            let requests = try await simulatorControl("/_sim/requests", as: [RecordedRequest].self)
             var kinds: [String: Int] = [:]
             for request in requests {
                 var segments = request.path.split(separator: "/").map(String.init)

@@ -40,45 +40,24 @@ public struct PostgresCallStore: CallStore {
         return state.hasPrefix("22") || state.hasPrefix("23")
     }
 
-    public func save(_ call: CallRecord) async throws { try await save(call, on: client) }
+    // Single entries take the batch's path: one set of statements, one transaction, one place to get right.
+    public func save(_ call: CallRecord) async throws { try await write([.call(call)]) }
 
     public func appendEvent(callId: UUID, at: Date, kind: String, data: [String: String]) async throws {
-        try await appendEvent(callId: callId, at: at, kind: kind, data: data, on: client)
+        try await write([.event(callId, at, kind, data)])
     }
 
     public func saveAgentState(operatorId: Int64, state: AgentState, reason: String?, callId: UUID?, at: Date) async throws {
-        try await client.withTransaction(logger: logger) { connection in
-            try await saveAgentState(operatorId: operatorId, state: state, reason: reason, callId: callId, at: at, on: connection)
-        }
+        try await write([.agentState(operatorId, state, reason, callId, at)])
     }
 
-    public func saveRecording(_ r: RecordingRecord) async throws { try await saveRecording(r, on: client) }
+    public func saveRecording(_ r: RecordingRecord) async throws { try await write([.recording(r)]) }
 
     public func saveAlert(kind: String, message: String, callId: UUID?, at: Date) async throws {
-        try await saveAlert(kind: kind, message: message, callId: callId, at: at, on: client)
-    }
-
-    func save(_ call: CallRecord, on db: some Queryable) async throws {
-        try await saveCalls([call], on: db)
-    }
-
-    func appendEvent(callId: UUID, at: Date, kind: String, data: [String: String], on db: some Queryable) async throws {
-        try await db.run(Self.eventsQuery([JournalBatch.Event(callId: callId, at: at, kind: kind, data: data)]))
-    }
-
-    func saveAgentState(operatorId: Int64, state: AgentState, reason: String?, callId: UUID?, at: Date, on connection: PostgresConnection) async throws {
-        try await saveAgentStates([JournalBatch.AgentChange(operatorId: operatorId, state: state, reason: reason, callId: callId, at: at)], on: connection)
-    }
-
-    func saveRecording(_ r: RecordingRecord, on db: some Queryable) async throws {
-        try await db.run(Self.recordingsQuery([r]))
+        try await write([.alert(kind, message, callId, at)])
     }
 
     /// Calls as one upsert. `repeated` is decided once, at the first write, from the calls already stored.
-    func saveCalls(_ calls: [CallRecord], on db: some Queryable) async throws {
-        try await db.run(callsQuery(calls))
-    }
-
     func callsQuery(_ calls: [CallRecord]) -> PostgresQuery {
         """
             WITH r AS (
@@ -124,10 +103,6 @@ public struct PostgresCallStore: CallStore {
     /// A batch of state changes in order. Each operator's open row is closed at its first change; every change
     /// but each operator's last is written already closed (at the next change); the operators' rows get
     /// their last state, and the end of their last call from the batch's last wrap-up.
-    func saveAgentStates(_ changes: [JournalBatch.AgentChange], on connection: PostgresConnection) async throws {
-        for statement in Self.agentStateQueries(changes) { try await connection.run(statement) }
-    }
-
     static func agentStateQueries(_ changes: [JournalBatch.AgentChange]) -> [PostgresQuery] {
         var rows: [JournalBatch.AgentRow] = []
         var lastIndex: [Int64: Int] = [:]
@@ -191,10 +166,6 @@ public struct PostgresCallStore: CallStore {
             """
     }
 
-    func saveAlert(kind: String, message: String, callId: UUID?, at: Date, on db: some Queryable) async throws {
-        try await db.run(Self.alertQuery(kind: kind, message: message, callId: callId, at: at))
-    }
-
     static func alertQuery(kind: String, message: String, callId: UUID?, at: Date) -> PostgresQuery {
         """
         INSERT INTO alerts (kind, severity, message, call_id, created_at)
@@ -235,18 +206,7 @@ public struct PostgresCallStore: CallStore {
     }
 }
 
-/// A client or a connection inside a transaction.
-protocol Queryable: Sendable {
-    func perform(_ query: PostgresQuery, file: String, line: Int) async throws -> PostgresRowSequence
-}
-
-extension PostgresClient: Queryable {
-    func perform(_ query: PostgresQuery, file: String, line: Int) async throws -> PostgresRowSequence {
-        try await self.query(query, logger: nil, file: file, line: line)
-    }
-}
-
-extension PostgresConnection: Queryable {
+extension PostgresConnection {
     static let sqlLogger = Logger(label: "murojaat.sql")
 
     /// `statements` in one transaction, run as a chain of futures on the connection's event loop: each answer is
@@ -266,16 +226,5 @@ extension PostgresConnection: Queryable {
                     .flatMapThrowing { throw error }
             }
         }.get()
-    }
-
-    func perform(_ query: PostgresQuery, file: String, line: Int) async throws -> PostgresRowSequence {
-        try await self.query(query, logger: Self.sqlLogger, file: file, line: line)
-    }
-}
-
-extension Queryable {
-    @discardableResult
-    func run(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) async throws -> PostgresRowSequence {
-        try await perform(query, file: file, line: line)
     }
 }
