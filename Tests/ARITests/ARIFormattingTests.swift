@@ -41,4 +41,45 @@ struct ARIFormattingTests {
         #expect(ARIRequest(.GET, "/recordings/stored/{recordingName}/file", path: ["recordingName": "Ўз"]).pathAndQuery
                 == "/recordings/stored/%D0%8E%D0%B7/file")
     }
+
+    /// The journal's hand-written JSON reads back through Foundation's parser as what was written: hostile and
+    /// non-ASCII text, ids, times to the microsecond, integers at their limits.
+    @Test func journalJSONReadsBackAsWritten() throws {
+        struct Row { var text: String; var id: UUID; var seconds: Double; var number: Int64; var list: [String]; var map: [String: String] }
+        let hostile = ["", "plain", "quote\" back\\slash", "line\nfeed\r\t", "\u{0}\u{1}\u{1F}\u{7F}", "Ўзбекистон O‘zbek", "emoji 👍",
+                       "'; DROP TABLE calls; --", "</script><script>alert(1)</script>"]
+        let rows = hostile.enumerated().map { index, text in
+            Row(text: text, id: UUID(), seconds: [0, 1_764_187_846.123_456_7, -86_400.5, 0.000_000_4, 8_999_999_999.5, 1e12, -3e15][index % 7],
+                number: [0, -1, Int64.max, Int64.min, 42][index % 5], list: [text, "b"], map: [text: text, "k": "v"])
+        }
+        let bytes = JSONText.array(rows) { row, o in
+            o.add("text", row.text)
+            o.add("id", row.id)
+            o.add("seconds", row.seconds)
+            o.add("number", row.number)
+            o.add("missing", nil as String?)
+            o.add("flag", row.number >= 0)
+            o.add("list", row.list)
+            o.add("map", row.map)
+        }
+        let parsed = try #require(JSONSerialization.jsonObject(with: Data(bytes)) as? [[String: Any]])
+        #expect(parsed.count == rows.count)
+        for (row, object) in zip(rows, parsed) {
+            #expect(object["text"] as? String == row.text)
+            #expect(object["id"] as? String == row.id.uuidString.lowercased())
+            let seconds = try #require((object["seconds"] as? NSNumber)?.doubleValue)
+            #expect(abs(seconds - row.seconds) <= max(0.000_000_5, abs(row.seconds) * 1e-15), "\(row.seconds) read back as \(seconds)")
+            #expect((object["number"] as? NSNumber)?.int64Value == row.number)
+            #expect(object["missing"] == nil)
+            #expect(object["flag"] as? Bool == (row.number >= 0))
+            #expect(object["list"] as? [String] == row.list)
+            #expect(object["map"] as? [String: String] == row.map)
+        }
+        var time: [UInt8] = []
+        JSONText.appendSeconds(1_764_187_846.123_456_7, to: &time)
+        #expect(String(decoding: time, as: UTF8.self) == "1764187846.123457")
+        time = []
+        JSONText.appendSeconds(-0.25, to: &time)
+        #expect(String(decoding: time, as: UTF8.self) == "-0.250000")
+    }
 }

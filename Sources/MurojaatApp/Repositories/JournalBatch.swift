@@ -1,6 +1,8 @@
 import ARI
 import CallCenter
 import Foundation
+import NIOCore
+import PostgresNIO
 
 /// A journal batch sorted into rows per table, as JSON records for `jsonb_to_recordset`: one bound
 /// parameter per statement, nulls as missing keys, times as seconds since 1970 (microseconds kept).
@@ -12,7 +14,7 @@ struct JournalBatch {
         var data: [String: String]
 
         func write(_ o: inout JSONText.Object) {
-            o.add("call_id", callId.uuidString)
+            o.add("call_id", callId)
             o.add("at", at.timeIntervalSince1970)
             o.add("kind", kind)
             o.add("data", data)
@@ -53,7 +55,7 @@ struct JournalBatch {
             o.add("operator_id", operator_id)
             o.add("state", state)
             o.add("reason", reason)
-            o.add("call_id", call_id?.uuidString)
+            o.add("call_id", call_id)
             o.add("at", at)
             o.add("ended_at", ended_at)
             o.add("wrap_up_at", wrap_up_at)
@@ -114,8 +116,20 @@ struct JournalBatch {
     }
 
     /// The rows as a JSON array, written by hand (Foundation's encoder was a visible share of the call flow's CPU).
-    static func json(_ rows: [some JSONRow]) -> String {
-        JSONText.array(rows) { row, object in row.write(&object) }
+    static func json(_ rows: [some JSONRow]) -> JSONRows {
+        JSONRows(bytes: JSONText.array(rows) { row, object in row.write(&object) })
+    }
+}
+
+/// JSON text bound as a `text` parameter straight from its bytes (the statements cast it to `jsonb`).
+struct JSONRows: PostgresNonThrowingEncodable {
+    let bytes: [UInt8]
+
+    static var psqlType: PostgresDataType { .text }
+    static var psqlFormat: PostgresFormat { .binary }
+
+    func encode<JSONEncoder: PostgresJSONEncoder>(into byteBuffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
+        byteBuffer.writeBytes(bytes)
     }
 }
 
@@ -126,7 +140,7 @@ protocol JSONRow {
 /// A `calls` row, keys as the columns.
 extension CallRecord: JSONRow {
     func write(_ o: inout JSONText.Object) {
-        o.add("id", id.uuidString)
+        o.add("id", id)
         o.add("direction", direction)
         o.add("asterisk_node", server)
         o.add("channel_id", channelId)
@@ -153,7 +167,7 @@ extension CallRecord: JSONRow {
 /// A `recordings` row, keys as the columns.
 extension RecordingRecord: JSONRow {
     func write(_ o: inout JSONText.Object) {
-        o.add("call_id", callId.uuidString)
+        o.add("call_id", callId)
         o.add("name", name)
         o.add("format", format)
         o.add("asterisk_node", server)
