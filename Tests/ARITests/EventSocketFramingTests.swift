@@ -185,6 +185,15 @@ struct EventSocketFramingTests {
         #expect(Set(frames.compactMap { $0.maskKey.map { Array($0) } }).count > 1, "a new key per frame")
         // Masked on the wire: the payload's bytes are not the text's.
         #expect(frames[5].data != ByteBuffer(string: texts[5]))
+
+        // Frames of one tick leave together in one buffer, and a close frame never overtakes them.
+        let closing = try Socket()
+        #expect(closing.handler.send("first") && closing.handler.send(writing: { $0 += Array("second".utf8) }))
+        closing.handler.close()
+        #expect(!closing.handler.send("after close"))
+        let sent = try closing.written()
+        #expect(sent.map(\.opcode) == [.text, .text, .connectionClose])
+        #expect(sent.prefix(2).map { String(buffer: $0.unmaskedData) } == ["first", "second"])
     }
 
     @Test func theServersCloseIsAnsweredAndRecorded() throws {

@@ -170,6 +170,14 @@ struct FlatJSONTests {
         #expect(object["uri"] as? String == "channels/a%20b/variable")
         #expect((object["query_strings"] as? [[String: String]]) == [["name": "variable", "value": "X"]])
         #expect(object["message_body"] as? String == #"{"value":"\"1\""}"# && object["content_type"] as? String == "application/json")
+        // Odd templates and values: leading slashes go, anything to escape is escaped, values are percent-encoded.
+        let odd = RESTFrame.request(id: "r\"2", ARIRequest(.GET, "//x/\"{a}\"/{b}\\{missing}", path: ["a": "Ўз/\"", "b": "%"],
+                                                          query: [("q\"", "line\nfeed \u{1}"), ("media", "sound:a,b")]))
+        let oddObject = try #require(try JSONSerialization.jsonObject(with: Data(odd.utf8)) as? [String: Any])
+        #expect(oddObject["uri"] as? String == "x/\"%D0%8E%D0%B7%2F%22\"/%25\\{missing}")
+        #expect(oddObject["request_id"] as? String == "r\"2" && oddObject["transaction_id"] as? String == "r\"2" && oddObject["method"] as? String == "GET")
+        #expect((oddObject["query_strings"] as? [[String: String]]) == [["name": "q\"", "value": "line\nfeed \u{1}"], ["name": "media", "value": "sound:a,b"]])
+        #expect(oddObject["message_body"] == nil)
         #expect(RESTFrame.response(#"{"type":"RESTResponse","request_id":"r9","status_code":404,"message_body":"{\"message\":\"x\"}"}"#)?.id == "r9")
         #expect(RESTFrame.response(#"{"type":"StasisStart","request_id":"r9","status_code":404}"#) == nil)
         // The body is read only when its reader asks; it is checked either way.

@@ -36,29 +36,40 @@ public struct ARIRequest: Sendable, Equatable {
     /// per name looked up in the dictionary was most of the cost of framing a request.
     var filledPath: String {
         guard !pathParameters.isEmpty else { return template }
-        var path = ""
-        path.reserveCapacity(template.utf8.count + 40)
-        let bytes = template.utf8
-        var plain = bytes.startIndex
-        var index = plain
-        while index != bytes.endIndex {
-            guard bytes[index] == UInt8(ascii: "{"),
-                  let close = bytes[index...].firstIndex(of: UInt8(ascii: "}")) else {
-                index = bytes.index(after: index)
-                continue
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(template.utf8.count + 40)
+        appendFilledPath(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The filled path's bytes, appended to `out`.
+    func appendFilledPath(to out: inout [UInt8]) {
+        var template = template
+        template.withUTF8 { bytes in
+            guard !pathParameters.isEmpty else {
+                out.append(contentsOf: bytes)
+                return
             }
-            let name = bytes[bytes.index(after: index)..<close]
-            guard let value = pathParameters.first(where: { $0.key.utf8.elementsEqual(name) })?.value else {
-                index = bytes.index(after: close)
-                continue
+            var plain = 0
+            var index = 0
+            while index < bytes.count {
+                guard bytes[index] == UInt8(ascii: "{"),
+                      let close = bytes[index...].firstIndex(of: UInt8(ascii: "}")) else {
+                    index += 1
+                    continue
+                }
+                let name = UnsafeBufferPointer(rebasing: bytes[(index + 1)..<close])
+                guard let value = pathParameters.first(where: { $0.key.utf8.elementsEqual(name) })?.value else {
+                    index = close + 1
+                    continue
+                }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[plain..<index]))
+                Self.appendPercentEncoded(value, keeping: nil, to: &out)
+                index = close + 1
+                plain = index
             }
-            path += Substring(template.utf8[plain..<index])
-            path += Self.encodePathSegment(value)
-            index = bytes.index(after: close)
-            plain = index
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[plain...]))
         }
-        path += Substring(template.utf8[plain..<bytes.endIndex])
-        return path
     }
 
     static func encodePathSegment(_ value: String) -> String {
@@ -74,30 +85,36 @@ public struct ARIRequest: Sendable, Equatable {
     /// byte by byte: every request builds its path, and Foundation's CharacterSet lookups were a visible
     /// share of the call flow's CPU.
     static func percentEncode(_ value: String, keeping: (UInt8, UInt8)?) -> String {
-        @inline(__always) func allowed(_ byte: UInt8) -> Bool {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                return true
-            default:
-                return keeping.map { byte == $0.0 || byte == $0.1 } ?? false
-            }
-        }
-        let utf8 = value.utf8
-        if utf8.allSatisfy(allowed) { return value }
-        let hex = Array("0123456789ABCDEF".utf8)
+        guard value.utf8.contains(where: { !allowed($0, keeping: keeping) }) else { return value }
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(utf8.count * 3)
-        for byte in utf8 {
-            if allowed(byte) {
-                bytes.append(byte)
+        bytes.reserveCapacity(value.utf8.count * 3)
+        appendPercentEncoded(value, keeping: keeping, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    @inline(__always) static func allowed(_ byte: UInt8, keeping: (UInt8, UInt8)?) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+            return true
+        default:
+            return keeping.map { byte == $0.0 || byte == $0.1 } ?? false
+        }
+    }
+
+    static let upperHexDigits = Array("0123456789ABCDEF".utf8)
+
+    /// `value` percent-encoded, appended to `out`.
+    static func appendPercentEncoded(_ value: String, keeping: (UInt8, UInt8)?, to out: inout [UInt8]) {
+        for byte in value.utf8 {
+            if allowed(byte, keeping: keeping) {
+                out.append(byte)
             } else {
-                bytes.append(UInt8(ascii: "%"))
-                bytes.append(hex[Int(byte >> 4)])
-                bytes.append(hex[Int(byte & 0x0f)])
+                out.append(UInt8(ascii: "%"))
+                out.append(upperHexDigits[Int(byte >> 4)])
+                out.append(upperHexDigits[Int(byte & 0x0f)])
             }
         }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     public static func == (lhs: ARIRequest, rhs: ARIRequest) -> Bool {

@@ -290,7 +290,7 @@ public final class ARIEventConnection: Service, Sendable {
                     : .failure(ARIError(status: response.status, message: HTTPARITransport.message(from: response.body)))
             })
         }
-        guard handler.value.send(RESTFrame.request(id: id, request)) else {
+        guard handler.value.send(writing: { RESTFrame.write(id: id, request, into: &$0) }) else {
             requests.cancel(id)
             return false
         }

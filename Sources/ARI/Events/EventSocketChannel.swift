@@ -27,6 +27,10 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
     static let maxFragments = 1024
     private var context: ChannelHandlerContext?
     private var flushScheduled = false
+    /// Text frames written this loop tick, not yet handed to the channel (`send`).
+    private var pending: ByteBuffer?
+    /// Where a message's bytes are written before they are masked into `pending`.
+    private var scratch: [UInt8] = []
     private var closing = false
     /// A protocol error ended the socket: nothing more is read.
     private var failed = false
@@ -288,23 +292,40 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     /// Writes one text frame (masked, as a client must). Must be called on the loop. Frames written during
-    /// one loop tick share a flush, so a burst of requests leaves in few system calls.
+    /// one loop tick go out together, in one buffer and one flush, so a burst of requests leaves in few system calls.
     func send(_ text: String) -> Bool {
+        send { $0.append(contentsOf: text.utf8) }
+    }
+
+    /// The same, the message's UTF-8 written by `write` into a buffer kept between frames: a request is framed
+    /// without a string or a buffer of its own (`RESTFrame.write`).
+    func send(writing write: (inout [UInt8]) -> Void) -> Bool {
         guard let context, !closing, context.channel.isActive else { return false }
-        var text = text
-        let frame = text.withUTF8 { bytes in
-            Self.frame(opcode: 0x1, payload: UnsafeRawBufferPointer(bytes), maskKey: UInt32(truncatingIfNeeded: random.next()),
-                       allocator: context.channel.allocator)
-        }
-        context.write(Self.wrapOutboundOut(frame), promise: nil)
+        scratch.removeAll(keepingCapacity: true)
+        write(&scratch)
+        let key = UInt32(truncatingIfNeeded: random.next())
+        if pending == nil { pending = context.channel.allocator.buffer(capacity: max(1024, scratch.count + 14)) }
+        scratch.withUnsafeBytes { Self.appendFrame(opcode: 0x1, payload: $0, maskKey: key, to: &pending!) }
+        if scratch.capacity > 1 << 20 { scratch = [] } // an outsized message does not keep its memory
         if !flushScheduled {
             flushScheduled = true
             context.eventLoop.assumeIsolatedUnsafeUnchecked().execute { [self] in
                 flushScheduled = false
-                self.context?.flush()
+                if let context = self.context { writePending(context, flush: true) }
             }
         }
         return true
+    }
+
+    /// The frames gathered this tick into the channel (before any control frame, which must not overtake them).
+    private func writePending(_ context: ChannelHandlerContext, flush: Bool) {
+        guard let frames = pending else { return }
+        pending = nil
+        if flush {
+            context.writeAndFlush(Self.wrapOutboundOut(frames), promise: nil)
+        } else {
+            context.write(Self.wrapOutboundOut(frames), promise: nil)
+        }
     }
 
     /// Starts the close handshake (on the loop).
@@ -319,7 +340,9 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
     }
 
+    /// A control frame, after the text frames gathered so far (a close must not overtake them).
     private func makeFrame(opcode: UInt8, payload: ByteBuffer) -> ByteBuffer {
+        if let context { writePending(context, flush: false) }
         let allocator = context?.channel.allocator ?? ByteBufferAllocator()
         let key = UInt32(truncatingIfNeeded: random.next())
         return payload.withUnsafeReadableBytes { Self.frame(opcode: opcode, payload: $0, maskKey: key, allocator: allocator) }
@@ -328,8 +351,15 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// One final frame from the client: the header, the masking key, and `payload` masked with it as it is
     /// copied (RFC 6455 §5.3), eight bytes at a time.
     static func frame(opcode: UInt8, payload: UnsafeRawBufferPointer, maskKey: UInt32, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: payload.count + 14)
+        appendFrame(opcode: opcode, payload: payload, maskKey: maskKey, to: &buffer)
+        return buffer
+    }
+
+    /// The same frame, appended to `buffer`.
+    static func appendFrame(opcode: UInt8, payload: UnsafeRawBufferPointer, maskKey: UInt32, to buffer: inout ByteBuffer) {
         let count = payload.count
-        var buffer = allocator.buffer(capacity: count + 14)
+        buffer.reserveCapacity(minimumWritableBytes: count + 14)
         buffer.writeInteger(0x80 | opcode)
         if count < 126 {
             buffer.writeInteger(0x80 | UInt8(count))
@@ -357,7 +387,6 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             return count
         }
-        return buffer
     }
 }
 
