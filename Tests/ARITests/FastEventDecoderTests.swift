@@ -90,6 +90,18 @@ struct FastEventDecoderTests {
         for text in unsure {
             #expect(FastEventDecoder.decode(text) == nil, "decoded: \(text.prefix(200))")
         }
+        // Members the models do not know, of every kind and at every level, are checked and passed over.
+        let extra = #""x1":{"a":[1,-0.5e+3,true,false,null,{"b":"c\\\"\/\n"}],"d":{}},"x2":[],"x3":-0,"#
+        let extended = base.replacingOccurrences(of: "\"digit\":", with: extra + "\"digit\":")
+            .replacingOccurrences(of: "\"caller\":{", with: "\"caller\":{\"extra\":[[[]]],")
+            .replacingOccurrences(of: "\"dialplan\":{", with: "\"dialplan\":{\"extra\":{\"e\":1.5},")
+        let decoded = try #require(FastEventDecoder.decode(extended), "not decoded: \(extended.prefix(300))")
+        #expect(decoded == Self.slow(extended) && decoded == FastEventDecoder.decode(base))
+        for unsureExtra in [#""x1":"\u0041","#, #""x1":[1,],"#, #""x1":01,"#, #""x1":tru,"#, #""x1":{"a"},"#,
+                            "\"x1\":" + String(repeating: "[", count: 70) + String(repeating: "]", count: 70) + ","] {
+            let text = base.replacingOccurrences(of: "\"digit\":", with: unsureExtra + "\"digit\":")
+            #expect(FastEventDecoder.decode(text) == nil, "decoded: \(text.prefix(200))")
+        }
         // Optional fields given as null are nil, as with decodeIfPresent.
         let nulls = base.replacingOccurrences(of: "\"asterisk_id\":\"", with: "\"x\":\"").replacingOccurrences(of: "\"application\":\"murojaat\"", with: "\"application\":null")
         #expect(FastEventDecoder.decode(nulls) == Self.slow(nulls))
