@@ -157,6 +157,29 @@ struct FlatJSONTests {
         #expect(FlatJSON.members(deep) == nil)
     }
 
+    /// Answers read with names compared in place: escaped names and values still count, hostile statuses make
+    /// the frame malformed rather than bring the process down, and the last of a repeated member wins.
+    @Test func answersWithEscapesOddStatusesAndRepeatedMembers() throws {
+        let escaped = #"{"\u0074ype":"REST\u0052esponse","request_\u0069d":"r\"1","status_code":200,"content_type":"text\/plain","message_body":"ok"}"#
+        let read = try #require(RESTFrame.response(escaped))
+        #expect(read.id == "r\"1" && read.response.status == 200 && read.response.contentType == "text/plain")
+        #expect(String(decoding: read.response.body, as: UTF8.self) == "ok")
+        for status in ["1e300", "-1", "1000", "-1e999", "1e999"] {
+            #expect(RESTFrame.response(#"{"type":"RESTResponse","request_id":"r1","status_code":"# + status + "}") == nil, "\(status)")
+        }
+        #expect(RESTFrame.response(#"{"type":"RESTResponse","request_id":"r1","status_code":"201"}"#) == nil) // not a number: no status
+        #expect(RESTFrame.response(#"{"type":"RESTResponse","request_id":"r1","status_code":204.0}"#)?.response.status == 204)
+        #expect(RESTFrame.response(#"{"type":"RESTResponse","request_id":"r1","status_code":0}"#)?.response.status == 0)
+        let repeated = #"{"type":"StasisStart","type":"RESTResponse","request_id":"a","request_id":"b","status_code":500,"status_code":201}"#
+        #expect(RESTFrame.response(repeated).map { [$0.id, "\($0.response.status)"] } == ["b", "201"])
+        #expect(RESTFrame.response(#"{"type":"RESTResponse","type":7,"request_id":"r1","status_code":201}"#) == nil)
+        #expect(RESTFrame.response(#"{"type":"RESTResponsex","request_id":"r1","status_code":201}"#) == nil)
+        #expect(RESTFrame.response(#"{"type":["RESTResponse"],"request_id":"r1","status_code":201}"#) == nil)
+        #expect(RESTFrame.response(#"{"ty\pe":"RESTResponse","request_id":"r1","status_code":201}"#) == nil) // a broken escape
+        #expect(RESTFrame.response(#"{"type":"RESTResponse","transaction_id":"t1","status_code":201,"content_type":null}"#)
+            .map { $0.id == "t1" && $0.response.contentType == nil } == true)
+    }
+
     @Test func quotedStringsReadBackByFoundation() throws {
         for value in ["", "plain", "quote \" backslash \\ slash /", "line\nfeed\r\ttab \u{0}\u{1F}", "Ўзбек тили 😀", "</script>"] {
             let json = "{\"v\":\(FlatJSON.quoted(value))}"

@@ -64,6 +64,87 @@ enum FlatJSON {
             }
         }
 
+        /// A member's name as it is written, for comparing in place with `==`.
+        struct Key {
+            let bytes: UnsafeBufferPointer<UInt8>
+            static func == (key: Key, name: StaticString) -> Bool {
+                name.utf8CodeUnitCount == key.bytes.count
+                    && (key.bytes.isEmpty || memcmp(key.bytes.baseAddress!, name.utf8Start, key.bytes.count) == 0)
+            }
+        }
+
+        /// `members`, each name given as its bytes: in place when it has no escapes (every name ARI writes),
+        /// else unescaped first.
+        mutating func members(inPlace visit: (Key, inout Reader) -> Bool) -> Bool {
+            skipSpace()
+            guard consume(UInt8(ascii: "{")) else { return false }
+            skipSpace()
+            if consume(UInt8(ascii: "}")) { return finished() }
+            while true {
+                skipSpace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return false }
+                let start = index + 1
+                var end = start
+                while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
+                let accepted: Bool
+                if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+                    index = end + 1
+                    skipSpace()
+                    guard consume(UInt8(ascii: ":")) else { return false }
+                    skipSpace()
+                    accepted = visit(Key(bytes: UnsafeBufferPointer(rebasing: bytes[start..<end])), &self)
+                } else {
+                    guard var key = string() else { return false }
+                    skipSpace()
+                    guard consume(UInt8(ascii: ":")) else { return false }
+                    skipSpace()
+                    accepted = key.withUTF8 { visit(Key(bytes: $0), &self) }
+                }
+                guard accepted else { return false }
+                skipSpace()
+                if consume(UInt8(ascii: ",")) { continue }
+                guard consume(UInt8(ascii: "}")) else { return false }
+                return finished()
+            }
+        }
+
+        /// Whether the value here is the string `expected` written without escapes; nothing is consumed.
+        func isString(_ expected: StaticString) -> Bool {
+            let count = expected.utf8CodeUnitCount
+            guard index + count + 2 <= bytes.count, bytes[index] == UInt8(ascii: "\""), bytes[index + count + 1] == UInt8(ascii: "\"") else {
+                return false
+            }
+            return memcmp(bytes.baseAddress! + index + 1, expected.utf8Start, count) == 0
+        }
+
+        /// Whether the string value here is `expected` (read in place when it has no escapes); nil when the value
+        /// is not well-formed. A value that is not a string is passed over and is not `expected`.
+        mutating func stringValue(equals expected: StaticString) -> Bool? {
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return value(depth: 0).map { _ in false } }
+            let start = index + 1
+            var end = start
+            while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
+            if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+                index = end + 1
+                return Key(bytes: UnsafeBufferPointer(rebasing: bytes[start..<end])) == expected
+            }
+            guard let text = string() else { return nil }
+            return expected.withUTF8Buffer { text.utf8.elementsEqual($0) }
+        }
+
+        /// A status code into `status`: a number from 0 to 999, or nil for a value that is not a number (as before).
+        /// False when the value is not well-formed or is a number no status is.
+        mutating func statusCode(into status: inout Int?) -> Bool {
+            guard let value = value(depth: 0) else { return false }
+            guard case .number(let number) = value else {
+                status = nil
+                return true
+            }
+            guard number >= 0, number < 1000 else { return false }
+            status = Int(number)
+            return true
+        }
+
         /// Passes over a string, checking its escapes, without building it.
         mutating func skipString() -> Bool {
             guard consume(UInt8(ascii: "\"")) else { return false }

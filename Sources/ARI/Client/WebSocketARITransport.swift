@@ -68,46 +68,59 @@ enum RESTFrame {
     /// The same, reading the body only when `withBody(id, status)` asks for it: a pipelined request's
     /// sender looks at the status alone, and unescaping a body (a JSON text inside a JSON string) was most
     /// of the cost of reading an answer.
+    ///
+    /// Member names and the `type` and `content_type` values are compared in place, without a string each (an
+    /// answer has about a dozen members, and one comes for every request of every call). A status that is not
+    /// a number from 0 to 999 makes the frame malformed (as a number JSON allows but no HTTP status is, it
+    /// once brought the process down converting it).
     static func response(_ text: String, withBody: (String, Int) -> Bool) -> (id: String, response: ARIResponse)? {
         var text = text
         return text.withUTF8 { bytes -> (id: String, response: ARIResponse)? in
             var reader = FlatJSON.Reader(bytes: bytes)
-            var isResponse = false, status: Double?, requestId = "", transactionId = "", contentType: String?
+            var isResponse = false, status: Int?, requestId = "", transactionId = "", contentType: String?
             var body: Int?
-            let valid = reader.members { key, reader in
+            let valid = reader.members(inPlace: { key, reader in
                 if key == "message_body", reader.index < reader.bytes.count, reader.bytes[reader.index] == UInt8(ascii: "\"") {
                     body = reader.index
                     return reader.skipString()
                 }
-                switch key {
-                case "type", "status_code", "request_id", "transaction_id", "content_type": break
-                // The request's URI and the reason phrase are passed over, not built.
-                default: return reader.skipValue(depth: 0)
-                }
-                guard let value = reader.value(depth: 0) else { return false }
-                switch (key, value) {
-                case ("type", .string(let type)): isResponse = type == "RESTResponse"
-                case ("type", _): isResponse = false
-                case ("status_code", .number(let number)): status = number
-                case ("status_code", _): status = nil
-                case ("request_id", .string(let id)): requestId = id
-                case ("transaction_id", .string(let id)): transactionId = id
-                case ("content_type", .string(let type)): contentType = type
-                default: break
+                if key == "type" {
+                    guard let type = reader.stringValue(equals: "RESTResponse") else { return false }
+                    isResponse = type
+                } else if key == "status_code" {
+                    guard reader.statusCode(into: &status) else { return false }
+                } else if key == "request_id" || key == "transaction_id" {
+                    guard let value = reader.value(depth: 0) else { return false }
+                    if case .string(let id) = value {
+                        if key == "request_id" { requestId = id } else { transactionId = id }
+                    }
+                } else if key == "content_type" {
+                    if reader.isString("application/json") {
+                        contentType = Self.json // one string for every answer instead of a new one each
+                        return reader.skipString()
+                    } else {
+                        guard let value = reader.value(depth: 0) else { return false }
+                        if case .string(let type) = value { contentType = type }
+                    }
+                } else {
+                    // The request's URI and the reason phrase are passed over, not built.
+                    return reader.skipValue(depth: 0)
                 }
                 return true
-            }
+            })
             guard valid, isResponse, let status else { return nil }
             let id = requestId.isEmpty ? transactionId : requestId
             var data = Data()
-            if let body, withBody(id, Int(status)) {
+            if let body, withBody(id, status) {
                 reader.index = body
                 guard let text = reader.string() else { return nil }
                 data = Data(text.utf8)
             }
-            return (id, ARIResponse(status: Int(status), contentType: contentType, body: data))
+            return (id, ARIResponse(status: status, contentType: contentType, body: data))
         }
     }
+
+    static let json = "application/json"
 }
 
 /// Requests in flight on one socket, by request id. A slot is made before the frame is written, so an
