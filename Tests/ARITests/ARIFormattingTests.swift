@@ -65,21 +65,30 @@ struct ARIFormattingTests {
         let parsed = try #require(JSONSerialization.jsonObject(with: Data(bytes)) as? [[String: Any]])
         #expect(parsed.count == rows.count)
         for (row, object) in zip(rows, parsed) {
-            #expect(object["text"] as? String == row.text)
+            let stored = row.text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") // PostgreSQL cannot hold U+0000
+            #expect(object["text"] as? String == stored)
             #expect(object["id"] as? String == row.id.uuidString.lowercased())
             let seconds = try #require((object["seconds"] as? NSNumber)?.doubleValue)
             #expect(abs(seconds - row.seconds) <= max(0.000_000_5, abs(row.seconds) * 1e-15), "\(row.seconds) read back as \(seconds)")
             #expect((object["number"] as? NSNumber)?.int64Value == row.number)
             #expect(object["missing"] == nil)
             #expect(object["flag"] as? Bool == (row.number >= 0))
-            #expect(object["list"] as? [String] == row.list)
-            #expect(object["map"] as? [String: String] == row.map)
+            #expect(object["list"] as? [String] == [stored, "b"])
+            #expect(object["map"] as? [String: String] == [stored: stored, "k": "v"])
         }
         var time: [UInt8] = []
         JSONText.appendSeconds(1_764_187_846.123_456_7, to: &time)
         #expect(String(decoding: time, as: UTF8.self) == "1764187846.123457")
-        time = []
-        JSONText.appendSeconds(-0.25, to: &time)
-        #expect(String(decoding: time, as: UTF8.self) == "-0.250000")
+        for (seconds, text) in [(-0.25, "-0.250000"), (1_700_000_000.25, "1700000000.250000"), (-0.000_000_4, "0.000000"), (-0.000_000_6, "-0.000001"),
+                                (0.999_999_9, "1.000000"), (59.000_001, "59.000001"), (0, "0.000000")] {
+            time = []
+            JSONText.appendSeconds(seconds, to: &time)
+            #expect(String(decoding: time, as: UTF8.self) == text, "\(seconds)")
+        }
+        for (number, text) in [(Int64.min, "-9223372036854775808"), (Int64.max, "9223372036854775807"), (0, "0"), (-7, "-7")] {
+            var bytes: [UInt8] = []
+            JSONText.appendInteger(number, to: &bytes)
+            #expect(String(decoding: bytes, as: UTF8.self) == text)
+        }
     }
 }

@@ -191,9 +191,22 @@ struct EventSocketFramingTests {
         #expect(closing.handler.send("first") && closing.handler.send(writing: { $0 += Array("second".utf8) }))
         closing.handler.close()
         #expect(!closing.handler.send("after close"))
-        let sent = try closing.written()
+        closing.channel.embeddedEventLoop.run()
+        var buffers: [ByteBuffer] = []
+        while let buffer = try closing.channel.readOutbound(as: ByteBuffer.self) { buffers.append(buffer) }
+        #expect(buffers.count == 2, "the two text frames in one buffer, then the close")
+        let decoder = EmbeddedChannel(handler: ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: 1 << 20)))
+        for buffer in buffers { try decoder.writeInbound(buffer) }
+        var sent: [WebSocketFrame] = []
+        while let frame = try decoder.readInbound(as: WebSocketFrame.self) { sent.append(frame) }
         #expect(sent.map(\.opcode) == [.text, .text, .connectionClose])
         #expect(sent.prefix(2).map { String(buffer: $0.unmaskedData) } == ["first", "second"])
+
+        // Nor does the answer to a ping that arrives while requests wait for the tick's flush.
+        let pinged = try Socket()
+        #expect(pinged.handler.send("one") && pinged.handler.send("two"))
+        try pinged.read(Socket.serverBytes([WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer(string: "?"))]))
+        #expect(try pinged.written().map(\.opcode) == [.text, .text, .pong])
     }
 
     @Test func theServersCloseIsAnsweredAndRecorded() throws {

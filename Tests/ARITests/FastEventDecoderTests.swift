@@ -102,6 +102,21 @@ struct FastEventDecoderTests {
             let text = base.replacingOccurrences(of: "\"digit\":", with: unsureExtra + "\"digit\":")
             #expect(FastEventDecoder.decode(text) == nil, "decoded: \(text.prefix(200))")
         }
+        // Duplicates inside the nested objects, too.
+        for (member, twice) in [("\"number\":", "\"number\":\"1\",\"number\":"), ("\"context\":", "\"context\":\"x\",\"context\":"),
+                                ("\"id\":\"c\"", "\"id\":\"c\",\"id\":\"c\"")] {
+            let text = base.replacingOccurrences(of: member, with: twice)
+            #expect(text != base && FastEventDecoder.decode(text) == nil, "decoded: \(text.prefix(300))")
+        }
+        let variables = String(decoding: try ARIEventMessage(application: "a", timestamp: "t", event: .stasisEnd(ChannelEvent(channel: Self.channel("c", vars: ["A": "1"])))).encoded(), as: UTF8.self)
+        #expect(FastEventDecoder.decode(variables) != nil)
+        #expect(FastEventDecoder.decode(variables.replacingOccurrences(of: "\"A\":\"1\"", with: "\"A\":\"1\",\"A\":\"2\"")) == nil)
+        // Spaces around the object and a null replace_channel read as JSONDecoder reads them.
+        let start = String(decoding: try ARIEventMessage(application: "a", timestamp: "t", event: .stasisStart(StasisStart(args: ["inbound", "1000"], channel: Self.channel("c")))).encoded(), as: UTF8.self)
+        for text in [" \n\t" + start + " \r\n", start.replacingOccurrences(of: "\"args\":", with: "\"replace_channel\":null,\"args\":")] {
+            let fast = try #require(FastEventDecoder.decode(text), "not decoded: \(text.prefix(200))")
+            #expect(fast == Self.slow(text))
+        }
         // Optional fields given as null are nil, as with decodeIfPresent.
         let nulls = base.replacingOccurrences(of: "\"asterisk_id\":\"", with: "\"x\":\"").replacingOccurrences(of: "\"application\":\"murojaat\"", with: "\"application\":null")
         #expect(FastEventDecoder.decode(nulls) == Self.slow(nulls))

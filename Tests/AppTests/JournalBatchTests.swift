@@ -117,4 +117,21 @@ struct JournalBatchTests {
             }
         }
     }
+
+    /// U+0000, which PostgreSQL's text and jsonb cannot hold, in a caller's number, an event's data or an alert's
+    /// message does not get the batch refused: it is stored as U+FFFD and everything else as sent.
+    @Test func aNulCharacterFromACallerIsStoredNotRefused() async throws {
+        try await withMigratedDatabase { database in
+            try await withPostgres(database) { client in
+                let logger = Logger(label: "test")
+                let store = PostgresCallStore(client: client, logger: logger)
+                let call = CallRecord(server: "ast1", channelId: "ch-\u{0}", callerNumber: "+99890\u{0}1\u{1}\"", dialledNumber: "1000")
+                try await store.write([.call(call), .event(call.id, Date(), "started", ["caller": "a\u{0}b", "\u{0}": "key"]),
+                                       .alert("recording_failed", "cause: \u{0}x", call.id, Date())])
+                #expect(try await rowCount(client, "SELECT count(*) FROM calls WHERE caller_number = \("+99890\u{FFFD}1\u{1}\"") AND channel_id = \("ch-\u{FFFD}")") == 1)
+                #expect(try await rowCount(client, "SELECT count(*) FROM call_events WHERE data->>'caller' = \("a\u{FFFD}b") AND data->>\("\u{FFFD}") = 'key'") == 1)
+                #expect(try await rowCount(client, "SELECT count(*) FROM alerts WHERE message = \("cause: \u{FFFD}x")") == 1)
+            }
+        }
+    }
 }

@@ -476,6 +476,8 @@ public enum JSONText {
     static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// `"text"` with JSON escapes: quotes, backslashes and control characters (as `\u00XX` or their short forms).
+    /// U+0000 becomes U+FFFD: PostgreSQL's `text` and `jsonb` cannot hold it, and one in a caller's number or name
+    /// would otherwise have every row of its batch refused.
     static func appendQuoted(_ text: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var text = text
@@ -491,6 +493,7 @@ public enum JSONText {
                 case 0x0A: out.append(UInt8(ascii: "n"))
                 case 0x0D: out.append(UInt8(ascii: "r"))
                 case 0x09: out.append(UInt8(ascii: "t"))
+                case 0x00: out.append(contentsOf: "ufffd".utf8)
                 default:
                     out.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
                                             hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0x0F)]])

@@ -96,6 +96,8 @@ final class EventSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        pending = nil // frames not yet handed over go with the handler, as written ones go with the channel
+        scratch = []
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -167,7 +167,9 @@ public struct PostgresCallStore: CallStore {
     }
 
     static func alertQuery(kind: String, message: String, callId: UUID?, at: Date) -> PostgresQuery {
-        """
+        // An alert may quote what Asterisk or a caller sent; PostgreSQL's text cannot hold U+0000.
+        let message = message.contains("\u{0}") ? message.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : message
+        return """
         INSERT INTO alerts (kind, severity, message, call_id, created_at)
         VALUES (\(kind), CASE WHEN \(kind) = 'ari_connected' THEN 'info' ELSE 'warning' END, \(message), (SELECT id FROM calls WHERE id = \(callId)), \(at))
         """
