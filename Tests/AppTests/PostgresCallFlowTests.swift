@@ -42,14 +42,13 @@ struct PostgresCallFlowTests {
 
                         for round in 0..<2 {
                             let channel = try await sim.placeCall(from: "+998901112233", to: "1000")
-                            try await Task.sleep(for: .milliseconds(50))
+                            // Each digit once the call flow has taken the step before it: fixed pauses raced it on a
+                            // loaded machine (CI), and a digit that came early chose from another menu.
+                            try await until("the call in the IVR") { await center.callSnapshot().contains { $0.channelId == channel } }
                             try await sim.pressDigits("1", on: channel, gapMs: 1)
-                            try await Task.sleep(for: .milliseconds(60))
+                            try await until("Uzbek chosen") { await center.callSnapshot().first { $0.channelId == channel }?.language == .uz }
                             try await sim.pressDigits("6", on: channel, gapMs: 1)
-                            var waited = 0
-                            while await !center.agentSnapshot().contains(where: { $0.state == .onCall }) && waited < 500 {
-                                try await Task.sleep(for: .milliseconds(10)); waited += 1
-                            }
+                            try await until("an operator on the call") { await center.agentSnapshot().contains { $0.state == .onCall } }
                             try await untilBridgedAndRecorded(sim, calls: round + 1)
                             try await Task.sleep(for: .milliseconds(100))
                             try await sim.remoteHangup(channel)
@@ -67,7 +66,14 @@ struct PostgresCallFlowTests {
                     }
                 }
                 #expect(try await rowCount(client, "SELECT count(*) FROM calls") == 2)
-                #expect(try await rowCount(client, "SELECT count(*) FROM calls WHERE outcome = 'answered' AND topic_code = 'technical' AND language = 'uz' AND operator_id IS NOT NULL AND talk_seconds IS NOT NULL") == 2)
+                var callRows: [String] = []
+                for try await (outcome, topic, language, operatorId, talk) in try await client.query(
+                    "SELECT outcome, coalesce(topic_code, ''), coalesce(language, ''), operator_id, talk_seconds FROM calls ORDER BY started_at"
+                ).decode((String, String, String, Int64?, Int?).self) {
+                    callRows.append("\(outcome) \(topic) \(language) \(operatorId.map(String.init) ?? "-") \(talk.map(String.init) ?? "-")")
+                }
+                #expect(try await rowCount(client, "SELECT count(*) FROM calls WHERE outcome = 'answered' AND topic_code = 'technical' AND language = 'uz' AND operator_id IS NOT NULL AND talk_seconds IS NOT NULL") == 2,
+                        "calls: \(callRows)")
                 #expect(try await rowCount(client, "SELECT count(*) FROM calls WHERE repeated") == 1)
                 #expect(try await rowCount(client, "SELECT count(*) FROM call_events WHERE kind IN ('started', 'queued', 'answered', 'ended')") == 8)
                 var recordingRows: [String] = []
@@ -86,6 +92,18 @@ struct PostgresCallFlowTests {
                 #expect(try await rowCount(client, "SELECT count(*) FROM calls WHERE outcome = 'lost'") == 1)
             }
         }
+    }
+}
+
+/// Waits until `condition` holds, for up to 10 s; then fails the test naming what did not happen.
+func until(_ what: String, _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+    while try await !condition() {
+        guard ContinuousClock.now < deadline else {
+            Issue.record("not within 10 s: \(what)")
+            return
+        }
+        try await Task.sleep(for: .milliseconds(5))
     }
 }
 
