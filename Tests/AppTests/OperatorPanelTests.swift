@@ -44,11 +44,7 @@ struct OperatorPanelTests {
             try await waitFor("\"state\":\"ready\"")
 
             // Other operator pauses so the call comes to ours.
-            let channel = try await sim.placeCall(from: "+998901112233", to: "1000")
-            try await Task.sleep(for: .milliseconds(80))
-            try await sim.pressDigits("1", on: channel, gapMs: 1)
-            try await Task.sleep(for: .milliseconds(80))
-            try await sim.pressDigits("3", on: channel, gapMs: 1)
+            let channel = try await callAndChoose(sim, center, choice: "3")
             try await waitFor("event: call")
             try await waitFor("\"phase\":\"answered\"")
             try await waitFor("\"state\":\"on_call\"")

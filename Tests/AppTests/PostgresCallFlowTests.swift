@@ -41,13 +41,7 @@ struct PostgresCallFlowTests {
                         while await !sim.isConnected(app: "murojaat") { try await Task.sleep(for: .milliseconds(10)) }
 
                         for round in 0..<2 {
-                            let channel = try await sim.placeCall(from: "+998901112233", to: "1000")
-                            // Each digit once the call flow has taken the step before it: fixed pauses raced it on a
-                            // loaded machine (CI), and a digit that came early chose from another menu.
-                            try await until("the call in the IVR") { await center.callSnapshot().contains { $0.channelId == channel } }
-                            try await sim.pressDigits("1", on: channel, gapMs: 1)
-                            try await until("Uzbek chosen") { await center.callSnapshot().first { $0.channelId == channel }?.language == .uz }
-                            try await sim.pressDigits("6", on: channel, gapMs: 1)
+                            let channel = try await callAndChoose(sim, center, choice: "6")
                             try await until("an operator on the call") { await center.agentSnapshot().contains { $0.state == .onCall } }
                             try await untilBridgedAndRecorded(sim, calls: round + 1)
                             try await Task.sleep(for: .milliseconds(100))
@@ -105,6 +99,18 @@ func until(_ what: String, _ condition: () async throws -> Bool) async throws {
         }
         try await Task.sleep(for: .milliseconds(5))
     }
+}
+
+/// Places a call and walks the IVR: `language` at the first menu, then `choice`, each digit once the call flow
+/// has taken the step before it (fixed pauses raced it on a loaded CI machine). The caller's channel.
+func callAndChoose(_ sim: AsteriskSimulator, _ center: CallCenter, from number: String = "+998901112233",
+                   language: String = "1", choice: String) async throws -> String {
+    let channel = try await sim.placeCall(from: number, to: "1000")
+    try await until("the call in the IVR") { await center.callSnapshot().contains { $0.channelId == channel } }
+    try await sim.pressDigits(language, on: channel, gapMs: 1)
+    try await until("the language chosen") { await center.callSnapshot().first { $0.channelId == channel }?.language != nil }
+    try await sim.pressDigits(choice, on: channel, gapMs: 1)
+    return channel
 }
 
 /// Waits until `calls` calls have been bridged and their recordings started at the simulator: on a loaded

@@ -50,11 +50,7 @@ struct PostgresOutageTests {
                             #expect(await journal.flush())
 
                             proxy.cut()
-                            let channel = try await sim.placeCall(from: "+998901112233", to: "1000")
-                            try await Task.sleep(for: .milliseconds(50))
-                            try await sim.pressDigits("1", on: channel, gapMs: 1)
-                            try await Task.sleep(for: .milliseconds(60))
-                            try await sim.pressDigits("0", on: channel, gapMs: 1)
+                            let channel = try await callAndChoose(sim, center, choice: "0")
                             var waited = 0
                             while await !center.agentSnapshot().contains(where: { $0.state == .onCall }) && waited < 500 {
                                 try await Task.sleep(for: .milliseconds(10)); waited += 1

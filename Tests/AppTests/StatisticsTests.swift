@@ -461,11 +461,7 @@ struct StatisticsTests {
             try await op.request(.post, "/panel/state", form: ["_csrf": op.token, "state": "ready"])
             let supervisor = Visitor(client)
             try await supervisor.signIn("supervisor")
-            let channel = try await sim.placeCall(from: "+998901112233", to: "1000")
-            try await Task.sleep(for: .milliseconds(80))
-            try await sim.pressDigits("1", on: channel, gapMs: 1)
-            try await Task.sleep(for: .milliseconds(80))
-            try await sim.pressDigits("3", on: channel, gapMs: 1)
+            let channel = try await callAndChoose(sim, center, choice: "3")
             let clock = ContinuousClock(), deadline = clock.now.advanced(by: .seconds(10))
             var snapshot: WallboardSnapshot?
             while clock.now < deadline {
