@@ -46,22 +46,7 @@ enum FlatJSON {
 
         /// Visits the members of one object (the whole text); `visit` must consume each value.
         mutating func members(_ visit: (String, inout Reader) -> Bool) -> Bool {
-            skipSpace()
-            guard consume(UInt8(ascii: "{")) else { return false }
-            skipSpace()
-            if consume(UInt8(ascii: "}")) { return finished() }
-            while true {
-                skipSpace()
-                guard let key = string() else { return false }
-                skipSpace()
-                guard consume(UInt8(ascii: ":")) else { return false }
-                skipSpace()
-                guard visit(key, &self) else { return false }
-                skipSpace()
-                if consume(UInt8(ascii: ",")) { continue }
-                guard consume(UInt8(ascii: "}")) else { return false }
-                return finished()
-            }
+            members(inPlace: { key, reader in visit(String(decoding: key.bytes, as: UTF8.self), &reader) })
         }
 
         /// A member's name as it is written, for comparing in place with `==`.
