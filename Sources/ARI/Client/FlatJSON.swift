@@ -67,17 +67,12 @@ enum FlatJSON {
             if consume(UInt8(ascii: "}")) { return finished() }
             while true {
                 skipSpace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return false }
-                let start = index + 1
-                var end = start
-                while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
                 let accepted: Bool
-                if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
-                    index = end + 1
+                if let key = plainString() {
                     skipSpace()
                     guard consume(UInt8(ascii: ":")) else { return false }
                     skipSpace()
-                    accepted = visit(Key(bytes: UnsafeBufferPointer(rebasing: bytes[start..<end])), &self)
+                    accepted = visit(Key(bytes: key), &self)
                 } else {
                     guard var key = string() else { return false }
                     skipSpace()
@@ -106,15 +101,21 @@ enum FlatJSON {
         /// is not well-formed. A value that is not a string is passed over and is not `expected`.
         mutating func stringValue(equals expected: StaticString) -> Bool? {
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return value(depth: 0).map { _ in false } }
+            if let text = plainString() { return Key(bytes: text) == expected }
+            guard let text = string() else { return nil }
+            return expected.withUTF8Buffer { text.utf8.elementsEqual($0) }
+        }
+
+        /// The bytes of the string here, past its closing quote, when it has nothing to unescape (no backslash, no
+        /// control character); nil, with nothing consumed, otherwise.
+        mutating func plainString() -> UnsafeBufferPointer<UInt8>? {
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
             let start = index + 1
             var end = start
             while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
-            if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
-                index = end + 1
-                return Key(bytes: UnsafeBufferPointer(rebasing: bytes[start..<end])) == expected
-            }
-            guard let text = string() else { return nil }
-            return expected.withUTF8Buffer { text.utf8.elementsEqual($0) }
+            guard end < bytes.count, bytes[end] == UInt8(ascii: "\"") else { return nil }
+            index = end + 1
+            return UnsafeBufferPointer(rebasing: bytes[start..<end])
         }
 
         /// A status code into `status`: a number from 0 to 999, or nil for a value that is not a number (as before).
@@ -130,8 +131,9 @@ enum FlatJSON {
             return true
         }
 
-        /// Passes over a string, checking its escapes, without building it.
-        mutating func skipString() -> Bool {
+        /// Passes over a string, checking its escapes, without building it. Without `unicodeEscapes`, a `\u`
+        /// escape is refused (as `string(unicodeEscapes:)` does).
+        mutating func skipString(unicodeEscapes: Bool = true) -> Bool {
             guard consume(UInt8(ascii: "\"")) else { return false }
             while index < bytes.count {
                 let byte = bytes[index]
@@ -145,7 +147,7 @@ enum FlatJSON {
                     switch escape {
                     case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
                          UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"): break
-                    case UInt8(ascii: "u"): guard hex4() != nil else { return false }
+                    case UInt8(ascii: "u"): guard unicodeEscapes, hex4() != nil else { return false }
                     default: return false
                     }
                 case 0..<0x20: return false
@@ -300,8 +302,6 @@ enum FlatJSON {
         }
     }
 
-    static let hexDigits = Array("0123456789abcdef")
-
     /// `"text"` with JSON escapes: quotes, backslashes and control characters.
     static func quoted(_ text: String) -> String {
         var out = ""
@@ -313,36 +313,16 @@ enum FlatJSON {
     /// Appends `"text"` with JSON escapes. Text with nothing to escape (nearly all: ids, names, numbers as
     /// text) is appended in one piece, without building a new string first.
     static func appendQuoted(_ text: String, to out: inout String) {
-        let utf8 = text.utf8
         let escaped: (UInt8) -> Bool = { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 < 0x20 }
-        let needsEscape = utf8.withContiguousStorageIfAvailable { $0.contains(where: escaped) } ?? utf8.contains(where: escaped)
-        out += "\""
-        guard needsEscape else {
+        guard text.utf8.contains(where: escaped) else {
+            out += "\""
             out += text
             out += "\""
             return
         }
-        var plainStart = utf8.startIndex
-        var index = plainStart
-        while index != utf8.endIndex {
-            let byte = utf8[index]
-            if escaped(byte) {
-                out += String(utf8[plainStart..<index])!
-                switch byte {
-                case UInt8(ascii: "\""): out += "\\\""
-                case UInt8(ascii: "\\"): out += "\\\\"
-                case 0x0A: out += "\\n"
-                case 0x0D: out += "\\r"
-                case 0x09: out += "\\t"
-                default:
-                    out += "\\u00" + String(hexDigits[Int(byte >> 4)]) + String(hexDigits[Int(byte & 0x0F)])
-                }
-                plainStart = utf8.index(after: index)
-            }
-            index = utf8.index(after: index)
-        }
-        out += String(utf8[plainStart..<utf8.endIndex])!
-        out += "\""
+        var bytes: [UInt8] = []
+        JSONText.appendQuoted(text, to: &bytes)
+        out += String(decoding: bytes, as: UTF8.self)
     }
 }
 
@@ -383,7 +363,7 @@ public enum JSONText {
         public mutating func add(_ name: StaticString, _ value: String?) {
             guard let value else { return }
             key(name)
-            JSONText.appendQuoted(value, to: &bytes)
+            JSONText.appendQuoted(value, to: &bytes, forPostgreSQL: true)
         }
 
         /// An id in its canonical form, lower-case, as PostgreSQL's `uuid` reads it.
@@ -423,7 +403,7 @@ public enum JSONText {
             bytes.append(UInt8(ascii: "["))
             for (index, item) in value.enumerated() {
                 if index > 0 { bytes.append(UInt8(ascii: ",")) }
-                JSONText.appendQuoted(item, to: &bytes)
+                JSONText.appendQuoted(item, to: &bytes, forPostgreSQL: true)
             }
             bytes.append(UInt8(ascii: "]"))
         }
@@ -435,9 +415,9 @@ public enum JSONText {
             for (key, item) in value {
                 if !first { bytes.append(UInt8(ascii: ",")) }
                 first = false
-                JSONText.appendQuoted(key, to: &bytes)
+                JSONText.appendQuoted(key, to: &bytes, forPostgreSQL: true)
                 bytes.append(UInt8(ascii: ":"))
-                JSONText.appendQuoted(item, to: &bytes)
+                JSONText.appendQuoted(item, to: &bytes, forPostgreSQL: true)
             }
             bytes.append(UInt8(ascii: "}"))
         }
@@ -461,9 +441,9 @@ public enum JSONText {
     static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// `"text"` with JSON escapes: quotes, backslashes and control characters (as `\u00XX` or their short forms).
-    /// U+0000 becomes U+FFFD: PostgreSQL's `text` and `jsonb` cannot hold it, and one in a caller's number or name
-    /// would otherwise have every row of its batch refused.
-    static func appendQuoted(_ text: String, to out: inout [UInt8]) {
+    /// With `forPostgreSQL`, U+0000 becomes U+FFFD: PostgreSQL's `text` and `jsonb` cannot hold it, and one in a
+    /// caller's number or name would otherwise have every row of its journal batch refused.
+    static func appendQuoted(_ text: String, to out: inout [UInt8], forPostgreSQL: Bool = false) {
         out.append(UInt8(ascii: "\""))
         var text = text
         text.withUTF8 { utf8 in
@@ -478,7 +458,7 @@ public enum JSONText {
                 case 0x0A: out.append(UInt8(ascii: "n"))
                 case 0x0D: out.append(UInt8(ascii: "r"))
                 case 0x09: out.append(UInt8(ascii: "t"))
-                case 0x00: out.append(contentsOf: "ufffd".utf8)
+                case 0x00 where forPostgreSQL: out.append(contentsOf: "ufffd".utf8)
                 default:
                     out.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
                                             hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0x0F)]])

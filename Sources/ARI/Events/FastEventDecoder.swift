@@ -183,14 +183,7 @@ enum FastEventDecoder {
             }
         }
 
-        /// A member's name, compared in place with the names the models know.
-        struct Key {
-            let bytes: UnsafeBufferPointer<UInt8>
-            static func == (key: Key, name: StaticString) -> Bool {
-                name.utf8CodeUnitCount == key.bytes.count
-                    && (key.bytes.isEmpty || memcmp(key.bytes.baseAddress!, name.utf8Start, key.bytes.count) == 0)
-            }
-        }
+        typealias Key = FlatJSON.Reader.Key
 
         /// Visits an object's members; `visit` must read or skip each value.
         mutating func object(_ visit: (inout Scanner, Key) throws -> Void) throws {
@@ -214,15 +207,8 @@ enum FastEventDecoder {
 
         /// A member's name as its bytes; one with an escape is left to JSONDecoder.
         mutating func key() throws -> Key {
-            guard reader.consume(UInt8(ascii: "\"")) else { throw Unsure() }
-            let start = reader.index
-            while reader.index < bytes.count, bytes[reader.index] != UInt8(ascii: "\""), bytes[reader.index] != UInt8(ascii: "\\"),
-                  bytes[reader.index] >= 0x20 {
-                reader.index += 1
-            }
-            guard reader.index < bytes.count, bytes[reader.index] == UInt8(ascii: "\"") else { throw Unsure() }
-            defer { reader.index += 1 }
-            return Key(bytes: UnsafeBufferPointer(rebasing: bytes[start..<reader.index]))
+            guard let name = reader.plainString() else { throw Unsure() }
+            return Key(bytes: name)
         }
 
         mutating func strings() throws -> [String] {
@@ -308,25 +294,7 @@ enum FastEventDecoder {
 
         /// Passes over a string as `string()` would read it: simple escapes, no `\u`, no raw control characters.
         mutating func skipString() throws {
-            guard reader.consume(UInt8(ascii: "\"")) else { throw Unsure() }
-            while reader.index < bytes.count {
-                let byte = bytes[reader.index]
-                reader.index += 1
-                switch byte {
-                case UInt8(ascii: "\""): return
-                case UInt8(ascii: "\\"):
-                    guard reader.index < bytes.count else { throw Unsure() }
-                    switch bytes[reader.index] {
-                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
-                         UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
-                        reader.index += 1
-                    default: throw Unsure()
-                    }
-                case 0..<0x20: throw Unsure()
-                default: break
-                }
-            }
-            throw Unsure()
+            guard reader.skipString(unicodeEscapes: false) else { throw Unsure() }
         }
 
         /// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, passed over; true when it is a plain integer.
