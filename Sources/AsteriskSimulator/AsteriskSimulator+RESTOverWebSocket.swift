@@ -6,7 +6,15 @@ extension AsteriskSimulator {
     /// `RESTRequest` text frame on the events socket is handled in order, on the socket's reading side,
     /// and answered with a `RESTResponse` on the same socket. Malformed requests are answered with a 400
     /// and the socket stays open.
+    /// The answer goes through the application's event filter like any event (Asterisk 22.10's
+    /// `ari_websocket_send_event` checks `stasis_app_event_allowed`): an app whose `allowed` list lacks
+    /// `RESTResponse` has its requests carried out but never hears their answers.
     func restOverWebSocket(_ text: String, app: String) -> String? {
+        guard let reply = restOverWebSocketAnswer(text, app: app) else { return nil }
+        return applications[app]?.allows("RESTResponse") ?? true ? reply : nil
+    }
+
+    func restOverWebSocketAnswer(_ text: String, app: String) -> String? {
         guard configuration.restOverWebSocket else { return nil }
         guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
             return restResponse(app: app, status: 400, reason: "Failed to parse request message JSON", transaction: "", request: "", uri: "", body: nil)

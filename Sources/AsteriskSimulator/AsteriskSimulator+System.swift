@@ -30,11 +30,19 @@ extension AsteriskSimulator {
         ("app_stasis", "Stasis dialplan application"), ("chan_pjsip", "PJSIP Channel Driver"), ("bridge_simple", "Simple two channel bridging module"),
         ("bridge_softmix", "Multi-party software based channel mixing"), ("format_wav", "Microsoft WAV format (8kHz Signed Linear)"),
         ("res_http_websocket", "HTTP WebSocket Support"), ("res_musiconhold", "Music On Hold Resource"),
-    ].map { Module(name: $0.0, description: $0.1, useCount: 0, status: "Running", supportLevel: "core") }
+    ].map { Module(name: $0.0 + ".so", description: $0.1, useCount: 0, status: "Running", supportLevel: "core") }
 
+    /// `GET /asterisk/modules/{name}` as Asterisk 22 answers it (res/ari/resource_asterisk.c): `ast_module_check`
+    /// finds a loaded module with or without `.so` (else 404), but the module list is then searched by the exact
+    /// name, which is `res_ari.so`, so a name without `.so` gets 409 "Module information could not be retrieved".
     func module(_ params: SimulatorParameters) throws -> SimulatorResponse {
-        guard let module = Self.modules.first(where: { $0.name == params.path["moduleName"] }) else {
+        let requested = params.path["moduleName"] ?? ""
+        let bare = requested.hasSuffix(".so") ? String(requested.dropLast(3)) : requested
+        guard Self.modules.contains(where: { $0.name == bare + ".so" }) else {
             throw SimulatorFailure(404, "Module could not be found in running modules")
+        }
+        guard let module = Self.modules.first(where: { $0.name == requested }) else {
+            throw SimulatorFailure(409, "Module information could not be retrieved")
         }
         return .json(module)
     }

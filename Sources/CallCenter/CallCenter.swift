@@ -195,6 +195,11 @@ public actor CallCenter {
         "RecordingFinished", "RecordingFailed",
     ]
 
+    /// The filter set on Asterisk: the handled events and the answers to requests sent over the events socket.
+    /// Asterisk 22.10 filters `RESTResponse` frames like events: left out, every answer over the socket is lost
+    /// (the request is carried out, the caller waits for its time-out).
+    public static let filteredEventTypes: Set<String> = handledEventTypes.union(["RESTResponse"])
+
     /// Asks the server to send only the events the call flow acts on: the others (channel state and
     /// variable changes, bridge membership, playback starts…) were more than half of every call's frames,
     /// each one written, read and scanned only to be dropped. Asterisk keeps the filter with the application,
@@ -205,7 +210,7 @@ public actor CallCenter {
         let logger = self.logger
         Task {
             do {
-                try await client.setEventFilter(allowed: Self.handledEventTypes.sorted())
+                try await client.setEventFilter(allowed: Self.filteredEventTypes.sorted())
             } catch {
                 logger.notice("Asterisk did not take the event filter; unwanted events are dropped on arrival",
                               metadata: ["server": "\(server)", "error": "\(error)"])

@@ -26,7 +26,7 @@ struct ARIConformanceTests {
     static func exerciseClient(_ c: ARIClient) async {
         let calls: [@Sendable () async throws -> Void] = [
             { _ = try await c.asteriskInfo(only: ["build", "system"]) }, { _ = try await c.ping() }, { _ = try await c.modules() },
-            { _ = try await c.module("res_ari") }, { _ = try await c.globalVariable("X") }, { try await c.setGlobalVariable("X", value: "1") },
+            { _ = try await c.module("res_ari.so") }, { _ = try await c.globalVariable("X") }, { try await c.setGlobalVariable("X", value: "1") },
             { _ = try await c.channels() }, { _ = try await c.channel("c") },
             { _ = try await c.originate(OriginateParameters(endpoint: "PJSIP/101", channelId: "c", otherChannelId: "o", appArgs: "a",
                                                             callerId: "n <1>", timeout: 15, variables: ["A": "1"], originator: "x", formats: "ulaw")) },

@@ -49,7 +49,7 @@ struct CallFlowTests {
             #expect(await h.requests("PUT", containing: "/eventFilter").map(\.status) == [200])
             let filter = try await ARIClient(configuration: h.ari).applicationDetails()
             #expect(Set(filter.eventsAllowed.compactMap { if case .object(let o) = $0, case .string(let t)? = o["type"] { t } else { nil } })
-                    == CallCenter.handledEventTypes)
+                    == CallCenter.filteredEventTypes)
             try await h.until("wrap-up ends") { await h.agentState(1) == .ready }
             #expect(await h.center.channels.isEmpty) // the ended call left no channel behind
             let originate = await h.requests("POST", containing: "/channels")

@@ -107,7 +107,8 @@ public struct Doctor: Sendable {
         }
         var missing: [String] = []
         for module in Self.requiredModules {
-            do { _ = try await client.module(module) } catch { missing.append(module) }
+            // Asterisk knows a module by its file name: without `.so` it answers 409 even when it is loaded.
+            do { _ = try await client.module(module + ".so") } catch { missing.append(module) }
         }
         checks.append(missing.isEmpty
             ? DoctorCheck(status: .ok, name: "\(label) modules", detail: "\(Self.requiredModules.count) required modules loaded")
