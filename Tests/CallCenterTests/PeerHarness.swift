@@ -184,6 +184,7 @@ struct PeerHarness: Sendable {
                                   asterisk: asterisk, phones: PhoneBank(), phonePorts: ports, recordings: recordings)
         defer { harness.phones.items.withLock { for phone in $0.values { phone.stop() } } }
         if asterisk != nil {
+            for (ext, mode) in phones { try await harness.setPhone(ext, mode) }
         }
         let stream = center.events.subscribe()
         try await withThrowingTaskGroup(of: Void.self) { group in
