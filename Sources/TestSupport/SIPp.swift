@@ -19,6 +19,8 @@ public enum CallerStep: Sendable, Equatable {
 public enum PhoneMode: Sendable, Equatable {
     /// Rings, answers after this many milliseconds, then talks until the call ends.
     case answer(afterMs: Int)
+    /// Rings, answers after `afterMs`, talks and hangs up (BYE) after `hangupAfterMs` unless the caller did first.
+    case answerAndHangUp(afterMs: Int, hangupAfterMs: Int)
     /// Rings until the caller gives up (CANCEL).
     case noAnswer
     /// Refuses at once with 486 Busy Here.
@@ -283,15 +285,53 @@ public enum SIPp {
 
             """ + response("200 OK", tag: false).replacingOccurrences(of: "<send>", with: "<send next=\"end\">")
                 + "  <label id=\"cancelled\"/>\n" + cancelled
+        case .answerAndHangUp(let after, let talk):
+            // The caller's BYE while the operator talks is caught by the global receive before the BYE's 200.
+            body = response("180 Ringing") + "  <pause milliseconds=\"\(after)\"/>\n"
+                + response("200 OK", sdp: true).replacingOccurrences(of: "<send>", with: "<send retrans=\"500\">") + """
+              <recv request="CANCEL" optional="global" next="cancelled"/>
+              <recv request="ACK" crlf="true"/>
+              <nop><action><exec play_pcap_audio="\(pcaps)/g711a.pcap"/></action></nop>
+              <pause milliseconds="\(talk)"/>
+              <send retrans="500"><![CDATA[
+            BYE [$contact] SIP/2.0
+            Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+            From: <sip:\(ext)@[local_ip]:[local_port]>;tag=[pid]p[call_number]
+            To: [$caller]
+            Call-ID: [call_id]
+            CSeq: 100 BYE
+            Max-Forwards: 70
+            Content-Length: 0
+
+            ]]></send>
+              <recv request="BYE" optional="global" next="callerbye"/>
+              <recv response="200" next="end"/>
+              <label id="callerbye"/>
+
+            """ + response("200 OK", tag: false).replacingOccurrences(of: "<send>", with: "<send next=\"end\">")
+                + "  <label id=\"cancelled\"/>\n" + cancelled
         case .noAnswer:
             body = response("180 Ringing") + "  <recv request=\"CANCEL\"/>\n" + cancelled
         case .busy:
             body = response("486 Busy Here") + "  <recv request=\"ACK\"/>\n"
         }
+        // A phone that hangs up itself keeps the INVITE's Contact and From for its BYE (sipp refuses variables that
+        // are set and never used, so only then).
+        var invite = "<recv request=\"INVITE\" crlf=\"true\"/>"
+        if case .answerAndHangUp = mode {
+            invite = """
+            <recv request="INVITE" crlf="true">
+                <action>
+                  <ereg regexp="sip:[^&gt;;]*" search_in="hdr" header="Contact:" check_it="false" assign_to="contact"/>
+                  <ereg regexp=".*" search_in="hdr" header="From:" check_it="false" assign_to="caller"/>
+                </action>
+              </recv>
+            """
+        }
         let scenario = """
         <?xml version="1.0" encoding="UTF-8"?>
         <scenario name="phone">
-          <recv request="INVITE" crlf="true"/>
+        \(invite)
         \(body)
           <label id="end"/>
         </scenario>

@@ -139,6 +139,7 @@ struct PeerHarness: Sendable {
             for ext in RealAsterisk.phoneExtensions {
                 config.phones[ext] = switch phones[ext] {
                 case .answer(let after)?: PhoneBehaviour(mode: .answer, answerAfterMs: after)
+                case .answerAndHangUp(let after, let talk)?: PhoneBehaviour(mode: .answer, answerAfterMs: after, hangupAfterMs: talk)
                 case .noAnswer?: PhoneBehaviour(mode: .noAnswer)
                 case .busy?: PhoneBehaviour(mode: .busy)
                 case nil: PhoneBehaviour(mode: .offline)
@@ -212,6 +213,7 @@ struct PeerHarness: Sendable {
         if let sim {
             let behaviour: PhoneBehaviour = switch mode {
             case .answer(let after)?: PhoneBehaviour(mode: .answer, answerAfterMs: after)
+            case .answerAndHangUp(let after, let talk)?: PhoneBehaviour(mode: .answer, answerAfterMs: after, hangupAfterMs: talk)
             case .noAnswer?: PhoneBehaviour(mode: .noAnswer)
             case .busy?: PhoneBehaviour(mode: .busy)
             case nil: PhoneBehaviour(mode: .offline)

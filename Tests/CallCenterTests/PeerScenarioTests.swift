@@ -52,4 +52,126 @@ struct PeerScenarioTests {
             try await h.nothingLeft()
         }
     }
+
+    @Test("2. IVR: language, repeat, information, back, wrong digit, 0 for an operator", arguments: Peer.allCases)
+    func ivrEveryAction(_ peer: Peer) async throws {
+        try await PeerHarness.run(peer, scenario: "IVR actions") { h in
+            let number = "998901110002"
+            let caller = try await h.call(number, [.pause(300), .digit("2"), .pause(500), .digit("#"), .pause(500), .digit("8"), .pause(1200),
+                                                   .digit("*"), .pause(500), .digit("7"), .pause(900), .digit("1"), .pause(500), .digit("0"),
+                                                   .pause(1500), .hangup])
+            #expect(await caller.finished())
+            let call = try await h.ended(number)
+            #expect(call.ivrPath == ["root:2", "menu-ru:#", "menu-ru:8", "menu-ru:*", "root:7", "root:1", "menu-uz:0"])
+            #expect(call.language == .uz && call.outcome == .abandonedQueue && call.hangupSide == .caller)
+            let kinds = await h.store.eventKinds(call.id)
+            #expect(kinds.contains("queued"), "\(kinds)")
+            try await h.nothingLeft()
+        }
+    }
+
+    @Test("2. IVR: silence three times goes to the queue", arguments: Peer.allCases)
+    func ivrSilence(_ peer: Peer) async throws {
+        try await PeerHarness.run(peer, scenario: "IVR silence") { h in
+            let number = "998901110003"
+            let caller = try await h.call(number, [.pause(14_000), .hangup])
+            try await h.until("queued after three timeouts", timeout: .seconds(14)) {
+                guard let id = h.callId(number) else { return false }
+                return await h.center.queueSnapshot().contains(id)
+            }
+            #expect(await caller.finished())
+            let call = try await h.ended(number)
+            #expect(call.outcome == .abandonedQueue)
+            #expect(await h.store.eventKinds(call.id).filter { $0 == "ivr_timeout" }.count == 3)
+            try await h.nothingLeft()
+        }
+    }
+
+    enum Failure: String, CaseIterable, Sendable { case ringsOut, notRegistered, busy }
+
+    @Test("4. The operator's phone rings out, is not registered, or is busy: the operator is paused, the call keeps its place",
+          arguments: Peer.allCases, Failure.allCases)
+    func phoneFailures(_ peer: Peer, _ failure: Failure) async throws {
+        let phones: [String: PhoneMode] = switch failure {
+        case .ringsOut: ["101": .noAnswer]
+        case .notRegistered: [:]
+        case .busy: ["101": .busy]
+        }
+        try await PeerHarness.run(peer, scenario: "phone \(failure)", phones: phones) { h in
+            try await h.ready(1)
+            let number = "998901110004"
+            let caller = try await h.call(number, [.pause(300), .digit("0"), .pause(6000), .hangup])
+            try await h.until("operator 1 is paused", timeout: .seconds(8)) { await h.agentState(1) == .paused }
+            let reason = await h.center.agentSnapshot().first { $0.id == 1 }?.pauseReason
+            let expected = switch failure { case .ringsOut: "no_answer"; case .notRegistered: "unreachable"; case .busy: "busy" }
+            #expect(reason == expected)
+            let id = try #require(h.callId(number))
+            #expect(await h.center.queueSnapshot().contains(id), "the call keeps its place")
+            #expect(await caller.finished())
+            let call = try await h.ended(number)
+            #expect(call.outcome == .operatorNoAnswer && call.operatorId == nil)
+            #expect(await h.store.eventKinds(call.id).contains("operator_no_answer"))
+            try await h.nothingLeft()
+        }
+    }
+
+    enum HangupPhase: String, CaseIterable, Sendable { case ivr, queue, ringing, talking }
+
+    @Test("5. The caller hangs up in the IVR, in the queue, while the operator's phone rings, during the call",
+          arguments: Peer.allCases, HangupPhase.allCases)
+    func callerHangsUp(_ peer: Peer, _ phase: HangupPhase) async throws {
+        try await PeerHarness.run(peer, scenario: "hang-up in \(phase)", phones: ["101": .answer(afterMs: phase == .ringing ? 8000 : 300)]) { h in
+            if phase != .queue { try await h.ready(1) }
+            let number = "998901110005"
+            let steps: [CallerStep] = switch phase {
+            case .ivr: [.pause(700), .hangup]
+            case .queue, .ringing: [.pause(300), .digit("0"), .pause(1500), .hangup]
+            case .talking: [.pause(300), .digit("0"), .pause(1500), .talk, .pause(1500), .hangup]
+            }
+            let caller = try await h.call(number, steps)
+            if phase == .ringing { try await h.until("operator 1's phone rings") { await h.agentState(1) == .ringing } }
+            #expect(await caller.finished())
+            let call = try await h.ended(number)
+            let outcome: CallOutcome = switch phase { case .ivr: .abandonedIVR; case .queue, .ringing: .abandonedQueue; case .talking: .answered }
+            #expect(call.outcome == outcome && call.hangupSide == .caller)
+            // The operator whose phone rang is free again at once, not paused; after a conversation, after wrap-up.
+            if phase != .queue {
+                try await h.until("operator 1 is ready again") { await h.agentState(1) == .ready }
+            }
+            try await h.nothingLeft()
+        }
+    }
+
+    @Test("9. 30 simultaneous callers and 5 phones: every call has its row and its recording, nothing stuck",
+          arguments: Peer.allCases)
+    func thirtyCallers(_ peer: Peer) async throws {
+        var phones: [String: PhoneMode] = [:]
+        for ext in RealAsterisk.phoneExtensions { phones[ext] = .answerAndHangUp(afterMs: 200, hangupAfterMs: 1200) }
+        try await PeerHarness.run(peer, scenario: "30 callers, 5 phones", phones: phones) { h in
+            try await h.ready(1, 2, 3, 4, 5)
+            let numbers = (0..<30).map { "99890200\(String(format: "%04d", $0))" }
+            var callers: [PlacedCall] = []
+            for number in numbers {
+                callers.append(try await h.call(number, [.pause(300), .digit("0"), .talk]))
+            }
+            for caller in callers { #expect(await caller.finished(timeout: 90)) }
+            for number in numbers {
+                let call = try await h.ended(number, timeout: .seconds(30))
+                #expect(call.outcome == .answered && call.hangupSide == .operator, "\(number): \(call.outcome)")
+            }
+            try await h.until("every call's recording is copied", timeout: .seconds(30)) {
+                var done = 0
+                for number in numbers {
+                    if let id = h.callId(number), let r = await h.store.recordings[id.uuidString.lowercased()], r.state == .done, r.storagePath != nil {
+                        done += 1
+                    }
+                }
+                return done == numbers.count
+            }
+            try await h.until("every operator is ready") {
+                await h.center.agentSnapshot().allSatisfy { $0.state == .ready }
+            }
+            try await h.nothingLeft()
+        }
+    }
 }
