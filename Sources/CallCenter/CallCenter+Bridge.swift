@@ -44,6 +44,7 @@ extension CallCenter {
         // to done. RecordingStarted is not asked for (one frame less per call), and nothing waits on it.
         journal.append(.recording(RecordingRecord(callId: id, name: name, server: session.server, format: format,
                                                   state: .recording, startedAt: now)))
+        pendingRecordings[name] = PendingRecording(callId: id, server: session.server)
         note(id, "recording_started", ["name": name])
         note(id, "answered", ["operator": "\(operatorId)", "wait": "\(session.record.waitSeconds ?? 0)"])
         setAgent(operatorId, .onCall, reason: nil, call: id)
@@ -111,6 +112,11 @@ extension CallCenter {
 
     func recordingChanged(_ recording: LiveRecording, server: String, state: RecordingRecord.State) {
         guard let id = UUID(uuidString: recording.name) else { return }
+        if state != .recording {
+            pendingRecordings[recording.name] = nil
+            // Already finished from the stored copy (the event came late): copied once, not twice.
+            if recoveredRecordings.contains(recording.name) { return }
+        }
         switch state {
         case .recording:
             break // the row was written when the recording was asked for (`connect`)
@@ -122,8 +128,48 @@ extension CallCenter {
         }
     }
 
+    /// The call has ended and its recording's event has not come: ask Asterisk. A live recording is still being written
+    /// (ask again later); a stored one is finished — copy it as RecordingFinished would; neither, after a few asks,
+    /// is a failed recording.
+    func checkRecording(_ name: String) {
+        guard let pending = pendingRecordings[name], let client = clients[pending.server] else { return }
+        Task { [weak self] in
+            var live = false
+            var stored: StoredRecording?
+            if (try? await client.liveRecording(name)) != nil {
+                live = true
+            } else {
+                stored = try? await client.storedRecording(name)
+            }
+            await self?.recordingChecked(name, live: live, stored: stored)
+        }
+    }
+
+    func recordingChecked(_ name: String, live: Bool, stored: StoredRecording?) {
+        guard var pending = pendingRecordings[name] else { return } // the event came meanwhile
+        if let stored, !live {
+            pendingRecordings[name] = nil
+            recoveredRecordings.insert(name)
+            logger.notice("RecordingFinished did not come; the stored recording is copied", metadata: ["recording": "\(name)"])
+            note(pending.callId, "recording_finished", ["name": name, "source": "stored"])
+            fetchRecording(LiveRecording(name: name, format: stored.format, targetUri: "", state: "done"), callId: pending.callId,
+                           server: pending.server)
+            return
+        }
+        pending.checks += 1
+        guard pending.checks < 10 else {
+            pendingRecordings[name] = nil
+            recordingFailed(pending.callId, name: name, server: pending.server,
+                            error: "no RecordingFinished and no stored recording on Asterisk")
+            return
+        }
+        pendingRecordings[name] = pending
+        _ = schedule(after: settings.recordingCheckSeconds) { $0.checkRecording(name) }
+    }
+
     /// A failed recording never stops the call; supervisors get an alert.
     func recordingFailed(_ id: UUID, name: String, server: String, error: String) {
+        pendingRecordings[name] = nil
         journal.append(.recording(RecordingRecord(callId: id, name: name, server: server, format: settings.recordingFormat,
                                                   state: .failed, error: error, startedAt: Date(), finishedAt: Date())))
         let message = "Recording of call \(id.uuidString.lowercased()) failed: \(error)"
@@ -210,4 +256,11 @@ extension CallCenter {
         let year = Int(parts.tm_year) + 1900, month = Int(parts.tm_mon) + 1, day = Int(parts.tm_mday)
         return "\(year)-\(month < 10 ? "0" : "")\(month)-\(day < 10 ? "0" : "")\(day)"
     }
+}
+
+/// A recording asked for whose end has not been heard of.
+struct PendingRecording: Sendable {
+    var callId: UUID
+    var server: String
+    var checks = 0
 }

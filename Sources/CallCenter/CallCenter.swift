@@ -44,6 +44,10 @@ public actor CallCenter {
     var playbackSequence = 0
     nonisolated let instanceTag = String(UInt64.random(in: 0..<(1 << 48)), radix: 36)
     var recordingsDirectory: URL?
+    /// Recordings asked for whose RecordingFinished (or RecordingFailed) has not come yet, by name.
+    var pendingRecordings: [String: PendingRecording] = [:]
+    /// Recordings finished from Asterisk's stored copy because their event did not come: a late event is ignored.
+    var recoveredRecordings = RecentKeys<String>(capacity: 5_000)
     /// Recording copies handed over whose rows are not in the journal yet (`finishCopies`).
     nonisolated let copiesInFlight = Atomic<Int>(0)
     /// When the event being handled reached the call flow, or may have reached its socket when events are read
@@ -435,6 +439,9 @@ public actor CallCenter {
         if session.record.ivrEndedAt == nil { session.record.ivrEndedAt = session.record.endedAt }
         if let bridge = session.bridgeId {
             session.ops.send("destroy bridge", ARIClient.destroyBridgeRequest(bridge), ignoringErrors: true)
+        }
+        if let name = session.recordingName, pendingRecordings[name] != nil {
+            _ = schedule(after: settings.recordingCheckSeconds) { $0.checkRecording(name) }
         }
         for playback in session.playbacks { playbacks[playback] = nil }
         leaveLine(session)

@@ -119,6 +119,9 @@ public struct RecordingRecord: Sendable, Equatable {
 /// Tunables of the call flow; times are real seconds.
 public struct CallCenterSettings: Sendable {
     public var ringTimeoutSeconds = 15
+    /// After a recorded call ends, how long to wait for RecordingFinished before asking Asterisk for the stored file
+    /// (and between later asks). The event is lost when it falls in a reconnect, or never sent when the bridge went first.
+    public var recordingCheckSeconds: Double = 2
     public var wrapUpSeconds: Double = 30
     public var digitTimeoutSeconds: Double = 5
     public var maxFailures = 3
