@@ -6,9 +6,80 @@ extension CallCenter {
     func startUp(_ server: String) async {
         guard let client = clients[server] else { return }
         let live = (try? await client.channels()) ?? []
+        let bridges = (try? await client.bridges()) ?? []
+        let open = (try? await journal.store.openCalls(server: server)) ?? []
         journal.append(.alert("ari_connected", "Connected to Asterisk \(server) with \(live.count) channels up", nil, Date()))
         lostCallsClosure?(server, Set(live.map(\.id)))
+        resume(open, live: live, bridges: bridges, server: server)
         adopt(live, server: server)
+        dispatch()
+    }
+
+    /// After murojaat itself restarted (a crash, kill -9, an upgrade): a call whose row is still open and whose
+    /// caller's channel is still up goes on under its own id and row — never a second one. A conversation in its
+    /// bridge goes on untouched (nothing is played into it), the operator is on the call, the recording goes on and
+    /// is finished when the call ends; a caller who was waiting goes back in line in the order they first queued; a
+    /// caller in the menus hears the language menu again. An operator's leg that belongs to no such conversation
+    /// (it was ringing at the crash) is hung up, and its caller waits in line again.
+    func resume(_ open: [CallRecord], live: [Channel], bridges: [Bridge], server: String) {
+        guard let client = clients[server] else { return }
+        let up = Set(live.map(\.id))
+        var claimed: Set<String> = []
+        for record in open.sorted(by: { ($0.queuedAt ?? .distantFuture, $0.startedAt) < ($1.queuedAt ?? .distantFuture, $1.startedAt) })
+        where record.server == server && record.outcome == .inProgress && up.contains(record.channelId)
+            && sessions[record.id] == nil && channels[Self.key(server, record.channelId)] == nil {
+            let id = record.id
+            let ops = CallRequests(client: client, loop: eventLoop) { [weak self] label, error in
+                self?.onFlowThread { $0.operationFailed(call: id, server: server, label: label, error: error) }
+            }
+            var session = CallSession(record: record, node: ivr.root, ops: ops)
+            session.adopted = true
+            channels[Self.key(server, record.channelId)] = id
+            claimed.insert(record.channelId)
+            if !record.callerNumber.isEmpty { rememberCaller(record.callerNumber, at: record.startedAt) }
+            let bridgeId = id.uuidString.lowercased()
+            if let bridge = bridges.first(where: { $0.id == bridgeId }), bridge.channels.contains(record.channelId),
+               let leg = bridge.channels.first(where: { $0 != record.channelId && $0.hasPrefix("op-") && up.contains($0) }),
+               let operatorId = record.operatorId, agents[operatorId] != nil, record.answeredAt != nil {
+                session.phase = .bridged(operatorId: operatorId, leg: leg)
+                session.bridgeId = bridgeId
+                session.recordingName = bridgeId
+                channels[Self.key(server, leg)] = id
+                claimed.insert(leg)
+                sessions[id] = session
+                // The bridge's events (its recording's end among them) reach an app subscribed to it.
+                ops.send("subscribe bridge", client.subscribeRequest(eventSource: "bridge:\(bridgeId)"), ignoringErrors: true)
+                pendingRecordings[bridgeId] = PendingRecording(callId: id, server: server)
+                note(id, "resumed", ["phase": "bridged", "operator": "\(operatorId)"])
+                setAgent(operatorId, .onCall, reason: nil, call: id)
+                publish(.callAnswered(session.record, operatorId: operatorId))
+            } else if record.queuedAt != nil {
+                session.phase = .queued
+                session.record.operatorId = nil
+                session.ticket = lines.nextTicket()
+                session.routableSince = .now
+                sessions[id] = session
+                joinLine(id)
+                note(id, "resumed", ["phase": "queued"])
+                publish(.callQueued(session.record, position: position(of: id)))
+                startQueueMusic(id)
+            } else {
+                sessions[id] = session
+                note(id, "resumed", ["phase": "ivr"])
+                publish(.callStarted(session.record))
+                enterNode(id, ivr.root)
+            }
+        }
+        // Operators' legs of no resumed conversation: a phone still ringing for a caller the old process offered.
+        for channel in live where channel.id.hasPrefix("op-") && !claimed.contains(channel.id) && channels[Self.key(server, channel.id)] == nil {
+            let request = ARIClient.hangupRequest(channel.id)
+            Task { _ = try? await client.send(request) }
+        }
+        // Operators the old process left ringing, talking or wrapping up with no call now: ready again.
+        for (operatorId, agent) in agents where [.ringing, .onCall, .wrapUp].contains(agent.state)
+            && !sessions.values.contains(where: { $0.operatorId == operatorId }) {
+            setAgent(operatorId, .ready, reason: nil, call: nil)
+        }
     }
 
     /// After the event socket came back: Asterisk dropped the events of the gap, so the channels are re-read.

@@ -11,6 +11,8 @@ public protocol CallStore: Sendable {
     func loadOperators() async throws -> [OperatorInfo]
     /// Calls that were in progress on `server` when the process or Asterisk stopped.
     func closeLostCalls(server: String, except: Set<String>, at: Date) async throws -> Int
+    /// Calls on `server` whose rows are still in progress: what a restarted process carries on.
+    func openCalls(server: String) async throws -> [CallRecord]
     /// Writes several journal entries at once, in order, all or none (one transaction where the store has them).
     func write(_ entries: [CallJournal.Entry]) async throws
     /// True when retrying cannot help (the data breaks a constraint), as opposed to the store being unreachable.
@@ -19,6 +21,8 @@ public protocol CallStore: Sendable {
 
 extension CallStore {
     public func isPermanent(_ error: any Error) -> Bool { false }
+
+    public func openCalls(server: String) async throws -> [CallRecord] { [] }
 
     public func write(_ entries: [CallJournal.Entry]) async throws {
         for entry in entries { try await write(entry) }
@@ -94,6 +98,10 @@ public actor InMemoryCallStore: CallStore {
             closed += 1
         }
         return closed
+    }
+
+    public func openCalls(server: String) async throws -> [CallRecord] {
+        calls.values.filter { $0.server == server && $0.outcome == .inProgress }
     }
 
     public func eventKinds(_ callId: UUID) -> [String] { events.filter { $0.0 == callId }.map(\.1) }

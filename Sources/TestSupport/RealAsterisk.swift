@@ -17,6 +17,7 @@ public final class RealAsterisk: Sendable {
     public let trunkPort: Int
     public let password = "murojaat-test-secret"
     public let pid: Int32
+    private let stopped = Mutex(false)
 
     public static let phoneExtensions = ["101", "102", "103", "104", "105"]
     public static func phonePassword(_ ext: String) -> String { "\(ext)-test-secret" }
@@ -84,17 +85,17 @@ public final class RealAsterisk: Sendable {
         for (name, text) in derived { try text.write(to: conf.appendingPathComponent(name), atomically: true, encoding: .utf8) }
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("moh"), withIntermediateDirectories: true)
         let run = directory.appendingPathComponent("run")
+        // Prompts go in before Asterisk starts: its sound index (what `GET /sounds` answers) is built at start.
+        if let sounds {
+            let target = run.appendingPathComponent("var/lib/asterisk/sounds")
+            try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: sounds, to: target)
+        }
         let output = try TestProcess.run(install.appendingPathComponent("asterisk-start").path, [run.path, conf.path], timeout: 90)
         guard output.status == 0 else { throw TestProcessError("asterisk-start failed (\(output.status)): \(output.text)") }
         let pidText = try String(contentsOf: run.appendingPathComponent("var/run/asterisk/asterisk.pid"), encoding: .utf8)
         guard let pid = Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)) else { throw TestProcessError("no Asterisk pid") }
         let asterisk = RealAsterisk(directory: run, httpPort: httpPort, sipPort: sipPort, trunkPort: trunkPort, pid: pid)
-        if let sounds {
-            let target = asterisk.soundsDirectory
-            try? FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try? FileManager.default.removeItem(at: target)
-            try FileManager.default.copyItem(at: sounds, to: target)
-        }
         return asterisk
     }
 
@@ -178,6 +179,8 @@ public final class RealAsterisk: Sendable {
 
     /// Stops Asterisk (`asterisk-stop`, then SIGKILL to its PID if it is still there) and removes its folder.
     public func stop(removeFiles: Bool = true) {
+        // Once only: a second kill could hit another process that was given the same PID since.
+        guard !stopped.withLock({ let was = $0; $0 = true; return was }) else { return }
         if let install = Self.install {
             _ = try? TestProcess.run(install.appendingPathComponent("asterisk-stop").path, [directory.path], timeout: 40)
         }

@@ -7,6 +7,7 @@ import Logging
 @testable import MurojaatApp
 import PostgresNIO
 import Storage
+import TestSupport
 import Testing
 
 /// A migrated database for app-level tests, created once per test.
@@ -105,6 +106,48 @@ struct DoctorTests {
             #expect(checks.first { $0.name == "database" }?.status == .fail)
             #expect(checks.first { $0.name == "asterisk ast1 sounds" }?.status == .fail)
             #expect(checks.first { $0.name == "asterisk ast1 application" }?.status == .warn)
+        }
+    }
+
+    /// Scenario 10 of the real-Asterisk tier: every check ok against a real Asterisk 22 set up from `asterisk/`, and the
+    /// exact fault named when a module is unloaded or a prompt is missing.
+    @Test func greenAgainstARealAsteriskAndTheFaultNamed() async throws {
+        if let reason = RealAsterisk.unavailableReason {
+            if RealAsterisk.isCI { Issue.record("the real-Asterisk tier cannot run in CI: \(reason)") }
+            else { print("real-Asterisk doctor check skipped: \(reason)") }
+            return
+        }
+        let prompts = try RealAsterisk.writePrompts(PromptCatalog.all.map(\.name))
+        defer { try? FileManager.default.removeItem(at: prompts) }
+        let asterisk = try RealAsterisk.start(sounds: prompts)
+        defer { asterisk.stop() }
+        try await withMigratedDatabase { database in
+            // The Stasis application is registered while murojaat runs: connect as `serve` would.
+            let connection = ARIEventConnection(configuration: asterisk.ari, eventTypes: CallCenter.handledEventTypes)
+            let events = Task { try await connection.run() }
+            defer { events.cancel() }
+            let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+            while !connection.isConnected, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            let config = try configuration(database: database, port: asterisk.httpPort, password: asterisk.password)
+            let checks = await Doctor(configuration: config).run()
+            for check in checks { print(check) }
+            #expect(checks.allSatisfy { $0.status == .ok }, "\(checks.filter { $0.status != .ok })")
+            #expect(checks.contains { $0.name == "asterisk ast1 version" && $0.detail.contains("22.10.1") })
+            #expect(checks.contains { $0.name == "asterisk ast1 modules" && $0.status == .ok })
+        }
+        asterisk.stop()
+        // A prompt missing and a module gone: each named.
+        try FileManager.default.removeItem(at: prompts.appendingPathComponent("ru/murojaat/main-menu.wav"))
+        let faulty = try RealAsterisk.start(sounds: prompts)
+        defer { faulty.stop() }
+        try faulty.cli("module unload bridge_softmix.so")
+        try await withMigratedDatabase { database in
+            let config = try configuration(database: database, port: faulty.httpPort, password: faulty.password)
+            let red = await Doctor(configuration: config).run()
+            let modules = try #require(red.first { $0.name == "asterisk ast1 modules" })
+            #expect(modules.status == .fail && modules.detail.contains("bridge_softmix") && !modules.detail.contains("res_ari,"))
+            let sounds = try #require(red.first { $0.name == "asterisk ast1 sounds" })
+            #expect(sounds.status == .fail && sounds.detail.contains("ru/murojaat/main-menu"))
         }
     }
 }

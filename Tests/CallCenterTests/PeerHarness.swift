@@ -29,6 +29,15 @@ enum PeerTally {
     }
 }
 
+/// The tasks of the running call flow, ended together (at the end, or to simulate a crash).
+final class Runtime: Sendable {
+    let tasks = Mutex<[Task<Void, Never>]>([])
+    func add(_ more: [Task<Void, Never>]) { tasks.withLock { $0 += more } }
+    func stopAll() {
+        for task in tasks.withLock({ let all = $0; $0 = []; return all }) { task.cancel() }
+    }
+}
+
 /// The sipp phones of a scenario on the real Asterisk, by extension.
 final class PhoneBank: Sendable {
     let items = Mutex<[String: SIPp.Running]>([:])
@@ -83,6 +92,11 @@ struct PeerHarness: Sendable {
     let phones: PhoneBank
     let phonePorts: [String: Int]
     let recordings: URL
+    let runtime: Runtime
+    let route: Route
+    let settings: CallCenterSettings
+    let operators: [OperatorInfo]
+    let connection: ARIEventConnection
 
     static let operators: [OperatorInfo] = [
         OperatorInfo(id: 1, name: "Dilnoza", extensionNumber: "101", endpoint: "PJSIP/101", skills: [.uz]),
@@ -171,6 +185,32 @@ struct PeerHarness: Sendable {
         var ari = ari
         ari.restOverWebSocket = route == .socket
         let store = InMemoryCallStore(operators: operators)
+        var ports: [String: Int] = [:]
+        for ext in RealAsterisk.phoneExtensions { ports[ext] = try FreePort.udp() }
+        let runtime = Runtime()
+        let harness = try await start(peer: peer, sim: sim, asterisk: asterisk, ari: ari, route: route, store: store, seen: EventLog(),
+                                      settings: settings, operators: operators, recordings: recordings, phones: PhoneBank(),
+                                      ports: ports, runtime: runtime, phoneModes: phones)
+        defer {
+            harness.phones.items.withLock { for phone in $0.values { phone.stop() } }
+            runtime.stopAll()
+        }
+        do {
+            try await body(harness)
+        } catch {
+            if asterisk != nil { print("sipp's logs:\n\(harness.phones.report)") }
+            throw error
+        }
+        #expect(await harness.center.finishCopies(timeout: .seconds(10)), "recording copies still running")
+    }
+
+    /// A call flow (centre, journal, event connection) on `store`, connected to the peer: at the start of a scenario,
+    /// and again after a simulated crash of murojaat (`restart`).
+    private static func start(
+        peer: Peer, sim: AsteriskSimulator?, asterisk: RealAsterisk?, ari: ARIServerConfiguration, route: Route, store: InMemoryCallStore,
+        seen: EventLog, settings: CallCenterSettings, operators: [OperatorInfo], recordings: URL, phones: PhoneBank,
+        ports: [String: Int], runtime: Runtime, phoneModes: [String: PhoneMode]?
+    ) async throws -> PeerHarness {
         let logger = Logger(label: "test.peer")
         let journal = CallJournal(store: store, logger: logger)
         let center = CallCenter(settings: settings, journal: journal, recordingsDirectory: recordings, logger: logger)
@@ -179,31 +219,38 @@ struct PeerHarness: Sendable {
         center.attach(connection)
         await center.addServer(ari.name, client: ARIClient(connection: connection))
         await center.loadOperators(operators)
-        var ports: [String: Int] = [:]
-        for ext in RealAsterisk.phoneExtensions { ports[ext] = try FreePort.udp() }
-        let harness = PeerHarness(peer: peer, center: center, store: store, journal: journal, seen: EventLog(), ari: ari, sim: sim,
-                                  asterisk: asterisk, phones: PhoneBank(), phonePorts: ports, recordings: recordings)
-        defer { harness.phones.items.withLock { for phone in $0.values { phone.stop() } } }
-        if asterisk != nil {
-            for (ext, mode) in phones { try await harness.setPhone(ext, mode) }
+        // As the app does (Server.swift): calls left in progress whose channels are gone are closed as lost.
+        await center.setLostCallsHandler { server, live in
+            Task { _ = try? await store.closeLostCalls(server: server, except: live, at: Date()) }
+        }
+        let harness = PeerHarness(peer: peer, center: center, store: store, journal: journal, seen: seen, ari: ari, sim: sim,
+                                  asterisk: asterisk, phones: phones, phonePorts: ports, recordings: recordings, runtime: runtime,
+                                  route: route, settings: settings, operators: operators, connection: connection)
+        if asterisk != nil, let phoneModes {
+            for (ext, mode) in phoneModes { try await harness.setPhone(ext, mode) }
         }
         let stream = center.events.subscribe()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await connection.run() }
-            group.addTask { try await journal.run() }
-            group.addTask { for await event in stream { harness.seen.items.withLock { $0.append(event) } } }
-            try await harness.until("the app is connected", timeout: .seconds(10)) {
-                connection.isConnected && (route == .http || connection.restOverWebSocket)
-            }
-            do {
-                try await body(harness)
-            } catch {
-                if asterisk != nil { print("sipp's logs:\n\(harness.phones.report)") }
-                throw error
-            }
-            #expect(await center.finishCopies(timeout: .seconds(10)), "recording copies still running")
-            group.cancelAll()
+        let tasks: [Task<Void, Never>] = [
+            Task { try? await connection.run() },
+            Task { try? await journal.run() },
+            Task { for await event in stream { seen.items.withLock { $0.append(event) } } },
+        ]
+        runtime.add(tasks)
+        try await harness.until("the app is connected", timeout: .seconds(10)) {
+            connection.isConnected && (route == .http || connection.restOverWebSocket)
         }
+        return harness
+    }
+
+    /// murojaat dies without a word (as kill -9: no hang-up, no clean-up; what the journal had taken is stored) and a
+    /// new process starts on the same store and peer. Returns the new process's harness.
+    func restart() async throws -> PeerHarness {
+        _ = await journal.flush()
+        runtime.stopAll()
+        try await until("the old process is gone") { !connection.isConnected }
+        return try await Self.start(peer: peer, sim: sim, asterisk: asterisk, ari: ari, route: route, store: store, seen: seen,
+                                    settings: settings, operators: operators, recordings: recordings, phones: phones,
+                                    ports: phonePorts, runtime: runtime, phoneModes: nil)
     }
 
     // MARK: the outside world

@@ -174,4 +174,38 @@ struct PeerScenarioTests {
             try await h.nothingLeft()
         }
     }
+
+    @Test("7. murojaat killed during a bridged call and started again: the call goes on untouched and is completed",
+          arguments: Peer.allCases)
+    func restartDuringConversation(_ peer: Peer) async throws {
+        try await PeerHarness.run(peer, scenario: "restart while talking") { h in
+            try await h.ready(1)
+            let number = "998901110007"
+            let caller = try await h.call(number, [.pause(300), .digit("0"), .pause(1000), .talk, .pause(5000), .hangup])
+            try await h.until("operator 1 is on the call") { await h.agentState(1) == .onCall }
+            let id = try #require(h.callId(number))
+            try await h.until("the answer is stored") { await h.store.calls[id]?.answeredAt != nil }
+            let answeredAt = try #require(await h.store.calls[id]?.answeredAt)
+            let h2 = try await h.restart()
+            try await h2.until("the conversation is taken up again") {
+                if case .bridged(1, _)? = await h2.center.sessions[id]?.phase { return true }
+                return false
+            }
+            #expect(await h2.agentState(1) == .onCall)
+            #expect(await h2.center.sessions[id]?.playbacks.isEmpty == true, "something was played into the conversation")
+            #expect(await caller.finished())
+            let call = try await h2.ended(number)
+            #expect(call.id == id && call.outcome == .answered && call.hangupSide == .caller && call.operatorId == 1)
+            #expect(call.answeredAt == answeredAt && (call.talkSeconds ?? 0) >= 4, "talk \(call.talkSeconds ?? -1) s")
+            #expect(await h2.store.calls.values.filter { $0.callerNumber == number }.count == 1, "a second row for the same call")
+            let kinds = await h2.store.eventKinds(id)
+            #expect(kinds.contains("resumed") && !kinds.contains("lost"), "\(kinds)")
+            try await h2.until("the recording is copied", timeout: .seconds(20)) {
+                let recording = await h2.store.recordings[id.uuidString.lowercased()]
+                return recording?.state == .done && recording?.storagePath != nil
+            }
+            try await h2.until("operator 1 is ready after wrap-up") { await h2.agentState(1) == .ready }
+            try await h2.nothingLeft()
+        }
+    }
 }

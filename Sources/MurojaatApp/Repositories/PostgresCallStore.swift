@@ -195,6 +195,33 @@ public struct PostgresCallStore: CallStore {
         return operators
     }
 
+    public func openCalls(server: String) async throws -> [CallRecord] {
+        let rows = try await client.query("""
+            SELECT id, direction, channel_id, caller_number, dialled_number, language, ivr_path, topic_code, started_at, ivr_ended_at,
+                   queued_at, answered_at, wait_seconds, operator_id, repeated, callback_number
+            FROM calls WHERE asterisk_node = \(server) AND outcome = 'in_progress'
+            """, logger: logger)
+        var calls: [CallRecord] = []
+        for try await (id, direction, channel, caller, dialled, language, path, topic, started, ivrEnded, queued, answered, wait, operatorId,
+                       repeated, callback) in rows.decode((UUID, String, String, String, String, String?, [String], String?, Date, Date?,
+                                                          Date?, Date?, Int?, Int64?, Bool, String?).self) {
+            var call = CallRecord(id: id, direction: direction, server: server, channelId: channel, callerNumber: caller,
+                                  dialledNumber: dialled, startedAt: started)
+            call.language = language.flatMap(Language.init(rawValue:))
+            call.ivrPath = path
+            call.topic = topic
+            call.ivrEndedAt = ivrEnded
+            call.queuedAt = queued
+            call.answeredAt = answered
+            call.waitSeconds = wait
+            call.operatorId = operatorId
+            call.repeated = repeated
+            call.callbackNumber = callback
+            calls.append(call)
+        }
+        return calls
+    }
+
     public func closeLostCalls(server: String, except: Set<String>, at: Date) async throws -> Int {
         let keep = Array(except)
         let rows = try await client.query("""
