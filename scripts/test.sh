@@ -84,7 +84,7 @@ for entry in "${plan[@]}"; do
     read -r target limit extra <<< "$entry"
     set +e
     # shellcheck disable=SC2086
-    timeout --kill-after=10 "$limit" "$bin" --testing-library swift-testing --filter "^$target\." $extra
+    timeout --kill-after=10 "$limit" "$bin" --testing-library swift-testing --filter "^${target}\\b" $extra
     rc=$?
     set -e
     if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then

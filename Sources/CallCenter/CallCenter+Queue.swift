@@ -88,9 +88,10 @@ extension CallCenter {
         let position = position(of: id)
         let minutes = expectedWaitMinutes(id)
         let waited = Date().timeIntervalSince(session.record.queuedAt ?? Date())
-        // One playback: "your place in line is" N, "expected wait, minutes" M, information, the callback offer.
-        var media = [Prompt.media("queue-position", language), "number:\(position)",
-                     Prompt.media("queue-wait-minutes", language), "number:\(minutes)", Prompt.media("queue-info", language)]
+        // One playback: the place in line and the expected wait as the app's own phrases in the caller's language
+        // (Asterisk's `say` has no Uzbek), information, the callback offer.
+        var media = [Prompt.media(SpokenNumbers.positionPrompt(position), language), Prompt.media(SpokenNumbers.waitPrompt(minutes), language),
+                     Prompt.media("queue-info", language)]
         if waited >= settings.callbackOfferAfterSeconds && !session.record.callerNumber.isEmpty {
             media.append(Prompt.media("callback-offer", language))
             sessions[id]?.callbackOffered = true

@@ -1,5 +1,6 @@
 import ARI
 import Foundation
+import Synchronization
 
 extension CallCenter {
     /// First connection to a server: calls left "in progress" by an earlier run are closed as lost.
@@ -7,12 +8,26 @@ extension CallCenter {
         guard let client = clients[server] else { return }
         let live = (try? await client.channels()) ?? []
         let bridges = (try? await client.bridges()) ?? []
-        let open = (try? await journal.store.openCalls(server: server)) ?? []
+        let open = await Self.openCalls(journal.store, server: server, timeout: .seconds(2)) ?? []
         journal.append(.alert("ari_connected", "Connected to Asterisk \(server) with \(live.count) channels up", nil, Date()))
         lostCallsClosure?(server, Set(live.map(\.id)))
         resume(open, live: live, bridges: bridges, server: server)
         adopt(live, server: server)
         dispatch()
+    }
+
+    /// The calls a previous process left open, or nil when the store does not answer within `timeout` (the database
+    /// is down: calls are then taken as new rather than held up).
+    static func openCalls(_ store: any CallStore, server: String, timeout: Duration) async -> [CallRecord]? {
+        await withCheckedContinuation { (continuation: CheckedContinuation<[CallRecord]?, Never>) in
+            let once = ResumeOnce(continuation)
+            let lookup = Task { once.resume(try? await store.openCalls(server: server)) }
+            Task {
+                try? await Task.sleep(for: timeout)
+                lookup.cancel()
+                once.resume(nil)
+            }
+        }
     }
 
     /// After murojaat itself restarted (a crash, kill -9, an upgrade): a call whose row is still open and whose
@@ -165,4 +180,11 @@ struct RecentKeys<Key: Hashable> {
     }
 
     func contains(_ key: Key) -> Bool { members.contains(key) }
+}
+
+/// A continuation resumed by whichever of several tasks comes first.
+final class ResumeOnce<T: Sendable>: Sendable {
+    private let continuation: Mutex<CheckedContinuation<T, Never>?>
+    init(_ continuation: CheckedContinuation<T, Never>) { self.continuation = Mutex(continuation) }
+    func resume(_ value: T) { continuation.withLock { $0?.resume(returning: value); $0 = nil } }
 }

@@ -165,6 +165,9 @@ public final class RealAsterisk: Sendable {
             """
         }
         files["pjsip.conf"] = pjsip
+        // The log keeps verbose level 3 ("Playing '<file>.<format>'" for every prompt), so that a test can tell
+        // what a caller heard.
+        files["logger.conf"] = "[general]\n[logfiles]\nmessages.log => notice,warning,error,verbose(3)\n"
         return files
     }
 

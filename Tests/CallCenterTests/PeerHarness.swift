@@ -149,6 +149,8 @@ struct PeerHarness: Sendable {
         case .simulator:
             var config = SimulatorConfiguration.testing(scale: 1)
             config.soundsDirectory = prompts
+            // A citizen called back through the trunk answers and hangs up after a short talk, as the sipp trunk UAS does.
+            config.trunkBehaviour = PhoneBehaviour(mode: .answer, answerAfterMs: 300, hangupAfterMs: 1500)
             config.phones = [:]
             for ext in RealAsterisk.phoneExtensions {
                 config.phones[ext] = switch phones[ext] {
@@ -275,6 +277,33 @@ struct PeerHarness: Sendable {
         if let mode {
             let running = try SIPp.phone(ext, port: port, mode: mode)
             phones.items.withLock { $0[ext] = running }
+        }
+    }
+
+    /// On the real Asterisk, the provider's side of the trunk: a UAS that answers callbacks and hangs up after a short
+    /// talk (the simulator's trunk does the same by configuration).
+    func answerCallbacks() throws {
+        guard let asterisk else { return }
+        let running = try SIPp.phone("trunk", port: asterisk.trunkPort, mode: .answerAndHangUp(afterMs: 300, hangupAfterMs: 1500))
+        phones.items.withLock { $0["trunk"] = running }
+    }
+
+    /// The sounds played to callers so far, as `<lang>/murojaat/<name>`: the simulator's play requests, or the files
+    /// Asterisk's log says it played (verbose 3).
+    func played() async throws -> [String] {
+        if let sim {
+            return await sim.receivedRequests().filter { $0.method == "POST" && $0.path.hasSuffix("/play") }.flatMap { request in
+                (request.query["media"] ?? "").split(separator: ",").map { String($0.dropFirst("sound:".count)) }
+            }
+        }
+        guard let asterisk else { return [] }
+        let log = (try? String(contentsOf: asterisk.directory.appendingPathComponent("var/log/asterisk/messages.log"), encoding: .utf8)) ?? ""
+        return log.split(separator: "\n").compactMap { line -> String? in
+            // "<PJSIP/trunk-00000001> Playing 'ru/murojaat/queue-wait-3.alaw' (language 'ru')": the extension is the
+            // channel's write format, not the file's.
+            guard let start = line.range(of: "Playing '")?.upperBound, let end = line[start...].range(of: "' (language")?.lowerBound,
+                  let dot = line[start..<end].lastIndex(of: ".") else { return nil }
+            return String(line[start..<dot])
         }
     }
 

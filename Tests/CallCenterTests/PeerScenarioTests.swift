@@ -208,4 +208,31 @@ struct PeerScenarioTests {
             try await h2.nothingLeft()
         }
     }
+
+    @Test("3. Queue with nobody ready: place and wait spoken in the caller's language, callback offered and accepted, the citizen called back through the trunk",
+          arguments: Peer.allCases)
+    func queueAnnouncementsAndCallback(_ peer: Peer) async throws {
+        try await PeerHarness.run(peer, scenario: "queue announcements and callback") { h in
+            try h.answerCallbacks()
+            let number = "998901110003"
+            // Russian, appeals; then "1" once the callback has been offered.
+            let caller = try await h.call(number, [.pause(300), .digit("2"), .pause(500), .digit("3"), .pause(5500), .digit("1")])
+            try await h.until("the callback is requested", timeout: .seconds(12)) {
+                guard let id = h.callId(number) else { return false }
+                return await h.store.eventKinds(id).contains("callback_requested")
+            }
+            #expect(await caller.finished())
+            let played = try await h.played()
+            #expect(played.contains("ru/murojaat/queue-position-1"), "\(played)")
+            #expect(played.contains("ru/murojaat/queue-wait-3"), "\(played)")
+            #expect(played.contains("ru/murojaat/callback-offer") && played.contains("ru/murojaat/callback-confirmed"), "\(played)")
+            #expect(!played.contains { $0.hasPrefix("uz/murojaat/queue-") }, "an Uzbek announcement to a Russian caller")
+            // The place comes up: the operator is rung first, then the citizen through the trunk.
+            try await h.ready(2)
+            let call = try await h.ended(number, timeout: .seconds(20))
+            #expect(call.outcome == .callbackDone && call.operatorId == 2 && call.callbackNumber == number)
+            try await h.until("operator 2 is ready again") { await h.agentState(2) == .ready }
+            try await h.nothingLeft()
+        }
+    }
 }
