@@ -13,8 +13,13 @@
     el.setAttribute("data-state", data.state);
   }
 
+  // The call the caller card shows, and whether it was only offered (ringing) or answered.
+  var shown = null;
+
   function showCall(card) {
+    shown = { callId: card.callId, phase: card.phase };
     $("caller-card").hidden = false;
+    $("caller-card").classList.remove("ended");
     $("no-call").hidden = true;
     $("caller-number").textContent = card.number;
     $("caller-language").textContent = card.language;
@@ -36,6 +41,23 @@
     source.addEventListener("state", function (e) { showState(JSON.parse(e.data)); });
     source.addEventListener("call", function (e) { showCall(JSON.parse(e.data)); });
     source.addEventListener("ended", function () { $("caller-card").classList.add("ended"); });
+    // The phone is offline on Asterisk: calls are not offered, and the panel says why.
+    source.addEventListener("phone", function (e) {
+      var data = JSON.parse(e.data);
+      var note = $("phone-offline");
+      if (!note) return;
+      if (data.label) note.textContent = data.label;
+      note.hidden = data.reachable === "yes";
+    });
+    // An offer that ended without an answer (rang out, refused, the caller hung up): the card of that caller goes.
+    source.addEventListener("unoffered", function (e) {
+      var data = JSON.parse(e.data);
+      if (shown && shown.callId === data.callId && shown.phase === "offered") {
+        $("caller-card").hidden = true;
+        $("no-call").hidden = false;
+        shown = null;
+      }
+    });
   }
 
   var form = $("appeal-card");

@@ -61,7 +61,10 @@ bin="$(swift build --show-bin-path)/murojaatPackageTests.xctest"
 run_tmp=$(mktemp -d "${TMPDIR:-/tmp}/murojaat-test.XXXXXX")
 export TMPDIR=$run_tmp
 export MUROJAAT_PEER_TALLY=$run_tmp/peer-tally.tsv
+child=
 cleanup() {
+    # A test run interrupted (Ctrl-C, a CI time limit) ends the test binary it started, by PID.
+    if [ -n "$child" ] && kill -0 "$child" 2>/dev/null; then kill -TERM "$child"; wait "$child" 2>/dev/null || true; fi
     for pidfile in "$run_tmp"/murojaat-asterisk-*/run/var/run/asterisk/asterisk.pid; do
         [ -f "$pidfile" ] || continue
         pid=$(cat "$pidfile"); kill -0 "$pid" 2>/dev/null && { echo "test.sh: ending Asterisk $pid left by a test"; kill -9 "$pid"; }
@@ -69,6 +72,7 @@ cleanup() {
     rm -rf "$run_tmp"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 # One test target at a time, each under a time limit so that a hang fails loudly instead of eating CI's time. The
 # test binary is run directly: `timeout` then ends exactly that process (and its children) by PID.
@@ -84,8 +88,11 @@ for entry in "${plan[@]}"; do
     read -r target limit extra <<< "$entry"
     set +e
     # shellcheck disable=SC2086
-    timeout --kill-after=10 "$limit" "$bin" --testing-library swift-testing --filter "^${target}\\b" $extra
+    timeout --kill-after=10 "$limit" "$bin" --testing-library swift-testing --filter "^${target}[./]" $extra &
+    child=$!
+    wait "$child"
     rc=$?
+    child=
     set -e
     if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
         echo "test.sh: $target HUNG: no result within $limit s" >&2

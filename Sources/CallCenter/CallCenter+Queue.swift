@@ -155,12 +155,57 @@ extension CallCenter {
 
     /// Keeps `readyAgents` in step with an operator's state.
     func indexAgent(_ operatorId: Int64) {
-        if let agent = agents[operatorId], agent.state == .ready {
+        if let agent = agents[operatorId], agent.state == .ready, phoneReachable(agent.info) {
             readyAgents[operatorId] = ReadyAgent(idleSince: agent.idleSince, speaksUzbek: agent.info.skills.contains(.uz),
                                                  speaksRussian: agent.info.skills.contains(.ru))
         } else {
             readyAgents[operatorId] = nil
         }
+    }
+
+    // MARK: operators' phones
+
+    /// The endpoint an operator's calls are originated to ("PJSIP/101").
+    func endpoint(of info: OperatorInfo) -> String { operatorEndpoint.joined(separator: info.extensionNumber) }
+
+    /// False when every Asterisk that knows the operator's endpoint says it is offline (no registered contact: an
+    /// originate would fail with "Allocation failed"). An endpoint no server lists is tried.
+    func phoneReachable(_ info: OperatorInfo) -> Bool {
+        let endpoint = endpoint(of: info)
+        let knowing = endpointsKnown.filter { $0.value.contains(endpoint) }.map(\.key)
+        return knowing.isEmpty || knowing.contains { !(endpointsOffline[$0]?.contains(endpoint) ?? false) }
+    }
+
+    /// Reads every server's endpoints now and every `endpointPollSeconds`.
+    func pollEndpoints() {
+        endpointPoll?.cancel()
+        for (server, client) in clients {
+            Task { [weak self] in
+                guard let list = try? await client.endpoints() else { return }
+                await self?.endpointsRead(list, server: server)
+            }
+        }
+        endpointPoll = schedule(after: settings.endpointPollSeconds) { $0.pollEndpoints() }
+    }
+
+    func endpointsRead(_ list: [Endpoint], server: String) {
+        let before = Dictionary(uniqueKeysWithValues: agents.map { ($0.key, phoneReachable($0.value.info)) })
+        endpointsKnown[server] = Set(list.map { "\($0.technology)/\($0.resource)" })
+        endpointsOffline[server] = Set(list.filter { $0.state == "offline" }.map { "\($0.technology)/\($0.resource)" })
+        var cameBack = false
+        for (operatorId, agent) in agents {
+            let reachable = phoneReachable(agent.info)
+            guard reachable != before[operatorId] else { continue }
+            indexAgent(operatorId)
+            publish(.phoneReachability(operatorId: operatorId, reachable: reachable))
+            if reachable { cameBack = true }
+        }
+        if cameBack { dispatch() }
+    }
+
+    /// Whether each operator's phone is reachable, for the panel's first frame.
+    public func phoneReachability(_ operatorId: Int64) -> Bool {
+        agents[operatorId].map { phoneReachable($0.info) } ?? true
     }
 
     func offer(_ id: UUID, to agent: OperatorInfo) {
@@ -194,6 +239,7 @@ extension CallCenter {
         sessions[id] = session
         joinLine(id)
         note(id, "operator_no_answer", ["operator": "\(operatorId)", "reason": reason])
+        publish(.offerEnded(callId: id, operatorId: operatorId))
         setAgent(operatorId, .paused, reason: reason, call: nil)
         dispatch()
     }

@@ -8,9 +8,12 @@ extension CallCenter {
         guard let client = clients[server] else { return }
         let live = (try? await client.channels()) ?? []
         let bridges = (try? await client.bridges()) ?? []
+        if let startup = (try? await client.asteriskInfo(only: ["status"]))?.status?.startupTime { asteriskStartups[server] = startup }
         let open = await Self.openCalls(journal.store, server: server, timeout: .seconds(2)) ?? []
         journal.append(.alert("ari_connected", "Connected to Asterisk \(server) with \(live.count) channels up", nil, Date()))
         lostCallsClosure?(server, Set(live.map(\.id)))
+        if let endpoints = try? await client.endpoints() { endpointsRead(endpoints, server: server) }
+        if endpointPoll == nil { endpointPoll = schedule(after: settings.endpointPollSeconds) { $0.pollEndpoints() } }
         resume(open, live: live, bridges: bridges, server: server)
         adopt(live, server: server)
         dispatch()
@@ -42,7 +45,8 @@ extension CallCenter {
         var claimed: Set<String> = []
         for record in open.sorted(by: { ($0.queuedAt ?? .distantFuture, $0.startedAt) < ($1.queuedAt ?? .distantFuture, $1.startedAt) })
         where record.server == server && record.outcome == .inProgress && up.contains(record.channelId)
-            && sessions[record.id] == nil && channels[Self.key(server, record.channelId)] == nil {
+            && sessions[record.id] == nil && channels[Self.key(server, record.channelId)] == nil
+            && !recentlyEnded.contains(Self.key(server, record.channelId)) {
             let id = record.id
             let ops = CallRequests(client: client, loop: eventLoop) { [weak self] label, error in
                 self?.onFlowThread { $0.operationFailed(call: id, server: server, label: label, error: error) }
@@ -91,7 +95,8 @@ extension CallCenter {
             Task { _ = try? await client.send(request) }
         }
         // Operators the old process left ringing, talking or wrapping up with no call now: ready again.
-        for (operatorId, agent) in agents where [.ringing, .onCall, .wrapUp].contains(agent.state)
+        // (This process's own wrap-ups run on a timer, and its ringing and talking operators have sessions.)
+        for (operatorId, agent) in agents where [.ringing, .onCall, .wrapUp].contains(agent.state) && agent.timer == nil
             && !sessions.values.contains(where: { $0.operatorId == operatorId }) {
             setAgent(operatorId, .ready, reason: nil, call: nil)
         }
@@ -102,6 +107,11 @@ extension CallCenter {
     func resynchronise(_ server: String) async {
         guard let client = clients[server] else { return }
         guard let live = try? await client.channels() else { return }
+        // Asterisk itself restarted in the gap (its start time moved): its channels died with it. Otherwise a channel
+        // that is gone was hung up while the socket was down.
+        let startup = (try? await client.asteriskInfo(only: ["status"]))?.status?.startupTime
+        let asteriskRestarted = startup != nil && asteriskStartups[server] != nil && startup != asteriskStartups[server]
+        if let startup { asteriskStartups[server] = startup }
         let up = Set(live.map(\.id))
         for (id, session) in sessions where session.server == server {
             if !up.contains(session.callerChannel) && session.phase != .callbackWaiting {
@@ -110,12 +120,14 @@ extension CallCenter {
                 let grace = settings.resyncGraceSeconds
                 Task { [weak self] in
                     try? await Task.sleep(for: .milliseconds(Int64(grace * 1000)))
-                    await self?.lost(id)
+                    if asteriskRestarted { await self?.lost(id, reason: "asterisk_restarted") } else { await self?.endedUnseen(id) }
                 }
             } else if let leg = session.operatorLeg, !up.contains(leg) {
                 if case .ringing(let operatorId, _) = session.phase {
+                    // The ringing phone's channel went in the gap (rang out, refused, or the operator picked up and
+                    // hung up): nothing says the operator is away, so they stay available and the caller keeps the place.
                     channels[Self.key(server, leg)] = nil
-                    ringFailed(id, operatorId: operatorId, reason: "lost")
+                    ringLost(id, operatorId: operatorId)
                 } else {
                     channels[Self.key(server, leg)] = nil
                     operatorHungUp(id, leg: leg)
@@ -139,9 +151,16 @@ extension CallCenter {
         }
     }
 
-    func lost(_ id: UUID) {
+    /// The call cannot go on (Asterisk restarted, or its channel vanished before it was answered). An operator's leg
+    /// still up is hung up — never left alone in a bridge — and the operator wraps up as after any conversation.
+    func lost(_ id: UUID, reason: String = "channel_gone") {
         guard var session = sessions[id], session.phase != .ended else { return }
         let operatorId = session.operatorId
+        let bridged: Bool = if case .bridged = session.phase { true } else { false }
+        if let leg = session.operatorLeg {
+            session.ops.send("hangup operator leg", ARIClient.hangupRequest(leg), ignoringErrors: true)
+            channels[Self.key(session.server, leg)] = nil
+        }
         session.record.outcome = .lost
         session.record.hangupSide = .system
         if let answered = session.record.answeredAt, session.record.talkSeconds == nil {
@@ -149,9 +168,37 @@ extension CallCenter {
             session.record.talkSeconds = Int(Date().timeIntervalSince(answered).rounded())
         }
         sessions[id] = session
-        note(id, "lost", [:])
+        note(id, "lost", ["reason": reason])
+        if bridged, let operatorId {
+            finishTalk(id, operatorId: operatorId)
+            return
+        }
         end(id)
         if let operatorId { setAgent(operatorId, .ready, reason: nil, call: nil) }
+        dispatch()
+    }
+
+    /// The caller's channel went while the events socket was down and Asterisk kept running: the caller hung up in
+    /// the gap. The call ends as what it was at that moment (abandoned in the menus or the line, or answered), and the
+    /// row's events say the end was not seen.
+    func endedUnseen(_ id: UUID) {
+        guard let session = sessions[id], session.phase != .ended else { return }
+        note(id, "ended_unseen", ["reason": "hung up while the events socket was down"])
+        callerHungUp(id)
+    }
+
+    /// The phone that was ringing for this caller went while the socket was down: the caller keeps the place, the
+    /// operator stays available (not paused: nothing says they are away).
+    func ringLost(_ id: UUID, operatorId: Int64) {
+        guard var session = sessions[id] else { return }
+        session.routableSince = .now
+        session.phase = session.record.callbackNumber != nil ? .callbackWaiting : .queued
+        sessions[id] = session
+        joinLine(id)
+        note(id, "offer_lost", ["operator": "\(operatorId)"])
+        setAgent(operatorId, .ready, reason: nil, call: nil)
+        publish(.offerEnded(callId: id, operatorId: operatorId))
+        dispatch()
     }
 
     public func setLostCallsHandler(_ handler: @escaping @Sendable (String, Set<String>) -> Void) {

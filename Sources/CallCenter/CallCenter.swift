@@ -46,6 +46,12 @@ public actor CallCenter {
     var recordingsDirectory: URL?
     /// Recordings asked for whose RecordingFinished (or RecordingFailed) has not come yet, by name.
     var pendingRecordings: [String: PendingRecording] = [:]
+    /// Each server's start time as last read: a different one after a reconnect means Asterisk restarted.
+    var asteriskStartups: [String: String] = [:]
+    /// Per server, the endpoints it lists and those it says are offline ("PJSIP/101"), from the last reading.
+    var endpointsKnown: [String: Set<String>] = [:]
+    var endpointsOffline: [String: Set<String>] = [:]
+    var endpointPoll: Scheduled<Void>?
     /// Recordings finished from Asterisk's stored copy because their event did not come: a late event is ignored.
     var recoveredRecordings = RecentKeys<String>(capacity: 5_000)
     /// Recording copies handed over whose rows are not in the journal yet (`finishCopies`).
@@ -357,6 +363,7 @@ public actor CallCenter {
             session.ops.send("hangup operator leg", ARIClient.hangupRequest(leg), ignoringErrors: true)
             channels[Self.key(server, leg)] = nil
             session.record.outcome = session.noAnswers > 0 ? .operatorNoAnswer : .abandonedQueue
+            publish(.offerEnded(callId: id, operatorId: operatorId))
             setAgent(operatorId, .ready, reason: nil, call: nil)
             freedOperator = true
         case .bridged(let operatorId, let leg), .callingBack(let operatorId, let leg, _):
@@ -508,7 +515,11 @@ public actor CallCenter {
         // A channel that is already gone answers 404; the events tell the rest. Except for a call adopted from
         // a channel listing: if its channel is gone before the answer, no event will ever end it.
         if case ARIError.notFound = error {
-            if label == "answer", let session = sessions[id], session.adopted, session.phase == .ivr { lost(id) }
+            // A call whose channel is already gone when it is answered (a StasisStart for a channel that no longer
+            // exists, or one adopted from a listing): no event will end it, so it ends now.
+            if label == "answer", let session = sessions[id], session.phase == .ivr {
+                if session.adopted { lost(id) } else { callerHungUp(id) }
+            }
             return
         }
         logger.warning("ARI request failed", metadata: ["call": "\(id)", "request": "\(label)", "error": "\(error)"])

@@ -7,7 +7,12 @@ public enum CallCenterEvent: Sendable, Equatable {
     case callQueued(CallRecord, position: Int)
     case callOffered(CallRecord, operatorId: Int64)
     case callAnswered(CallRecord, operatorId: Int64)
+    /// The offer to this operator ended without an answer (rang out, refused, unreachable, the caller hung up, or
+    /// the phone's channel went during a reconnect): the panel takes the offered caller card down.
+    case offerEnded(callId: UUID, operatorId: Int64)
     case callEnded(CallRecord)
+    /// The operator's phone went offline on Asterisk (not registered: no calls are offered to them) or came back.
+    case phoneReachability(operatorId: Int64, reachable: Bool)
     case agentStateChanged(operatorId: Int64, state: AgentState, reason: String?)
     case alert(kind: String, message: String)
 }
@@ -159,7 +164,8 @@ extension CallCenterEvent {
     /// The operator the event concerns, if any.
     public var operatorId: Int64? {
         switch self {
-        case .agentStateChanged(let id, _, _), .callOffered(_, let id), .callAnswered(_, let id): id
+        case .agentStateChanged(let id, _, _), .callOffered(_, let id), .callAnswered(_, let id), .offerEnded(_, let id),
+             .phoneReachability(let id, _): id
         case .callEnded(let record): record.operatorId
         case .callStarted, .callQueued, .alert: nil
         }

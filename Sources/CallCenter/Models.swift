@@ -119,6 +119,8 @@ public struct RecordingRecord: Sendable, Equatable {
 /// Tunables of the call flow; times are real seconds.
 public struct CallCenterSettings: Sendable {
     public var ringTimeoutSeconds = 15
+    /// How often operators' phones (ARI endpoint state) are read: a phone that is offline is not offered calls.
+    public var endpointPollSeconds: Double = 5
     /// After a recorded call ends, how long to wait for RecordingFinished before asking Asterisk for the stored file
     /// (and between later asks). The event is lost when it falls in a reconnect, or never sent when the bridge went first.
     public var recordingCheckSeconds: Double = 2

@@ -75,4 +75,42 @@ struct OperatorPanelTests {
             try? await http.shutdown()
         }
     }
+
+    /// Issue 18.6: when the phone rings out, the panel's offered caller card is taken down (not only `state: paused`).
+    @Test func anOfferThatEndsUnansweredTakesTheCardDown() async throws {
+        try await BackOffice.run(telephony: true) { world, client in
+            let sim = try #require(world.simulator), center = try #require(world.center)
+            await sim.setPhone("101", .init(mode: .noAnswer))
+            let op = Visitor(client)
+            try await op.signIn("operator")
+            #expect(try await op.request(.post, "/panel/state", form: ["_csrf": op.token, "state": "ready"]).status == .seeOther)
+            let port = try #require(client.port)
+            let received = Mutex("")
+            let http = HTTPClient(eventLoopGroupProvider: .singleton)
+            let cookie = op.cookies.withLock { $0.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
+            let reader = Task { @Sendable in
+                var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/panel/events")
+                request.headers.add(name: "Cookie", value: cookie)
+                let response = try await http.execute(request, timeout: .seconds(60))
+                for try await chunk in response.body { received.withLock { $0 += String(buffer: chunk) } }
+            }
+            func waitFor(_ text: String) async throws {
+                let clock = ContinuousClock(), deadline = clock.now.advanced(by: .seconds(10))
+                while !received.withLock({ $0.contains(text) }), clock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+                #expect(received.withLock { $0.contains(text) }, "the stream carries \(text)")
+            }
+            try await waitFor("\"state\":\"ready\"")
+            let channel = try await callAndChoose(sim, center, choice: "3")
+            try await waitFor("\"phase\":\"offered\"")
+            try await waitFor("event: unoffered")
+            try await waitFor("\"state\":\"paused\"")
+            let text = received.withLock { $0 }
+            let offered = try #require(text.range(of: #""callId":"[0-9a-f-]{36}""#, options: .regularExpression))
+            let unoffered = try #require(text.range(of: "event: unoffered"))
+            #expect(text[unoffered.upperBound...].contains(text[offered]), "the card taken down is the one offered")
+            try await sim.remoteHangup(channel)
+            reader.cancel()
+            try? await http.shutdown()
+        }
+    }
 }

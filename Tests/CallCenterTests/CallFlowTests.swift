@@ -255,7 +255,7 @@ struct CallFlowTests {
             let id = try #require(h.callId(second))
             try await h.until("queued") { await h.center.queueSnapshot().contains(id) }
             try await h.until("position announced") {
-                await h.played("queue-position") > 0
+                await h.played("queue-position-1") > 0
             }
             try await h.sim.remoteHangup(second)
             let call = try await h.ended(second)
@@ -264,8 +264,9 @@ struct CallFlowTests {
             #expect(await h.played("queue-welcome") > 0)
             // The announcement is one playback: place in line, expected wait, information (in the caller's language).
             let announcement = await h.requests("POST", containing: "/play").compactMap { $0.query["media"] }.first { $0.contains("queue-position") }
-            #expect(announcement?.hasPrefix("sound:uz/murojaat/queue-position,number:1,sound:uz/murojaat/queue-wait-minutes,number:") == true,
+            #expect(announcement?.hasPrefix("sound:uz/murojaat/queue-position-1,sound:uz/murojaat/queue-wait-") == true,
                     "\(announcement ?? "none")")
+            #expect(announcement?.contains("number:") == false, "Asterisk's say has no Uzbek")
             #expect(announcement?.contains(",sound:uz/murojaat/queue-info") == true)
             #expect(await h.requests("POST", containing: "/moh").count >= 1)
         }

@@ -115,6 +115,7 @@ struct PeerHarness: Sendable {
         settings.callbackOfferAfterSeconds = 1.5
         settings.ringTimeoutSeconds = 3
         settings.resyncGraceSeconds = 1
+        settings.endpointPollSeconds = 1
         return settings
     }
 

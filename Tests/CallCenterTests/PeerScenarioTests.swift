@@ -87,30 +87,55 @@ struct PeerScenarioTests {
         }
     }
 
-    enum Failure: String, CaseIterable, Sendable { case ringsOut, notRegistered, busy }
+    enum Failure: String, CaseIterable, Sendable { case ringsOut, busy }
 
-    @Test("4. The operator's phone rings out, is not registered, or is busy: the operator is paused, the call keeps its place",
+    @Test("4. The operator's phone rings out or is busy: the operator is paused with that reason, the call keeps its place",
           arguments: Peer.allCases, Failure.allCases)
     func phoneFailures(_ peer: Peer, _ failure: Failure) async throws {
-        let phones: [String: PhoneMode] = switch failure {
-        case .ringsOut: ["101": .noAnswer]
-        case .notRegistered: [:]
-        case .busy: ["101": .busy]
-        }
+        let phones: [String: PhoneMode] = failure == .ringsOut ? ["101": .noAnswer] : ["101": .busy]
         try await PeerHarness.run(peer, scenario: "phone \(failure)", phones: phones) { h in
             try await h.ready(1)
             let number = "998901110004"
             let caller = try await h.call(number, [.pause(300), .digit("0"), .pause(6000), .hangup])
             try await h.until("operator 1 is paused", timeout: .seconds(8)) { await h.agentState(1) == .paused }
             let reason = await h.center.agentSnapshot().first { $0.id == 1 }?.pauseReason
-            let expected = switch failure { case .ringsOut: "no_answer"; case .notRegistered: "unreachable"; case .busy: "busy" }
-            #expect(reason == expected)
+            #expect(reason == (failure == .ringsOut ? "no_answer" : "busy"))
             let id = try #require(h.callId(number))
             #expect(await h.center.queueSnapshot().contains(id), "the call keeps its place")
+            #expect(h.seen.items.withLock { $0.contains(.offerEnded(callId: id, operatorId: 1)) }, "the panel is told the offer ended")
             #expect(await caller.finished())
             let call = try await h.ended(number)
             #expect(call.outcome == .operatorNoAnswer && call.operatorId == nil)
             #expect(await h.store.eventKinds(call.id).contains("operator_no_answer"))
+            try await h.nothingLeft()
+        }
+    }
+
+    @Test("4. An operator whose phone is not registered is not offered calls (ARI endpoint state) until it is",
+          arguments: Peer.allCases)
+    func offlinePhoneIsNotOffered(_ peer: Peer) async throws {
+        try await PeerHarness.run(peer, scenario: "phone not registered", phones: [:]) { h in
+            try await h.ready(1)
+            try await h.until("the phone is seen offline") { await !h.center.phoneReachability(1) }
+            #expect(h.seen.items.withLock { $0.contains(.phoneReachability(operatorId: 1, reachable: false)) })
+            let number = "998901110014"
+            let caller = try await h.call(number, [.pause(300), .digit("0"), .pause(7000), .hangup])
+            let id = try await { () async throws -> UUID in
+                try await h.until("the caller waits in line") {
+                    guard let id = h.callId(number) else { return false }
+                    return await h.center.queueSnapshot().contains(id)
+                }
+                return h.callId(number)!
+            }()
+            try await Task.sleep(for: .seconds(1))
+            #expect(await h.agentState(1) == .ready, "not offered, not paused")
+            #expect(!(await h.store.eventKinds(id).contains("offered")))
+            // The phone registers: the next reading of the endpoints offers the waiting caller to it.
+            try await h.setPhone("101", .answer(afterMs: 300))
+            try await h.until("operator 1 takes the call", timeout: .seconds(8)) { await h.agentState(1) == .onCall }
+            #expect(await caller.finished())
+            let call = try await h.ended(number)
+            #expect(call.outcome == .answered && call.operatorId == 1)
             try await h.nothingLeft()
         }
     }

@@ -96,7 +96,9 @@ struct ReliabilityTests {
         }
     }
 
-    @Test func callsThatEndedWhileDisconnectedAreClosedAsLost() async throws {
+    /// Issue 18: a hang-up that falls in a reconnect gap, with Asterisk running all along, ended the call normally —
+    /// it is closed as what it was (answered, abandoned in the menus), not as lost, and its events say the end was unseen.
+    @Test func callsThatEndedWhileDisconnectedAreClosedAsTheyEnded() async throws {
         try await Harness.run { h in
             let (channel, _) = try await connectedCall(h)
             let waiting = try await h.dial("+998905550000")
@@ -107,7 +109,10 @@ struct ReliabilityTests {
             try await h.until("reconnected") { await h.sim.isConnected(app: "murojaat") }
             let first = try await h.ended(channel)
             let second = try await h.ended(waiting)
-            #expect(first.outcome == .lost && second.outcome == .lost)
+            #expect(first.outcome == .answered && first.hangupSide == .caller && first.talkSeconds != nil)
+            #expect(second.outcome == .abandonedIVR)
+            #expect(await h.store.eventKinds(first.id).contains("ended_unseen"))
+            #expect(await h.store.eventKinds(second.id).contains("ended_unseen"))
             try await h.until("operator free again") { await h.agentState(1) == .ready }
         }
     }

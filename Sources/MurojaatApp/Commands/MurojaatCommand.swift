@@ -107,14 +107,14 @@ extension MurojaatCommand {
     }
 
     struct Demo: AsyncCommand {
-        func seedDemoOperators(_ config: AppConfiguration) async throws {
+        func seedDemoOperators(_ config: AppConfiguration, ready: Bool) async throws {
             let logger = Logger(label: "murojaat.demo")
             let client = PostgresClient(configuration: config.database.clientConfiguration, backgroundLogger: logger)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await client.run() }
                 defer { group.cancelAll() }
                 try await Migrator(client: client, migrations: try Migration.bundled(), logger: logger).migrate()
-                try await DemoData.seed(client, operators: operators, logger: logger)
+                try await DemoData.seed(client, operators: operators, ready: ready, logger: logger)
                 try await DemoData.seedStaff(client, operators: operators, password: Self.demoPassword, logger: logger)
             }
         }
@@ -129,6 +129,8 @@ extension MurojaatCommand {
         func runAsync() async throws {
             var config = try options.load()
             var extra: [any Service] = []
+            // Demo operators are ready only on the built-in simulator, where every phone exists.
+            let simulated = config.ariServers.isEmpty
             let logger = Logger(label: "murojaat.demo")
             if config.ariServers.isEmpty {
                 let password = "demo-\(UInt32.random(in: 100_000...999_999))"
@@ -146,7 +148,8 @@ extension MurojaatCommand {
                                                             username: "murojaat", password: password, application: "murojaat")]
                 print("Built-in Asterisk simulator on 127.0.0.1:\(asteriskPort), \(operators) operator phones, a call every ~\(Int(callInterval)) s")
             }
-            try await seedDemoOperators(config)
+            try await seedDemoOperators(config, ready: simulated)
+            if !simulated { print("Real Asterisk: the demo operators start offline; each chooses \"ready\" in the panel (/panel) once their phone is registered") }
             print("Demo accounts (password \(Self.demoPassword)): admin, editor, supervisor, dtm, op101…op\(100 + operators)")
             print("Murojaat demo: open http://\(config.httpHost == "0.0.0.0" ? "localhost" : config.httpHost):\(config.httpPort)/")
             try await Server(configuration: config).run(migrate: true, extra: extra)

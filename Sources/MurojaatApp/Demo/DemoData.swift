@@ -3,13 +3,17 @@ import HummingbirdBcrypt
 import Logging
 import PostgresNIO
 
-/// Operators for the demo: ten phones 101–110 with Uzbek, Russian or both, ready to take calls.
+/// Operators for the demo: ten phones 101–110 with Uzbek, Russian or both.
 /// Their accounts are locked (no password) until an admin sets one.
 enum DemoData {
     static let names = ["Dilnoza Karimova", "Sergey Pak", "Aziz Rahimov", "Malika Yusupova", "Olga Kim",
                         "Jasur Toshmatov", "Nodira Aliyeva", "Timur Nazarov", "Gulnora Saidova", "Rustam Ergashev"]
 
-    static func seed(_ client: PostgresClient, operators count: Int, logger: Logger) async throws {
+    /// `ready`: with the built-in simulator every demo phone exists, so the operators take calls at once. With a real
+    /// Asterisk (`ready: false`) they start offline and each chooses "ready" in the panel once their phone is up: a
+    /// caller is never offered to a phone that does not exist.
+    static func seed(_ client: PostgresClient, operators count: Int, ready: Bool = true, logger: Logger) async throws {
+        let state = ready ? "ready" : "offline"
         try await client.withTransaction(logger: logger) { connection in
             for index in 0..<count {
                 let ext = String(101 + index)
@@ -22,8 +26,8 @@ enum DemoData {
                     """, logger: logger)
                 try await connection.query("""
                     INSERT INTO operators (user_id, extension, endpoint, skill_uz, skill_ru, state)
-                    SELECT id, \(ext), \("PJSIP/" + ext), \(uz), \(ru), 'ready' FROM users WHERE lower(login) = \(login)
-                    ON CONFLICT (extension) DO UPDATE SET state = 'ready', pause_reason = NULL
+                    SELECT id, \(ext), \("PJSIP/" + ext), \(uz), \(ru), \(state) FROM users WHERE lower(login) = \(login)
+                    ON CONFLICT (extension) DO UPDATE SET state = EXCLUDED.state, pause_reason = NULL
                     """, logger: logger)
             }
         }

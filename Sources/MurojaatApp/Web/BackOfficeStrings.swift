@@ -35,6 +35,8 @@ extension Strings {
         "state_on_call": [.uz: "Suhbatda", .ru: "В разговоре"],
         "state_wrap_up": [.uz: "Yakunlash", .ru: "Постобработка"],
         "state_paused": [.uz: "Tanaffus", .ru: "Пауза"],
+        "phone_offline": [.uz: "Telefoningiz tarmoqqa ulanmagan: qo'ng'iroqlar sizga berilmaydi. Telefonni yoqing yoki administratorga murojaat qiling.",
+                          .ru: "Ваш телефон не в сети: звонки вам не поступают. Включите телефон или обратитесь к администратору."],
         "set_ready": [.uz: "Tayyorman", .ru: "Готов"],
         "set_pause": [.uz: "Tanaffus", .ru: "Пауза"],
         "pause_reason": [.uz: "Sabab", .ru: "Причина"],

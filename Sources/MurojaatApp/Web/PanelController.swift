@@ -121,7 +121,7 @@ struct PanelController: Sendable {
     }
 
     /// `text/event-stream`: `state` when the operator's state changes, `call` when a call is offered or
-    /// answered (the caller card), `ended` when it ends; a comment every 15 s keeps proxies from closing it.
+    /// answered (the caller card), `phone` whether the operator's phone is reachable (offline: no calls, and why), `unoffered` when an offer ends unanswered (the card goes), `ended` when it ends; a comment every 15 s keeps proxies from closing it.
     func events(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
         guard let operatorId = user.operatorId, let center = web.callCenter else { throw HTTPError(.conflict, message: "not_an_operator") }
@@ -134,6 +134,10 @@ struct PanelController: Sendable {
         let this = self
         let producer = Task {
             if let initial { sink.yield(Self.frame("state", ["state": initial.state.rawValue, "label": Strings.text("state_\(initial.state.rawValue)", language)])) }
+            let phoneFrame = { (reachable: Bool) in
+                Self.frame("phone", ["reachable": reachable ? "yes" : "no", "label": reachable ? "" : Strings.text("phone_offline", language)])
+            }
+            sink.yield(phoneFrame(await center.phoneReachability(operatorId)))
             if let live { sink.yield(Self.frame("call", await this.card(live, phase: "answered", language: language))) }
             for await event in subscription {
                 switch event {
@@ -143,6 +147,10 @@ struct PanelController: Sendable {
                     sink.yield(Self.frame("call", await this.card(record, phase: "offered", language: language)))
                 case .callAnswered(let record, let id) where id == operatorId:
                     sink.yield(Self.frame("call", await this.card(record, phase: "answered", language: language)))
+                case .phoneReachability(let id, let reachable) where id == operatorId:
+                    sink.yield(phoneFrame(reachable))
+                case .offerEnded(let callId, let id) where id == operatorId:
+                    sink.yield(Self.frame("unoffered", ["callId": callId.uuidString.lowercased()]))
                 case .callEnded(let record) where record.operatorId == operatorId:
                     sink.yield(Self.frame("ended", ["callId": record.id.uuidString.lowercased()]))
                 default:
