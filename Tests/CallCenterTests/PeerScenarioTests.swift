@@ -102,7 +102,7 @@ struct PeerScenarioTests {
             #expect(reason == (failure == .ringsOut ? "no_answer" : "busy"))
             let id = try #require(h.callId(number))
             #expect(await h.center.queueSnapshot().contains(id), "the call keeps its place")
-            #expect(h.seen.items.withLock { $0.contains(.offerEnded(callId: id, operatorId: 1)) }, "the panel is told the offer ended")
+            try await h.until("the panel is told the offer ended") { h.seen.items.withLock { $0.contains(.offerEnded(callId: id, operatorId: 1)) } }
             #expect(await caller.finished())
             let call = try await h.ended(number)
             #expect(call.outcome == .operatorNoAnswer && call.operatorId == nil)
@@ -117,7 +117,9 @@ struct PeerScenarioTests {
         try await PeerHarness.run(peer, scenario: "phone not registered", phones: [:]) { h in
             try await h.ready(1)
             try await h.until("the phone is seen offline") { await !h.center.phoneReachability(1) }
-            #expect(h.seen.items.withLock { $0.contains(.phoneReachability(operatorId: 1, reachable: false)) })
+            try await h.until("the panel is told the phone is offline") {
+                h.seen.items.withLock { $0.contains(.phoneReachability(operatorId: 1, reachable: false)) }
+            }
             let number = "998901110014"
             let caller = try await h.call(number, [.pause(300), .digit("0"), .pause(7000), .hangup])
             let id = try await { () async throws -> UUID in

@@ -212,6 +212,10 @@ struct PanelController: Sendable {
             for try await value in try await web.database.query("SELECT operator_id FROM calls WHERE id = \(callId)", logger: web.logger).decode(Int64?.self) {
                 owner = .some(value)
             }
+            // The live call flow knows first: its journal writes the operator to the row within a moment of the answer.
+            if let live = await web.callCenter?.callSnapshot().first(where: { $0.id == callId }) {
+                if let liveOwner = live.operatorId { owner = .some(liveOwner) } else if owner == nil { owner = .some(nil) }
+            }
             switch owner {
             case .none: errors.add("call_id", "bad_request")
             case .some(let value) where value != nil && value != user.operatorId: errors.add("call_id", "forbidden")
