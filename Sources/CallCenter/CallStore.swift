@@ -104,5 +104,10 @@ public actor InMemoryCallStore: CallStore {
         calls.values.filter { $0.server == server && $0.outcome == .inProgress }
     }
 
+    /// The data of the call's last event of `kind`.
+    public func eventData(_ callId: UUID, _ kind: String) -> [String: String]? {
+        events.last { $0.0 == callId && $0.1 == kind }?.2
+    }
+
     public func eventKinds(_ callId: UUID) -> [String] { events.filter { $0.0 == callId }.map(\.1) }
 }

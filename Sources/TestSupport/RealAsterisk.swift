@@ -16,8 +16,9 @@ public final class RealAsterisk: Sendable {
     /// Where the trunk's contact points: the test's UAS that answers callbacks through the trunk.
     public let trunkPort: Int
     public let password = "murojaat-test-secret"
-    public let pid: Int32
-    private let stopped = Mutex(false)
+    private let process = Mutex<(pid: Int32, stopped: Bool)>((0, false))
+    /// The running Asterisk's PID (a new one after `restart`).
+    public var pid: Int32 { process.withLock { $0.pid } }
 
     public static let phoneExtensions = ["101", "102", "103", "104", "105"]
     public static func phonePassword(_ ext: String) -> String { "\(ext)-test-secret" }
@@ -66,7 +67,7 @@ public final class RealAsterisk: Sendable {
         self.httpPort = httpPort
         self.sipPort = sipPort
         self.trunkPort = trunkPort
-        self.pid = pid
+        self.process.withLock { $0.pid = pid }
     }
 
     /// Unpacks (once per folder), configures and starts Asterisk in a new folder, with `sounds` (a tree of
@@ -183,12 +184,40 @@ public final class RealAsterisk: Sendable {
     /// Stops Asterisk (`asterisk-stop`, then SIGKILL to its PID if it is still there) and removes its folder.
     public func stop(removeFiles: Bool = true) {
         // Once only: a second kill could hit another process that was given the same PID since.
-        guard !stopped.withLock({ let was = $0; $0 = true; return was }) else { return }
+        guard let pid = process.withLock({ state -> Int32? in
+            if state.stopped { return nil }
+            state.stopped = true
+            return state.pid
+        }) else { return }
+        halt(pid)
+        if removeFiles { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
+    }
+
+    private func halt(_ pid: Int32) {
         if let install = Self.install {
             _ = try? TestProcess.run(install.appendingPathComponent("asterisk-stop").path, [directory.path], timeout: 40)
         }
         if kill(pid, 0) == 0 { kill(pid, SIGKILL) }
-        if removeFiles { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
+    }
+
+    /// Stops Asterisk (`core stop now`, which hangs its calls up; or, with `crash`, SIGKILL: they vanish without an
+    /// event) and starts it again on the same folder, ports and configuration.
+    public func restart(crash: Bool = false) throws {
+        if crash {
+            // A crash or power cut: no hang-up, no event, the process is just gone.
+            let pid = pid
+            kill(pid, SIGKILL)
+            while kill(pid, 0) == 0 { usleep(10_000) }
+        } else {
+            halt(pid)
+        }
+        guard let install = Self.install else { throw TestProcessError("no Asterisk") }
+        let conf = directory.deletingLastPathComponent().appendingPathComponent("conf")
+        let output = try TestProcess.run(install.appendingPathComponent("asterisk-start").path, [directory.path, conf.path], timeout: 90)
+        guard output.status == 0 else { throw TestProcessError("asterisk-start failed (\(output.status)): \(output.text)") }
+        let pidText = try String(contentsOf: directory.appendingPathComponent("var/run/asterisk/asterisk.pid"), encoding: .utf8)
+        guard let pid = Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)) else { throw TestProcessError("no Asterisk pid") }
+        process.withLock { $0.pid = pid }
     }
 
     /// The last lines of Asterisk's log, for a failure message.
@@ -349,14 +378,31 @@ public final class TestProcess: Sendable {
 
 /// Free loopback ports, found by binding port 0 and letting it go.
 public enum FreePort {
-    public static func tcp() throws -> Int { try bind(stream: true) }
-    public static func udp() throws -> Int { try bind(stream: false) }
+    public static func tcp() throws -> Int { try unique { try bind(stream: true) } }
+    public static func udp() throws -> Int { try unique { try bind(stream: false) } }
+
+    /// Ports this process has handed out: a port is let go before the child that uses it binds it, so the kernel may
+    /// offer it again meanwhile; it is never handed out twice.
+    private static let given = Mutex<Set<Int>>([])
+
+    private static func unique(_ pick: () throws -> Int) throws -> Int {
+        for _ in 0..<100 {
+            let port = try pick()
+            if given.withLock({ $0.insert(port).inserted }) { return port }
+        }
+        throw TestProcessError("no free port that was not handed out already")
+    }
 
     /// The first of `count` consecutive even-aligned UDP ports that are all free now (for an RTP range).
     public static func udpRange(count: Int) throws -> Int {
         for _ in 0..<50 {
             let start = Int.random(in: 20_000...(60_000 - count)) & ~1
-            if (0..<count).allSatisfy({ (try? bind(stream: false, port: start + $0)) != nil }) { return start }
+            guard (0..<count).allSatisfy({ (try? bind(stream: false, port: start + $0)) != nil }) else { continue }
+            if given.withLock({ set in
+                guard (0..<count).allSatisfy({ !set.contains(start + $0) }) else { return false }
+                for offset in 0..<count { set.insert(start + offset) }
+                return true
+            }) { return start }
         }
         throw TestProcessError("no free range of \(count) UDP ports")
     }

@@ -112,7 +112,7 @@ public enum SIPp {
         let scenario = """
         <?xml version="1.0" encoding="UTF-8"?>
         <scenario name="caller">
-          <send retrans="500"><![CDATA[
+          <send retrans="500" start_rtd="1"><![CDATA[
         INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
         Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
         From: <sip:\(from)@[local_ip]:[local_port]>;tag=[pid]c[call_number]
@@ -130,7 +130,7 @@ public enum SIPp {
           <recv response="180" optional="true"/>
           <recv response="183" optional="true"/>
           <recv request="BYE" optional="global" next="farend"/>
-          <recv response="200" rtd="true"/>
+          <recv response="200" rtd="1"/>
           <send><![CDATA[
         ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
         Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]

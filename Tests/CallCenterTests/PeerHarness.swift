@@ -281,6 +281,18 @@ struct PeerHarness: Sendable {
         }
     }
 
+    /// Asterisk restarts (the simulator does as Asterisk does: every channel gone without an event, a new start time).
+    /// With `crash`, Asterisk dies at once (SIGKILL); else it stops as `core stop now` does. Returns once the
+    /// application is registered on the new Asterisk.
+    func restartAsterisk(crash: Bool = true) async throws {
+        if let sim { await sim.restart() }
+        if let asterisk { try asterisk.restart(crash: crash) }
+        let client = ARIClient(configuration: ari)
+        try await until("the application is registered again", timeout: .seconds(20)) {
+            ((try? await client.applications()) ?? []).contains { $0.name == ari.application } && connection.isConnected
+        }
+    }
+
     /// On the real Asterisk, the provider's side of the trunk: a UAS that answers callbacks and hangs up after a short
     /// talk (the simulator's trunk does the same by configuration).
     func answerCallbacks() throws {

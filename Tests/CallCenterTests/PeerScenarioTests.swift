@@ -182,6 +182,16 @@ struct PeerScenarioTests {
                 callers.append(try await h.call(number, [.pause(300), .digit("0"), .talk]))
             }
             for caller in callers { #expect(await caller.finished(timeout: 90)) }
+            // INVITE → 200 OK as each sipp caller measured it ("Response Time 1", the 200 marked rtd): printed, not asserted.
+            let answers = callers.compactMap { caller -> Double? in
+                guard let output = caller.sipp?.output, let line = output.split(separator: "\n").last(where: { $0.contains("Response Time 1") }),
+                      let cumulative = line.split(separator: "|").last?.trimmingCharacters(in: .whitespaces) else { return nil }
+                let parts = cumulative.split(separator: ":").compactMap { Double($0) } // hh:mm:ss:microseconds
+                return parts.count == 4 ? (parts[0] * 3600 + parts[1] * 60 + parts[2]) * 1000 + parts[3] / 1000 : nil
+            }.sorted()
+            if !answers.isEmpty {
+                print("\(peer): INVITE → 200 OK over \(answers.count) calls: p50 \(answers[answers.count / 2]) ms, max \(answers.last!) ms")
+            }
             for number in numbers {
                 let call = try await h.ended(number, timeout: .seconds(30))
                 #expect(call.outcome == .answered && call.hangupSide == .operator, "\(number): \(call.outcome)")
@@ -259,6 +269,72 @@ struct PeerScenarioTests {
             let call = try await h.ended(number, timeout: .seconds(20))
             #expect(call.outcome == .callbackDone && call.operatorId == 2 && call.callbackNumber == number)
             try await h.until("operator 2 is ready again") { await h.agentState(2) == .ready }
+            try await h.nothingLeft()
+        }
+    }
+
+    @Test("8. Asterisk stopped and started while idle, and killed and started with live calls: reconnect, the calls that died closed as lost with the reason, the next call served",
+          arguments: Peer.allCases)
+    func asteriskRestarts(_ peer: Peer) async throws {
+        try await PeerHarness.run(peer, scenario: "Asterisk restart", phones: ["101": .answer(afterMs: 300)]) { h in
+            try await h.ready(1)
+            try await h.restartAsterisk(crash: false)
+            try await h.setPhone("101", .answer(afterMs: 300))
+            let talking = "998901110008", waiting = "998901110018"
+            let first = try await h.call(talking, [.pause(300), .digit("0"), .talk, .pause(30_000), .hangup])
+            try await h.until("operator 1 is on the call") { await h.agentState(1) == .onCall }
+            let second = try await h.call(waiting, [.pause(300), .digit("0"), .pause(30_000), .hangup])
+            try await h.until("the second caller waits in line") {
+                guard let id = h.callId(waiting) else { return false }
+                return await h.center.queueSnapshot().contains(id)
+            }
+            try await h.restartAsterisk()
+            let a = try await h.ended(talking, timeout: .seconds(20))
+            let b = try await h.ended(waiting, timeout: .seconds(20))
+            #expect(a.outcome == .lost && a.hangupSide == .system && a.talkSeconds != nil)
+            #expect(b.outcome == .lost && b.hangupSide == .system)
+            #expect(await h.store.eventData(a.id, "lost")?["reason"] == "asterisk_restarted")
+            #expect(await h.store.eventData(b.id, "lost")?["reason"] == "asterisk_restarted")
+            first.stop()
+            second.stop()
+            try await h.until("operator 1 is ready again", timeout: .seconds(10)) { await h.agentState(1) == .ready }
+            // The next caller is served.
+            try await h.setPhone("101", .answer(afterMs: 300))
+            let next = "998901110028"
+            let third = try await h.call(next, [.pause(300), .digit("0"), .pause(1500), .talk, .pause(1000), .hangup])
+            #expect(await third.finished())
+            let c = try await h.ended(next)
+            #expect(c.outcome == .answered && c.operatorId == 1)
+            try await h.nothingLeft()
+        }
+    }
+
+    @Test("6. Listen, whisper and barge to a supervisor's phone: the supervisor joins through a snoop (listen, whisper) or the call's own bridge (barge), and everything ends with the call",
+          arguments: Peer.allCases, MonitorMode.allCases)
+    func supervisorMonitors(_ peer: Peer, _ mode: MonitorMode) async throws {
+        try await PeerHarness.run(peer, scenario: "monitor \(mode)", phones: ["101": .answer(afterMs: 300), "105": .answer(afterMs: 200)]) { h in
+            try await h.ready(1)
+            let number = "998901110006"
+            let caller = try await h.call(number, [.pause(300), .digit("0"), .pause(1200), .talk, .pause(5000), .hangup])
+            try await h.until("operator 1 is on the call") { await h.agentState(1) == .onCall }
+            let id = try #require(h.callId(number))
+            let monitor = try await h.center.monitor(call: id, supervisorEndpoint: "PJSIP/105", mode: mode)
+            #expect(monitor.hasPrefix("mon-"))
+            let client = ARIClient(configuration: h.ari)
+            try await h.until("the supervisor's phone is in", timeout: .seconds(8)) {
+                let bridges = try await client.bridges()
+                switch mode {
+                case .barge:
+                    return bridges.first { $0.id == id.uuidString.lowercased() }?.channels.contains { $0.hasPrefix("sup-") } == true
+                case .listen, .whisper:
+                    return bridges.contains { bridge in
+                        bridge.channels.contains { $0.hasPrefix("sup-") } && bridge.channels.contains { $0.hasPrefix("snp-") }
+                    }
+                }
+            }
+            #expect(await caller.finished())
+            let call = try await h.ended(number)
+            #expect(call.outcome == .answered)
             try await h.nothingLeft()
         }
     }
