@@ -80,7 +80,7 @@ public final class RealAsterisk: Sendable {
         let httpPort = try FreePort.tcp()
         let sipPort = try FreePort.udp()
         let trunkPort = try FreePort.udp()
-        let rtpStart = try FreePort.udpRange(count: 400)
+        let rtpStart = try FreePort.udpRange(count: 200)
         let derived = try deriveConfiguration(sipPort: sipPort, httpPort: httpPort, trunkPort: trunkPort, rtpStart: rtpStart,
                                               mohDirectory: directory.appendingPathComponent("moh"), password: "murojaat-test-secret")
         for (name, text) in derived { try text.write(to: conf.appendingPathComponent(name), atomically: true, encoding: .utf8) }
@@ -121,7 +121,7 @@ public final class RealAsterisk: Sendable {
         try edit("ari.conf") { $0.hasPrefix("password=") ? "password=\(password)" : $0 }
         try edit("rtp.conf") { line in
             if line.hasPrefix("rtpstart=") { return "rtpstart=\(rtpStart)" }
-            if line.hasPrefix("rtpend=") { return "rtpend=\(rtpStart + 399)" }
+            if line.hasPrefix("rtpend=") { return "rtpend=\(rtpStart + 199)" }
             return line
         }
         try edit("musiconhold.conf") { $0.hasPrefix("directory=") ? "directory=\(mohDirectory.path)" : $0 }
@@ -395,8 +395,9 @@ public enum FreePort {
 
     /// The first of `count` consecutive even-aligned UDP ports that are all free now (for an RTP range).
     public static func udpRange(count: Int) throws -> Int {
-        for _ in 0..<50 {
+        for _ in 0..<1000 {
             let start = Int.random(in: 20_000...(60_000 - count)) & ~1
+            if given.withLock({ set in (0..<count).contains { set.contains(start + $0) } }) { continue }
             guard (0..<count).allSatisfy({ (try? bind(stream: false, port: start + $0)) != nil }) else { continue }
             if given.withLock({ set in
                 guard (0..<count).allSatisfy({ !set.contains(start + $0) }) else { return false }

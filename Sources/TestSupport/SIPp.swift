@@ -68,9 +68,14 @@ public enum SIPp {
         let log = files.appendingPathComponent("\(name).log")
         // -ci: the control socket on loopback (sipp listens on all addresses otherwise); -nostdin: no keyboard;
         // -trace_err: unexpected messages in the log.
+        // MUROJAAT_SIPP_TRACE_DIR keeps every SIP message with its time (for measuring latencies from the SIP side).
+        var trace: [String] = []
+        if let dir = ProcessInfo.processInfo.environment["MUROJAAT_SIPP_TRACE_DIR"], !dir.isEmpty {
+            trace = ["-trace_msg", "-message_file", "\(dir)/\(name)-\(UUID().uuidString.prefix(8)).msg"]
+        }
         let process = try TestProcess(which("sipp") ?? "/usr/bin/sipp",
                                       ["-sf", xml.path] + arguments + ["-i", "127.0.0.1", "-ci", "127.0.0.1", "-cp", String(try FreePort.udp()),
-                                                                       "-nostdin", "-trace_err", "-error_file", log.path + ".err"],
+                                                                       "-nostdin", "-trace_err", "-error_file", log.path + ".err"] + trace,
                                       log: log)
         return Running(process: process, files: files)
     }

@@ -97,6 +97,9 @@ struct PeerHarness: Sendable {
     let settings: CallCenterSettings
     let operators: [OperatorInfo]
     let connection: ARIEventConnection
+    /// The peer's ARI without the proxy, for the test's own checks.
+    let direct: ARIServerConfiguration
+    let proxy: TCPProxy
 
     static let operators: [OperatorInfo] = [
         OperatorInfo(id: 1, name: "Dilnoza", extensionNumber: "101", endpoint: "PJSIP/101", skills: [.uz]),
@@ -185,15 +188,23 @@ struct PeerHarness: Sendable {
         phones: [String: PhoneMode], settings: CallCenterSettings, operators: [OperatorInfo], recordings: URL,
         _ body: @Sendable (PeerHarness) async throws -> Void
     ) async throws {
-        var ari = ari
-        ari.restOverWebSocket = route == .socket
+        var direct = ari
+        direct.restOverWebSocket = route == .socket
+        // The app reaches the peer through a loopback TCP proxy, so that a scenario can drop its events socket (and
+        // its HTTP requests) as a network blip would; the test's own checks go straight to the peer.
+        let port = URLComponents(string: direct.baseURL)?.port ?? 8088
+        let proxy = TCPProxy(targetHost: "127.0.0.1", targetPort: port)
+        let proxyPort = try await proxy.start()
+        var ari = direct
+        ari.baseURL = direct.baseURL.replacingOccurrences(of: ":\(port)/", with: ":\(proxyPort)/")
+        defer { Task { await proxy.stop() } }
         let store = InMemoryCallStore(operators: operators)
         var ports: [String: Int] = [:]
         for ext in RealAsterisk.phoneExtensions { ports[ext] = try FreePort.udp() }
         let runtime = Runtime()
         let harness = try await start(peer: peer, sim: sim, asterisk: asterisk, ari: ari, route: route, store: store, seen: EventLog(),
                                       settings: settings, operators: operators, recordings: recordings, phones: PhoneBank(),
-                                      ports: ports, runtime: runtime, phoneModes: phones)
+                                      ports: ports, runtime: runtime, phoneModes: phones, direct: direct, proxy: proxy)
         defer {
             harness.phones.items.withLock { for phone in $0.values { phone.stop() } }
             runtime.stopAll()
@@ -212,7 +223,7 @@ struct PeerHarness: Sendable {
     private static func start(
         peer: Peer, sim: AsteriskSimulator?, asterisk: RealAsterisk?, ari: ARIServerConfiguration, route: Route, store: InMemoryCallStore,
         seen: EventLog, settings: CallCenterSettings, operators: [OperatorInfo], recordings: URL, phones: PhoneBank,
-        ports: [String: Int], runtime: Runtime, phoneModes: [String: PhoneMode]?
+        ports: [String: Int], runtime: Runtime, phoneModes: [String: PhoneMode]?, direct: ARIServerConfiguration, proxy: TCPProxy
     ) async throws -> PeerHarness {
         let logger = Logger(label: "test.peer")
         let journal = CallJournal(store: store, logger: logger)
@@ -228,7 +239,8 @@ struct PeerHarness: Sendable {
         }
         let harness = PeerHarness(peer: peer, center: center, store: store, journal: journal, seen: seen, ari: ari, sim: sim,
                                   asterisk: asterisk, phones: phones, phonePorts: ports, recordings: recordings, runtime: runtime,
-                                  route: route, settings: settings, operators: operators, connection: connection)
+                                  route: route, settings: settings, operators: operators, connection: connection, direct: direct,
+                                  proxy: proxy)
         if asterisk != nil, let phoneModes {
             for (ext, mode) in phoneModes { try await harness.setPhone(ext, mode) }
         }
@@ -253,7 +265,7 @@ struct PeerHarness: Sendable {
         try await until("the old process is gone") { !connection.isConnected }
         return try await Self.start(peer: peer, sim: sim, asterisk: asterisk, ari: ari, route: route, store: store, seen: seen,
                                     settings: settings, operators: operators, recordings: recordings, phones: phones,
-                                    ports: phonePorts, runtime: runtime, phoneModes: nil)
+                                    ports: phonePorts, runtime: runtime, phoneModes: nil, direct: direct, proxy: proxy)
     }
 
     // MARK: the outside world
@@ -287,10 +299,19 @@ struct PeerHarness: Sendable {
     func restartAsterisk(crash: Bool = true) async throws {
         if let sim { await sim.restart() }
         if let asterisk { try asterisk.restart(crash: crash) }
-        let client = ARIClient(configuration: ari)
+        let client = ARIClient(configuration: direct)
         try await until("the application is registered again", timeout: .seconds(20)) {
             ((try? await client.applications()) ?? []).contains { $0.name == ari.application } && connection.isConnected
         }
+    }
+
+    /// The network between murojaat and Asterisk fails for `seconds`: the events socket and every request are cut,
+    /// then connections go through again (the app reconnects by itself).
+    func dropConnection(for seconds: Double) async throws {
+        proxy.cut()
+        try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+        proxy.restore()
+        try await until("the app is connected again", timeout: .seconds(10)) { connection.isConnected }
     }
 
     /// On the real Asterisk, the provider's side of the trunk: a UAS that answers callbacks and hangs up after a short
@@ -394,7 +415,7 @@ struct PeerHarness: Sendable {
 
     /// Channels Asterisk (or the simulator) still has, asked over ARI as any client would.
     func channelsLeft() async throws -> [Channel] {
-        try await ARIClient(configuration: ari).channels()
+        try await ARIClient(configuration: direct).channels()
     }
 
     /// Waits until the peer has no channel left.

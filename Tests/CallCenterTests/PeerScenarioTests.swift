@@ -182,16 +182,6 @@ struct PeerScenarioTests {
                 callers.append(try await h.call(number, [.pause(300), .digit("0"), .talk]))
             }
             for caller in callers { #expect(await caller.finished(timeout: 90)) }
-            // INVITE → 200 OK as each sipp caller measured it ("Response Time 1", the 200 marked rtd): printed, not asserted.
-            let answers = callers.compactMap { caller -> Double? in
-                guard let output = caller.sipp?.output, let line = output.split(separator: "\n").last(where: { $0.contains("Response Time 1") }),
-                      let cumulative = line.split(separator: "|").last?.trimmingCharacters(in: .whitespaces) else { return nil }
-                let parts = cumulative.split(separator: ":").compactMap { Double($0) } // hh:mm:ss:microseconds
-                return parts.count == 4 ? (parts[0] * 3600 + parts[1] * 60 + parts[2]) * 1000 + parts[3] / 1000 : nil
-            }.sorted()
-            if !answers.isEmpty {
-                print("\(peer): INVITE → 200 OK over \(answers.count) calls: p50 \(answers[answers.count / 2]) ms, max \(answers.last!) ms")
-            }
             for number in numbers {
                 let call = try await h.ended(number, timeout: .seconds(30))
                 #expect(call.outcome == .answered && call.hangupSide == .operator, "\(number): \(call.outcome)")
@@ -320,7 +310,7 @@ struct PeerScenarioTests {
             let id = try #require(h.callId(number))
             let monitor = try await h.center.monitor(call: id, supervisorEndpoint: "PJSIP/105", mode: mode)
             #expect(monitor.hasPrefix("mon-"))
-            let client = ARIClient(configuration: h.ari)
+            let client = ARIClient(configuration: h.direct)
             try await h.until("the supervisor's phone is in", timeout: .seconds(8)) {
                 let bridges = try await client.bridges()
                 switch mode {
@@ -335,6 +325,25 @@ struct PeerScenarioTests {
             #expect(await caller.finished())
             let call = try await h.ended(number)
             #expect(call.outcome == .answered)
+            try await h.nothingLeft()
+        }
+    }
+
+    @Test("11. The caller hangs up while the events socket is down: the call ends as answered (not lost), the operator's leg is hung up, the operator wraps up",
+          arguments: Peer.allCases)
+    func callerHangsUpInAReconnectGap(_ peer: Peer) async throws {
+        try await PeerHarness.run(peer, scenario: "hang-up in a reconnect gap") { h in
+            try await h.ready(1)
+            let number = "998901110012"
+            let caller = try await h.call(number, [.pause(300), .digit("0"), .pause(1500), .talk, .pause(2500), .hangup])
+            try await h.until("operator 1 is on the call") { await h.agentState(1) == .onCall }
+            try await h.dropConnection(for: 5)
+            #expect(await caller.finished())
+            let call = try await h.ended(number)
+            #expect(call.outcome == .answered && call.hangupSide == .caller && call.operatorId == 1 && call.talkSeconds != nil)
+            let kinds = await h.store.eventKinds(call.id)
+            #expect(kinds.contains("ended_unseen") && !kinds.contains("lost"), "\(kinds)")
+            try await h.until("operator 1 is ready after wrap-up") { await h.agentState(1) == .ready }
             try await h.nothingLeft()
         }
     }
