@@ -201,38 +201,30 @@ public enum SIPp {
 
     /// Registers phone `ext` from `port` (Expires 0 unregisters it). Returns when Asterisk has answered.
     public static func register(_ ext: String, password: String, sipPort: Int, from port: Int, expires: Int = 3600) async throws {
+        // The same REGISTER twice: without credentials, then with the digest answer to the 401.
+        func register(cseq: Int, authenticated: Bool) -> String {
+            """
+              <send retrans="500"><![CDATA[
+            REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
+            Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+            From: <sip:\(ext)@[remote_ip]>;tag=[pid]r[call_number]
+            To: <sip:\(ext)@[remote_ip]>
+            Call-ID: [call_id]
+            CSeq: \(cseq) REGISTER
+            Contact: <sip:\(ext)@[local_ip]:[local_port]>\(authenticated ? "\n[authentication]" : "")
+            Expires: \(expires)
+            Max-Forwards: 70
+            Content-Length: 0
+
+            ]]></send>
+
+            """
+        }
         let scenario = """
         <?xml version="1.0" encoding="UTF-8"?>
         <scenario name="register">
-          <send retrans="500"><![CDATA[
-        REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
-        Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-        From: <sip:\(ext)@[remote_ip]>;tag=[pid]r[call_number]
-        To: <sip:\(ext)@[remote_ip]>
-        Call-ID: [call_id]
-        CSeq: 1 REGISTER
-        Contact: <sip:\(ext)@[local_ip]:[local_port]>
-        Expires: \(expires)
-        Max-Forwards: 70
-        Content-Length: 0
-
-        ]]></send>
-          <recv response="401" auth="true"/>
-          <send retrans="500"><![CDATA[
-        REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
-        Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-        From: <sip:\(ext)@[remote_ip]>;tag=[pid]r[call_number]
-        To: <sip:\(ext)@[remote_ip]>
-        Call-ID: [call_id]
-        CSeq: 2 REGISTER
-        Contact: <sip:\(ext)@[local_ip]:[local_port]>
-        [authentication]
-        Expires: \(expires)
-        Max-Forwards: 70
-        Content-Length: 0
-
-        ]]></send>
-          <recv response="200"/>
+        \(register(cseq: 1, authenticated: false))  <recv response="401" auth="true"/>
+        \(register(cseq: 2, authenticated: true))  <recv response="200"/>
         </scenario>
         """
         let running = try launch(["127.0.0.1:\(sipPort)", "-m", "1", "-p", String(port), "-au", ext, "-ap", password, "-timeout", "10s",

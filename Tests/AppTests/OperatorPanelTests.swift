@@ -24,23 +24,8 @@ struct OperatorPanelTests {
             #expect(await center.agentSnapshot().first { $0.id == operatorId }?.state == .ready)
 
             // The panel's event stream, read as a browser would.
-            let port = try #require(client.port)
-            let received = Mutex("")
-            let http = HTTPClient(eventLoopGroupProvider: .singleton)
-            let cookie = op.cookies.withLock { $0.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
-            let reader = Task { @Sendable in
-                var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/panel/events")
-                request.headers.add(name: "Cookie", value: cookie)
-                request.headers.add(name: "Accept", value: "text/event-stream")
-                let response = try await http.execute(request, timeout: .seconds(60))
-                #expect(response.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true)
-                for try await chunk in response.body { received.withLock { $0 += String(buffer: chunk) } }
-            }
-            func waitFor(_ text: String) async throws {
-                let clock = ContinuousClock(), deadline = clock.now.advanced(by: .seconds(10))
-                while !received.withLock({ $0.contains(text) }), clock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-                #expect(received.withLock { $0.contains(text) }, "the stream carries \(text)")
-            }
+            let stream = PanelStream(port: try #require(client.port), visitor: op)
+            let waitFor = stream.waitFor
             try await waitFor("\"state\":\"ready\"")
 
             // Other operator pauses so the call comes to ours.
@@ -48,7 +33,7 @@ struct OperatorPanelTests {
             try await waitFor("event: call")
             try await waitFor("\"phase\":\"answered\"")
             try await waitFor("\"state\":\"on_call\"")
-            let text = received.withLock { $0 }
+            let text = stream.received.withLock { $0 }
             #expect(text.contains("\"number\":\"+998901112233\""))
             #expect(text.contains("\"language\":\"O'zbekcha\""))
             let idRange = try #require(text.range(of: #""callId":"[0-9a-f-]{36}""#, options: .regularExpression))
@@ -71,8 +56,7 @@ struct OperatorPanelTests {
             try await sim.remoteHangup(channel)
             try await waitFor("event: ended")
             try await waitFor("\"state\":\"wrap_up\"")
-            reader.cancel()
-            try? await http.shutdown()
+            await stream.close()
         }
     }
 
@@ -84,33 +68,52 @@ struct OperatorPanelTests {
             let op = Visitor(client)
             try await op.signIn("operator")
             #expect(try await op.request(.post, "/panel/state", form: ["_csrf": op.token, "state": "ready"]).status == .seeOther)
-            let port = try #require(client.port)
-            let received = Mutex("")
-            let http = HTTPClient(eventLoopGroupProvider: .singleton)
-            let cookie = op.cookies.withLock { $0.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
-            let reader = Task { @Sendable in
-                var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/panel/events")
-                request.headers.add(name: "Cookie", value: cookie)
-                let response = try await http.execute(request, timeout: .seconds(60))
-                for try await chunk in response.body { received.withLock { $0 += String(buffer: chunk) } }
-            }
-            func waitFor(_ text: String) async throws {
-                let clock = ContinuousClock(), deadline = clock.now.advanced(by: .seconds(10))
-                while !received.withLock({ $0.contains(text) }), clock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-                #expect(received.withLock { $0.contains(text) }, "the stream carries \(text)")
-            }
+            let stream = PanelStream(port: try #require(client.port), visitor: op)
+            let waitFor = stream.waitFor
             try await waitFor("\"state\":\"ready\"")
             let channel = try await callAndChoose(sim, center, choice: "3")
             try await waitFor("\"phase\":\"offered\"")
             try await waitFor("event: unoffered")
             try await waitFor("\"state\":\"paused\"")
-            let text = received.withLock { $0 }
+            let text = stream.received.withLock { $0 }
             let offered = try #require(text.range(of: #""callId":"[0-9a-f-]{36}""#, options: .regularExpression))
             let unoffered = try #require(text.range(of: "event: unoffered"))
             #expect(text[unoffered.upperBound...].contains(text[offered]), "the card taken down is the one offered")
             try await sim.remoteHangup(channel)
-            reader.cancel()
-            try? await http.shutdown()
+            await stream.close()
         }
+    }
+}
+
+/// An operator's panel event stream (`/panel/events`), read as a browser reads it.
+final class PanelStream: Sendable {
+    let received = Mutex("")
+    let http = HTTPClient(eventLoopGroupProvider: .singleton)
+    let reader = Mutex<Task<Void, any Error>?>(nil)
+
+    init(port: Int, visitor: Visitor) {
+        let cookie = visitor.cookies.withLock { $0.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
+        reader.withLock {
+            $0 = Task { @Sendable [self] in
+                var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/panel/events")
+                request.headers.add(name: "Cookie", value: cookie)
+                request.headers.add(name: "Accept", value: "text/event-stream")
+                let response = try await self.http.execute(request, timeout: .seconds(60))
+                #expect(response.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true)
+                for try await chunk in response.body { self.received.withLock { $0 += String(buffer: chunk) } }
+            }
+        }
+    }
+
+    /// Waits up to 10 s until the stream has carried `text`.
+    @Sendable func waitFor(_ text: String) async throws {
+        let clock = ContinuousClock(), deadline = clock.now.advanced(by: .seconds(10))
+        while !received.withLock({ $0.contains(text) }), clock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(received.withLock { $0.contains(text) }, "the stream carries \(text)")
+    }
+
+    func close() async {
+        reader.withLock { $0?.cancel() }
+        try? await http.shutdown()
     }
 }

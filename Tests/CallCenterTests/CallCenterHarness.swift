@@ -96,22 +96,7 @@ struct Harness: Sendable {
     }
 
     func until(_ what: String, timeout: Duration = .seconds(5), _ condition: @Sendable () async throws -> Bool) async throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
-        while clock.now < deadline {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        Issue.record("timed out waiting until \(what)")
-        throw CancellationError()
-    }
-
-    func ready(_ ids: Int64...) async throws {
-        for id in ids { try await center.setAgentState(id, .ready) }
-    }
-
-    func agentState(_ id: Int64) async -> AgentState? {
-        await center.agentSnapshot().first { $0.id == id }?.state
+        try await waitUntil(what, timeout: timeout, condition)
     }
 
     /// The call whose caller channel is `channel`, from the in-process event stream.
@@ -175,6 +160,36 @@ struct Harness: Sendable {
         await sim.receivedRequests().filter { $0.method == method && $0.path.contains(containing) }
     }
 }
+
+/// Polls `condition` every 10 ms; when `timeout` passes first, records an issue naming `what` and throws.
+func waitUntil(_ what: String, timeout: Duration, _ condition: @Sendable () async throws -> Bool) async throws {
+    let clock = ContinuousClock()
+    let deadline = clock.now.advanced(by: timeout)
+    while clock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    Issue.record("timed out waiting until \(what)")
+    throw CancellationError()
+}
+
+/// A harness around one call centre: operators made ready and their states read the same way in every harness.
+protocol DrivesCallCenter {
+    var center: CallCenter { get }
+}
+
+extension DrivesCallCenter {
+    func ready(_ ids: Int64...) async throws {
+        for id in ids { try await center.setAgentState(id, .ready) }
+    }
+
+    func agentState(_ id: Int64) async -> AgentState? {
+        await center.agentSnapshot().first { $0.id == id }?.state
+    }
+}
+
+extension Harness: DrivesCallCenter {}
+extension PeerHarness: DrivesCallCenter {}
 
 final class EventLog: Sendable {
     let items = Mutex<[CallCenterEvent]>([])

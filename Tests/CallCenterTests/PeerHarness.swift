@@ -144,6 +144,7 @@ struct PeerHarness: Sendable {
         phones: [String: PhoneMode] = ["101": .answer(afterMs: 300), "102": .answer(afterMs: 300), "103": .answer(afterMs: 300)],
         settings: CallCenterSettings = PeerHarness.settings(),
         operators: [OperatorInfo] = PeerHarness.operators,
+        throughProxy: Bool = false,
         _ body: @Sendable (PeerHarness) async throws -> Void
     ) async throws {
         guard available(peer) else { return }
@@ -167,14 +168,14 @@ struct PeerHarness: Sendable {
             }
             try await withSimulator(config) { sim, ari in
                 try await drive(peer: peer, sim: sim, asterisk: nil, ari: ari, route: route, phones: phones, settings: settings,
-                                operators: operators, recordings: recordings, body)
+                                operators: operators, recordings: recordings, throughProxy: throughProxy, body)
             }
         case .asterisk:
             let asterisk = try RealAsterisk.start(sounds: prompts)
             defer { asterisk.stop() }
             do {
                 try await drive(peer: peer, sim: nil, asterisk: asterisk, ari: asterisk.ari, route: route, phones: phones,
-                                settings: settings, operators: operators, recordings: recordings, body)
+                                settings: settings, operators: operators, recordings: recordings, throughProxy: throughProxy, body)
             } catch {
                 print("Asterisk's log (\(scenario)):\n\(asterisk.logTail())")
                 throw error
@@ -185,18 +186,18 @@ struct PeerHarness: Sendable {
 
     private static func drive(
         peer: Peer, sim: AsteriskSimulator?, asterisk: RealAsterisk?, ari: ARIServerConfiguration, route: Route,
-        phones: [String: PhoneMode], settings: CallCenterSettings, operators: [OperatorInfo], recordings: URL,
+        phones: [String: PhoneMode], settings: CallCenterSettings, operators: [OperatorInfo], recordings: URL, throughProxy: Bool,
         _ body: @Sendable (PeerHarness) async throws -> Void
     ) async throws {
         var direct = ari
         direct.restOverWebSocket = route == .socket
-        // The app reaches the peer through a loopback TCP proxy, so that a scenario can drop its events socket (and
-        // its HTTP requests) as a network blip would; the test's own checks go straight to the peer.
+        // With `throughProxy` the app reaches the peer through a loopback TCP proxy, so that a scenario can drop its
+        // events socket (and its HTTP requests) as a network blip would; the test's own checks go straight to the peer.
         let port = URLComponents(string: direct.baseURL)?.port ?? 8088
         let proxy = TCPProxy(targetHost: "127.0.0.1", targetPort: port)
         let proxyPort = try await proxy.start()
         var ari = direct
-        ari.baseURL = direct.baseURL.replacingOccurrences(of: ":\(port)/", with: ":\(proxyPort)/")
+        if throughProxy { ari.baseURL = direct.baseURL.replacingOccurrences(of: ":\(port)/", with: ":\(proxyPort)/") }
         defer { Task { await proxy.stop() } }
         let store = InMemoryCallStore(operators: operators)
         var ports: [String: Int] = [:]
@@ -308,6 +309,7 @@ struct PeerHarness: Sendable {
     /// The network between murojaat and Asterisk fails for `seconds`: the events socket and every request are cut,
     /// then connections go through again (the app reconnects by itself).
     func dropConnection(for seconds: Double) async throws {
+        precondition(ari.baseURL != direct.baseURL, "run the scenario with throughProxy: true")
         proxy.cut()
         try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
         proxy.restore()
@@ -379,22 +381,7 @@ struct PeerHarness: Sendable {
     // MARK: what the app saw
 
     func until(_ what: String, timeout: Duration = .seconds(10), _ condition: @Sendable () async throws -> Bool) async throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
-        while clock.now < deadline {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        Issue.record("timed out waiting until \(what) (\(peer))")
-        throw CancellationError()
-    }
-
-    func ready(_ ids: Int64...) async throws {
-        for id in ids { try await center.setAgentState(id, .ready) }
-    }
-
-    func agentState(_ id: Int64) async -> AgentState? {
-        await center.agentSnapshot().first { $0.id == id }?.state
+        try await waitUntil("\(what) (\(peer))", timeout: timeout, condition)
     }
 
     /// The call from `number`, from the in-process event stream.

@@ -332,7 +332,7 @@ struct PeerScenarioTests {
     @Test("11. The caller hangs up while the events socket is down: the call ends as answered (not lost), the operator's leg is hung up, the operator wraps up",
           arguments: Peer.allCases)
     func callerHangsUpInAReconnectGap(_ peer: Peer) async throws {
-        try await PeerHarness.run(peer, scenario: "hang-up in a reconnect gap") { h in
+        try await PeerHarness.run(peer, scenario: "hang-up in a reconnect gap", throughProxy: true) { h in
             try await h.ready(1)
             let number = "998901110012"
             let caller = try await h.call(number, [.pause(300), .digit("0"), .pause(1500), .talk, .pause(2500), .hangup])
