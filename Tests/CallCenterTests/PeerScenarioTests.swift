@@ -347,4 +347,43 @@ struct PeerScenarioTests {
             try await h.nothingLeft()
         }
     }
+
+    @Test("7. murojaat killed with a caller in the menus and one waiting in line, and started again: both go on under their own rows (menu again, place in line kept) and are served",
+          arguments: Peer.allCases)
+    func restartWithCallersInTheMenusAndInLine(_ peer: Peer) async throws {
+        try await PeerHarness.run(peer, scenario: "restart with callers in the menus and in line") { h in
+            let menus = "998901110017", waiting = "998901110027"
+            // The waiting caller presses 0; the other presses nothing until well after the restart, then 1 (Uzbek) and 0.
+            let second = try await h.call(waiting, [.pause(300), .digit("0"), .pause(9000), .hangup])
+            let first = try await h.call(menus, [.pause(4500), .digit("1"), .pause(600), .digit("0"), .pause(4000), .hangup])
+            try await h.until("the second caller waits in line") {
+                guard let id = h.callId(waiting) else { return false }
+                return await h.center.queueSnapshot().contains(id)
+            }
+            try await h.until("the first caller is in the menus") { h.callId(menus) != nil }
+            let (menusId, waitingId) = (h.callId(menus)!, h.callId(waiting)!)
+            let h2 = try await h.restart()
+            try await h2.until("both calls are taken up again") {
+                let resumed = await h2.center.sessions[menusId] != nil
+                let queue = await h2.center.queueSnapshot()
+                return resumed && queue.contains(waitingId)
+            }
+            #expect(await h2.center.sessions[menusId]?.phase == .ivr)
+            // An operator comes: the caller who waited longest is served first, then the other.
+            try await h2.ready(1)
+            try await h2.until("operator 1 takes the waiting caller") {
+                if case .bridged(1, _)? = await h2.center.sessions[waitingId]?.phase { return true }
+                return false
+            }
+            #expect(await second.finished())
+            #expect(await first.finished())
+            let a = try await h2.ended(waiting), b = try await h2.ended(menus)
+            #expect(a.id == waitingId && a.outcome == .answered && a.operatorId == 1)
+            #expect(b.id == menusId && b.ivrPath.contains("root:1"))
+            #expect(await h2.store.calls.count == 2, "a second row for a call")
+            #expect(await h2.store.eventData(menusId, "resumed")?["phase"] == "ivr")
+            #expect(await h2.store.eventData(waitingId, "resumed")?["phase"] == "queued")
+            try await h2.nothingLeft()
+        }
+    }
 }
