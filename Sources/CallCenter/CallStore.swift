@@ -75,6 +75,11 @@ public actor InMemoryCallStore: CallStore {
     public func saveAgentState(operatorId: Int64, state: AgentState, reason: String?, callId: UUID?, at: Date) async throws {
         if failing { throw Unavailable() }
         agentStates.append((operatorId, state, reason))
+        // As the database's operators row: the current state is what `loadOperators` gives a restarted process.
+        if let index = operators.firstIndex(where: { $0.id == operatorId }) {
+            operators[index].state = state
+            operators[index].pauseReason = reason
+        }
     }
 
     public func saveRecording(_ recording: RecordingRecord) async throws {

@@ -233,7 +233,8 @@ struct PeerHarness: Sendable {
                                             eventTypes: CallCenter.handledEventTypes, eventLoop: center.eventLoop)
         center.attach(connection)
         await center.addServer(ari.name, client: ARIClient(connection: connection))
-        await center.loadOperators(operators)
+        // As the app does: operators with their stored states (a restarted process finds them as the old one left them).
+        await center.loadOperators((try? await store.loadOperators()) ?? operators)
         // As the app does (Server.swift): calls left in progress whose channels are gone are closed as lost.
         await center.setLostCallsHandler { server, live in
             Task { _ = try? await store.closeLostCalls(server: server, except: live, at: Date()) }
@@ -258,12 +259,13 @@ struct PeerHarness: Sendable {
         return harness
     }
 
-    /// murojaat dies without a word (as kill -9: no hang-up, no clean-up; what the journal had taken is stored) and a
-    /// new process starts on the same store and peer. Returns the new process's harness.
-    func restart() async throws -> PeerHarness {
+    /// murojaat dies without a word (as kill -9: no hang-up, no clean-up; what the journal had taken is stored) and,
+    /// `down` later, a new process starts on the same store and peer. Returns the new process's harness.
+    func restart(down: Duration = .zero) async throws -> PeerHarness {
         _ = await journal.flush()
         runtime.stopAll()
         try await until("the old process is gone") { !connection.isConnected }
+        try await Task.sleep(for: down)
         return try await Self.start(peer: peer, sim: sim, asterisk: asterisk, ari: ari, route: route, store: store, seen: seen,
                                     settings: settings, operators: operators, recordings: recordings, phones: phones,
                                     ports: phonePorts, runtime: runtime, phoneModes: nil, direct: direct, proxy: proxy)

@@ -386,4 +386,23 @@ struct PeerScenarioTests {
             try await h2.nothingLeft()
         }
     }
+
+    @Test("7. The caller hangs up while murojaat is down during a conversation: on start the call is closed as lost, the operator's leg left alone in the bridge is hung up, the operator is free",
+          arguments: Peer.allCases)
+    func callerLeavesWhileMurojaatIsDown(_ peer: Peer) async throws {
+        try await PeerHarness.run(peer, scenario: "caller leaves while murojaat is down") { h in
+            try await h.ready(1)
+            let number = "998901110037"
+            let caller = try await h.call(number, [.pause(300), .digit("0"), .pause(1200), .talk, .pause(1500), .hangup])
+            try await h.until("operator 1 is on the call") { await h.agentState(1) == .onCall }
+            let id = try #require(h.callId(number))
+            let h2 = try await h.restart(down: .seconds(3))
+            #expect(await caller.finished())
+            try await h2.until("the call is closed") { await h2.store.calls[id]?.endedAt != nil }
+            #expect(await h2.store.calls[id]?.outcome == .lost)
+            #expect(await h2.center.sessions[id] == nil, "a call whose caller is gone is not taken up again")
+            try await h2.nothingLeft()
+            try await h2.until("operator 1 is ready") { await h2.agentState(1) == .ready }
+        }
+    }
 }
