@@ -320,7 +320,10 @@ extension AsteriskSimulator {
         }
         emit(.channelVarset(ChannelVarset(variable: "STASISSTATUS", value: "", channel: channel)), to: apps)
         channels[id]?.inStasis = true
-        emit(.stasisStart(StasisStart(args: args, channel: channel)), to: [app])
+        // From StasisStart on, Asterisk 22 shows the originated channel running Stasis(<app>,<args>).
+        channels[id]?.channel.dialplan.appName = "Stasis"
+        channels[id]?.channel.dialplan.appData = ([app] + args).joined(separator: ",")
+        emit(.stasisStart(StasisStart(args: args, channel: channels[id]?.channel ?? channel)), to: [app])
         if let hangupAfterMs {
             after(seconds: Double(hangupAfterMs) / 1000) { sim in sim.tearDown(id, requested: false, cause: 16, causeText: "Normal Clearing") }
         }
@@ -336,17 +339,21 @@ extension AsteriskSimulator {
         guard directions.contains(spy), directions.contains(whisper) else { throw SimulatorFailure(400, "Invalid direction specified") }
         let id = params.path["snoopId"] ?? params.query["snoopId"] ?? uniqueId()
         guard channels[id] == nil else { throw SimulatorFailure(409, "Channel with given unique ID already exists") }
-        let channel = Channel(
+        let args = (params.query["appArgs"] ?? "").split(separator: ",").map(String.init)
+        // Asterisk 22 answers with the dialplan application still empty; from StasisStart on it is Stasis(<app>,<args>).
+        let answer = Channel(
             id: id, protocolId: "", name: String(format: "Snoop/%@-%08x", target.channel.id, nextNumber()), state: "Up",
             caller: CallerID(), connected: CallerID(),
-            dialplan: DialplanCEP(context: "default", exten: "s", priority: 1, appName: "Stasis", appData: app),
+            dialplan: DialplanCEP(context: "default", exten: "s", priority: 1, appName: "", appData: ""),
             creationtime: now(), language: "en")
+        var channel = answer
+        channel.dialplan.appName = "Stasis"
+        channel.dialplan.appData = ([app] + args).joined(separator: ",")
         var sim = SimChannel(channel: channel, origin: .snoop, app: app, inStasis: true)
         sim.snoopedChannelId = target.channel.id
         channels[id] = sim
-        let args = (params.query["appArgs"] ?? "").split(separator: ",").map(String.init)
         emit(.stasisStart(StasisStart(args: args, channel: channel)), to: [app])
-        return .json(channel) // 200, not 201
+        return .json(answer) // 200, not 201
     }
 
     func externalMedia(_ params: SimulatorParameters) throws -> SimulatorResponse {
