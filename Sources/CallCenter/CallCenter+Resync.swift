@@ -89,9 +89,14 @@ extension CallCenter {
                 enterNode(id, ivr.root)
             }
         }
-        // Operators' legs of no resumed conversation: a phone still ringing for a caller the old process offered.
-        for channel in live where channel.id.hasPrefix("op-") && !claimed.contains(channel.id) && channels[Self.key(server, channel.id)] == nil {
-            let request = ARIClient.hangupRequest(channel.id)
+        // Operators' legs of no resumed conversation (a phone still ringing for a caller the old process offered, or
+        // left alone in its bridge when the caller hung up meanwhile) are hung up, and the calls' bridges of the old
+        // process that no call goes on in are destroyed.
+        var orphans = live.filter { $0.id.hasPrefix("op-") && !claimed.contains($0.id) && channels[Self.key(server, $0.id)] == nil }
+            .map { ARIClient.hangupRequest($0.id) }
+        orphans += bridges.filter { UUID(uuidString: $0.id) != nil && sessions[UUID(uuidString: $0.id)!] == nil }
+            .map { ARIClient.destroyBridgeRequest($0.id) }
+        for request in orphans {
             Task { _ = try? await client.send(request) }
         }
         // Operators the old process left ringing, talking or wrapping up with no call now: ready again.

@@ -402,6 +402,9 @@ struct PeerScenarioTests {
             #expect(await h2.store.calls[id]?.outcome == .lost)
             #expect(await h2.center.sessions[id] == nil, "a call whose caller is gone is not taken up again")
             try await h2.nothingLeft()
+            try await h2.until("the old call's bridge is gone") {
+                try await !ARIClient(configuration: h2.direct).bridges().contains { $0.id == id.uuidString.lowercased() }
+            }
             try await h2.until("operator 1 is ready") { await h2.agentState(1) == .ready }
         }
     }
