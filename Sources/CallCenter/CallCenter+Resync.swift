@@ -6,9 +6,10 @@ extension CallCenter {
     /// First connection to a server: calls left "in progress" by an earlier run are closed as lost.
     func startUp(_ server: String) async {
         guard let client = clients[server] else { return }
+        // Asterisk's start time first, as the baseline a later reconnect compares with to tell a restart.
+        if let startup = (try? await client.asteriskInfo(only: ["status"]))?.status?.startupTime { asteriskStartups[server] = startup }
         let live = (try? await client.channels()) ?? []
         let bridges = (try? await client.bridges()) ?? []
-        if let startup = (try? await client.asteriskInfo(only: ["status"]))?.status?.startupTime { asteriskStartups[server] = startup }
         let open = await Self.openCalls(journal.store, server: server, timeout: .seconds(2)) ?? []
         journal.append(.alert("ari_connected", "Connected to Asterisk \(server) with \(live.count) channels up", nil, Date()))
         lostCallsClosure?(server, Set(live.map(\.id)))
@@ -114,8 +115,13 @@ extension CallCenter {
         guard let live = try? await client.channels() else { return }
         // Asterisk itself restarted in the gap (its start time moved): its channels died with it. Otherwise a channel
         // that is gone was hung up while the socket was down.
+        // Either its start time differs from the one read at connect, or it started after the socket went down.
         let startup = (try? await client.asteriskInfo(only: ["status"]))?.status?.startupTime
-        let asteriskRestarted = startup != nil && asteriskStartups[server] != nil && startup != asteriskStartups[server]
+        let startedAfterDrop = startup.flatMap(ARICoding.parseTimestamp).map { started in
+            disconnectedAt[server].map { started > $0 } ?? false
+        } ?? false
+        let asteriskRestarted = startup != nil
+            && ((asteriskStartups[server] != nil && startup != asteriskStartups[server]) || startedAfterDrop)
         if let startup { asteriskStartups[server] = startup }
         let up = Set(live.map(\.id))
         for (id, session) in sessions where session.server == server {

@@ -48,6 +48,8 @@ public actor CallCenter {
     var pendingRecordings: [String: PendingRecording] = [:]
     /// Each server's start time as last read: a different one after a reconnect means Asterisk restarted.
     var asteriskStartups: [String: String] = [:]
+    /// When each server's events socket went down (the first of a run of failed reconnects).
+    var disconnectedAt: [String: Date] = [:]
     /// Per server, the endpoints it lists and those it says are offline ("PJSIP/101"), from the last reading.
     var endpointsKnown: [String: Set<String>] = [:]
     var endpointsOffline: [String: Set<String>] = [:]
@@ -193,7 +195,7 @@ public actor CallCenter {
             filterEvents(server)
             if disconnected.remove(server) != nil { await resynchronise(server) } else { await startUp(server) }
         case .disconnected(let server, _):
-            disconnected.insert(server)
+            if disconnected.insert(server).inserted { disconnectedAt[server] = Date() }
         case .event:
             receive(item)
         }

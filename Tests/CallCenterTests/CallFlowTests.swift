@@ -213,7 +213,12 @@ struct CallFlowTests {
     /// A caller who hangs up while the operator's phone rings frees the operator for the next caller at once, not
     /// at the next unrelated routing event.
     @Test func aCallerWhoHangsUpWhileTheOperatorRingsFreesTheOperatorForTheNext() async throws {
-        try await Harness.run(phones: ["101": .init(mode: .noAnswer), "102": .init(answerAfterMs: 300), "103": .init(answerAfterMs: 300)]) { h in
+        // The phone rings for up to 1 s of real time (100 simulated seconds at the harness's 0.01 scale): long enough for
+        // the caller to hang up while it rings on a loaded machine, where a 10 ms ring ended first and paused the operator.
+        var settings = Harness.settings()
+        settings.ringTimeoutSeconds = 100
+        try await Harness.run(phones: ["101": .init(mode: .noAnswer), "102": .init(answerAfterMs: 300), "103": .init(answerAfterMs: 300)],
+                              settings: settings) { h in
             let (first, a) = try await h.dialAndQueue("+998901000011")
             let (second, b) = try await h.dialAndQueue("+998901000012")
             #expect(await h.center.queueSnapshot() == [a, b])
