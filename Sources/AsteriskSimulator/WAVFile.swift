@@ -1,7 +1,7 @@
 import Foundation
 
 /// 8 kHz, mono, 16-bit PCM WAV — what Asterisk writes for `format=wav`.
-enum WAVFile {
+public enum WAVFile {
     static let sampleRate = 8000
 
     /// One second of a quiet 440 Hz tone: a whole number of periods, so seconds repeat seamlessly.
@@ -31,7 +31,8 @@ enum WAVFile {
         return file
     }
 
-    static func header(dataSize: Int) -> Data {
+    /// The 44-byte header of an 8 kHz mono 16-bit PCM file with `dataSize` bytes of samples.
+    public static func header(dataSize: Int) -> Data {
         var data = Data()
         func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) } }
         func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) } }

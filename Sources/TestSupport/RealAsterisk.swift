@@ -1,4 +1,5 @@
 import ARI
+import AsteriskSimulator
 import Foundation
 import Synchronization
 #if canImport(Glibc)
@@ -250,17 +251,7 @@ public enum WAV {
             let value = Int16(amplitude * sin(2 * .pi * hertz * Double(i) / 8000))
             withUnsafeBytes(of: value.littleEndian) { samples.append(contentsOf: $0) }
         }
-        return header(dataSize: samples.count) + samples
-    }
-
-    static func header(dataSize: Int) -> Data {
-        var data = Data()
-        func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) } }
-        func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) } }
-        data.append(contentsOf: Array("RIFF".utf8)); u32(UInt32(36 + dataSize)); data.append(contentsOf: Array("WAVE".utf8))
-        data.append(contentsOf: Array("fmt ".utf8)); u32(16); u16(1); u16(1); u32(8000); u32(16000); u16(2); u16(16)
-        data.append(contentsOf: Array("data".utf8)); u32(UInt32(dataSize))
-        return data
+        return WAVFile.header(dataSize: samples.count) + samples
     }
 
     /// The samples of a 16-bit PCM WAV file (the `data` chunk, found by walking the chunks).
