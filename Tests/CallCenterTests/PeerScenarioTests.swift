@@ -266,7 +266,7 @@ struct PeerScenarioTests {
     @Test("8. Asterisk stopped and started while idle, and killed and started with live calls: reconnect, the calls that died closed as lost with the reason, the next call served",
           arguments: Peer.allCases)
     func asteriskRestarts(_ peer: Peer) async throws {
-        try await PeerHarness.run(peer, scenario: "Asterisk restart", phones: ["101": .answer(afterMs: 300)]) { h in
+        try await PeerHarness.run(peer, scenario: "Asterisk restart", phones: ["101": .answer(afterMs: 300)], throughProxy: true) { h in
             try await h.ready(1)
             try await h.restartAsterisk(crash: false)
             try await h.setPhone("101", .answer(afterMs: 300))
@@ -343,6 +343,31 @@ struct PeerScenarioTests {
             #expect(call.outcome == .answered && call.hangupSide == .caller && call.operatorId == 1 && call.talkSeconds != nil)
             let kinds = await h.store.eventKinds(call.id)
             #expect(kinds.contains("ended_unseen") && !kinds.contains("lost"), "\(kinds)")
+            try await h.until("operator 1 is ready after wrap-up") { await h.agentState(1) == .ready }
+            try await h.nothingLeft()
+        }
+    }
+
+    @Test("11. The events socket drops while the operator's phone rings: the operator is not paused, the caller is served",
+          arguments: Peer.allCases)
+    func socketDropWhileRinging(_ peer: Peer) async throws {
+        try await PeerHarness.run(peer, scenario: "socket drop while ringing", phones: ["101": .answer(afterMs: 2500)],
+                                  throughProxy: true) { h in
+            try await h.ready(1)
+            let number = "998901110015"
+            let caller = try await h.call(number, [.pause(300), .digit("0"), .pause(9000), .talk, .pause(1500), .hangup])
+            try await h.until("operator 1's phone rings") { await h.agentState(1) == .ringing }
+            try await h.dropConnection(for: 1)
+            // Whether the ring survived the gap or was offered again, the operator is never paused for it.
+            try await h.until("operator 1 is on the call", timeout: .seconds(12)) {
+                let state = await h.agentState(1)
+                #expect(state != .paused, "operator 1 was paused for a ring the network lost")
+                return state == .onCall
+            }
+            #expect(await caller.finished())
+            let call = try await h.ended(number)
+            #expect(call.outcome == .answered && call.operatorId == 1 && call.hangupSide == .caller)
+            #expect(!(await h.store.eventKinds(call.id).contains("operator_no_answer")))
             try await h.until("operator 1 is ready after wrap-up") { await h.agentState(1) == .ready }
             try await h.nothingLeft()
         }
