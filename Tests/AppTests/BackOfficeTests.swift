@@ -219,12 +219,26 @@ struct BackOfficeTests {
             bot["_pcsrf"] = token
             bot["website"] = "http://spam.example"
             #expect(try await citizen.request(.post, "/murojaat", form: bot).status == .badRequest)
-            // Good input: a number, a due date from the category, status new.
+            // Refused submissions do not count against the limit.
+            for _ in 0..<6 { #expect(try await citizen.request(.post, "/murojaat", form: hostile).status == .unprocessableContent) }
+            // Good input: a number, a due date from the category, status new; post/redirect/get to a page of its own.
             var good = Self.validPublic
             good["_pcsrf"] = token
-            let done = try await citizen.request(.post, "/murojaat", form: good)
+            good["_once"] = "first-submission-key-0001"
+            let posted = try await citizen.request(.post, "/murojaat", form: good)
+            #expect(posted.status == .seeOther)
+            let location = try #require(posted.headers[.location])
+            #expect(location == "/murojaat/qabul/first-submission-key-0001")
+            let done = try await citizen.request(.get, location)
             #expect(done.status == .ok)
             let body = String(buffer: done.body)
+            #expect(body.contains("holat?number="), "the status page link carries the number")
+            // The same form sent again (back and send, a double click): the same page, no second appeal.
+            let again = try await citizen.request(.post, "/murojaat", form: good)
+            #expect(again.status == .seeOther && again.headers[.location] == location)
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM appeals") == 1)
+            #expect(try await citizen.request(.get, "/murojaat/qabul/no-such-submission-key").status == .notFound)
+            #expect(try await citizen.request(.get, "/murojaat/qabul/%27%20OR%201%3D1").status == .notFound)
             let numberRange = try #require(body.range(of: #"\d{4}-\d{6}"#, options: .regularExpression))
             let number = String(body[numberRange])
             #expect(try await rowCount(world.database, "SELECT count(*) FROM appeals WHERE source = 'web' AND phone = '+998901234567' AND status = 'new' AND due_date = (created_at AT TIME ZONE 'Asia/Tashkent')::date + 15 AND consent") == 1)
@@ -236,9 +250,24 @@ struct BackOfficeTests {
             let status = String(buffer: found.body)
             #expect(status.contains("Yangi") && !status.contains("Aliyev") && !status.contains("natijalarim"))
             #expect(try await citizen.request(.post, "/murojaat/holat", form: ["_pcsrf": token, "number": "1 OR 1=1", "phone": "x"]).status == .unprocessableContent)
-            // Rate limit per IP: five submissions in ten minutes (the bot's and the good one counted).
-            for _ in 0..<3 { _ = try await citizen.request(.post, "/murojaat", form: good) }
-            #expect(try await citizen.request(.post, "/murojaat", form: good).status == .tooManyRequests)
+            // Limit per phone: three accepted appeals in ten minutes; the fourth is refused with the text kept and the wait named.
+            for n in 2...3 {
+                good["_once"] = "next-submission-key-000\(n)"
+                #expect(try await citizen.request(.post, "/murojaat", form: good).status == .seeOther)
+            }
+            good["_once"] = "next-submission-key-0004"
+            let limited = try await citizen.request(.post, "/murojaat", form: good)
+            #expect(limited.status == .tooManyRequests)
+            #expect(limited.headers[.retryAfter].flatMap { Int($0) }.map { (1...600).contains($0) } == true)
+            let limitedPage = String(buffer: limited.body)
+            #expect(limitedPage.contains("natijalarim hali ham") && limitedPage.contains("daqiqadan so"), "the text stays, the wait is named")
+            #expect(limitedPage.contains("id=\"logout\"") == false && limitedPage.contains("<nav"), "the page keeps its layout")
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM appeals") == 3)
+            // Another citizen behind the same address (a carrier's NAT) is not turned away.
+            var neighbour = good
+            neighbour["phone"] = "+998 91 765 43 21"
+            neighbour["_once"] = "neighbour-submission-key-1"
+            #expect(try await citizen.request(.post, "/murojaat", form: neighbour).status == .seeOther)
         }
     }
 
@@ -278,6 +307,7 @@ struct BackOfficeTests {
             let plain = try await editor.request(.post, "/appeals/\(id)/status", form: ["_csrf": editor.token, "status": "forwarded"])
             #expect(plain.headers[.location] == "/appeals/\(id)?error=forward")
             #expect(try await editor.request(.post, "/appeals/\(id)/official", form: ["_csrf": editor.token, "official_text": "Rasmiy matn."]).status == .seeOther)
+            try await Self.configureMail(world.database)
             #expect(try await editor.request(.post, "/appeals/\(id)/forward", form: ["_csrf": editor.token, "comment": "<i>ok</i>"]).headers[.location] == "/appeals/\(id)")
             for status in ["answered", "closed"] {
                 let moved = try await editor.request(.post, "/appeals/\(id)/status", form: ["_csrf": editor.token, "status": status])
@@ -309,9 +339,50 @@ struct BackOfficeTests {
 
     // MARK: the editor's workflow
 
+    /// An SMTP server and sender, and (with `chancery`) the chancery's address: what forwarding needs.
+    static func configureMail(_ database: PostgresClient, smtp: Bool = true, chancery: Bool = true) async throws {
+        var values: [(String, String)] = []
+        if smtp { values += [("smtp.host", "127.0.0.1"), ("smtp.from", "murojaat@dtm.uz")] }
+        if chancery { values.append(("chancery.email", "devon@dtm.uz")) }
+        for (key, value) in values {
+            try await database.query("""
+                INSERT INTO settings (key, value) VALUES (\(key), to_jsonb(\(value)::text)) ON CONFLICT (key) DO UPDATE SET value = excluded.value
+                """, logger: Logger(label: "test"))
+        }
+    }
+
+    @Test("Forwarding with e-mail not configured is refused with the reason; the status stays, nothing waits in the outbox",
+          arguments: [(false, false), (true, false), (false, true)])
+    func forwardingNeedsMail(_ smtp: Bool, _ chancery: Bool) async throws {
+        try await BackOffice.run { world, client in
+            try await Self.configureMail(world.database, smtp: smtp, chancery: chancery)
+            let op = Visitor(client)
+            try await op.signIn("operator")
+            var card = Self.validPublic
+            card["_csrf"] = op.token
+            card["outcome"] = "unresolved"
+            #expect(try await op.request(.post, "/panel/appeal", form: card, headers: [.accept: "application/json"]).status == .created)
+            let id = try #require(try await world.database.query("SELECT id FROM appeals").decode(Int64.self).first { _ in true })
+            let editor = Visitor(client)
+            try await editor.signIn("editor")
+            #expect(try await editor.request(.post, "/appeals/\(id)/official", form: ["_csrf": editor.token, "official_text": "Rasmiy matn."]).status == .seeOther)
+            // Before: no forward button, the reason instead.
+            let page = String(buffer: try await editor.request(.get, "/appeals/\(id)").body)
+            #expect(!page.contains("id=\"forward\"") && page.contains("id=\"forward-blocked\""))
+            #expect(page.contains(smtp ? "e-pochta manzili sozlanmagan" : "(SMTP) sozlanmagan") && page.contains("Administratorga"))
+            // Sent anyway (an old page): refused with the reason, nothing changed.
+            let refused = try await editor.request(.post, "/appeals/\(id)/forward", form: ["_csrf": editor.token])
+            #expect(refused.headers[.location] == "/appeals/\(id)?error=\(smtp ? "forward_no_chancery" : "forward_no_smtp")")
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM appeals WHERE id = \(id) AND status = 'unresolved' AND forwarded_at IS NULL") == 1)
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM outbox WHERE appeal_id = \(id) AND channel = 'email'") == 0)
+            let explained = String(buffer: try await editor.request(.get, "/appeals/\(id)?error=\(smtp ? "forward_no_chancery" : "forward_no_smtp")").body)
+            #expect(explained.contains("zgarmadi"))
+        }
+    }
+
     @Test func editorFormalisesForwardsOnceRecordsTheRegistrationAndPrints() async throws {
         try await BackOffice.run { world, client in
-            try await world.database.query("INSERT INTO settings (key, value) VALUES ('chancery.email', '\"devon@dtm.uz\"'::jsonb)")
+            try await Self.configureMail(world.database)
             let op = Visitor(client)
             try await op.signIn("operator")
             var card = Self.validPublic

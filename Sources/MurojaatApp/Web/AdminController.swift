@@ -56,12 +56,25 @@ struct AdminController: Sendable {
         return pages.render("admin_users", request, context, title: "nav_users", [
             "rows": rows, "teams": teams, "roles": roles, "errors": Pages.errors(errors, language), "hasErrors": !errors.isEmpty,
             "form": form?.fields ?? [:], "supervisors": supervisors, "editors": editors,
+            "once": form.flatMap(FormOnce.key) ?? FormOnce.newKey(), "created": try await createdLogin(request),
             "error": request.uri.queryParameters["error"].map { Strings.text("err_admin_\($0)", language) } ?? "",
         ], status: status)
     }
 
+    /// The login of the user `?created=<key>` names (the page a user creation redirects to).
+    func createdLogin(_ request: Request) async throws -> String {
+        guard let raw = request.uri.queryParameters["created"].map(String.init), let key = FormOnce.key(Form(fields: [FormOnce.field: raw])),
+              let (_, login) = try await FormOnce.result(key, kind: "user", database: web.database, logger: web.logger) else { return "" }
+        return login
+    }
+
     func addUser(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let form = try await Form.read(request, context)
+        // Sent again (a refresh, back and save, a double click): the user the first submission made, nothing new.
+        let once = FormOnce.key(form) ?? FormOnce.newKey()
+        if try await FormOnce.result(once, kind: "user", database: web.database, logger: web.logger) != nil {
+            return .seeOther("/admin/users?created=\(once)")
+        }
         var errors = FieldErrors()
         let login = form["login"] ?? ""
         if !Accounts.validLogin(login) { errors.add("login", "err_login") }
@@ -77,6 +90,14 @@ struct AdminController: Sendable {
         }
         let skillUz = form["skill_uz"] != nil, skillRu = form["skill_ru"] != nil
         guard errors.isEmpty, let role else { return try await users(request, context, errors: errors, form: form, status: .badRequest) }
+        // The key is taken first: a concurrent duplicate waits here for the first to finish, then goes to its result.
+        guard try await claimUserKey(once) else {
+            for _ in 0..<50 {
+                if try await FormOnce.result(once, kind: "user", database: web.database, logger: web.logger) != nil { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            return .seeOther("/admin/users?created=\(once)")
+        }
         do {
             let accounts = accounts
             let userId = try await accounts.createUser(login: login, fullName: name, role: role, password: password)
@@ -89,18 +110,38 @@ struct AdminController: Sendable {
                         """, logger: web.logger)
                 } catch {
                     try await web.database.query("DELETE FROM users WHERE id = \(userId)", logger: web.logger)
+                    try await releaseUserKey(once)
                     errors.add("extension", "err_extension")
                     return try await self.users(request, context, errors: errors, form: form, status: .badRequest)
                 }
+            }
+            try await web.database.withConnection { connection in
+                try await FormOnce.complete(once, objectId: userId, label: login, on: connection, logger: web.logger)
             }
             let admin = try context.requireUser()
             try await audit.record(admin, ip: context.remoteAddress, action: "user.create", objectType: "user", objectId: "\(userId)",
                                    details: ["login": login, "role": role.rawValue])
         } catch Accounts.AccountError.loginTaken {
+            try await releaseUserKey(once)
             errors.add("login", "err_login_taken")
             return try await users(request, context, errors: errors, form: form, status: .badRequest)
+        } catch {
+            try? await releaseUserKey(once)
+            throw error
         }
-        return .seeOther("/admin/users")
+        return .seeOther("/admin/users?created=\(once)")
+    }
+
+    func claimUserKey(_ key: String) async throws -> Bool {
+        try await web.database.withConnection { connection in
+            if case .claimed = try await FormOnce.claim(key, kind: "user", on: connection, logger: web.logger) { return true }
+            return false
+        }
+    }
+
+    /// A creation that failed gives its key back, so the corrected form can be sent with it.
+    func releaseUserKey(_ key: String) async throws {
+        try await web.database.query("DELETE FROM form_submissions WHERE key = \(key) AND object_id IS NULL", logger: web.logger)
     }
 
     /// An operator's extension, language skills and team. The call flow picks the change up on its next

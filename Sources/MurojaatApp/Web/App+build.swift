@@ -68,7 +68,7 @@ func buildRouter(_ web: WebContext, logger: Logger, bcryptCost: UInt8 = 10) -> R
     RecordingsController(web: web, audit: audit, pages: pages).addRoutes(to: router)
     WallboardController(web: web, audit: audit, pages: pages, feed: WallboardFeed(web: web)).addRoutes(to: router)
     QualityController(web: web, audit: audit, pages: pages).addRoutes(to: router)
-    PublicController(web: web, pages: pages, submissions: RateLimiter(limit: 5, window: 600),
+    PublicController(web: web, pages: pages, submissions: RateLimiter(limit: 30, window: 600), phones: RateLimiter(limit: 3, window: 600),
                      lookups: RateLimiter(limit: 30, window: 600)).addRoutes(to: router)
     return router
 }

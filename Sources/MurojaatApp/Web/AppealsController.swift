@@ -203,6 +203,12 @@ struct AppealsController: Sendable {
             notifications.append(row)
         }
         appeal["notifications"] = notifications
+        // Forwarding sends an e-mail: without one configured the button is not offered, and the page says what is missing.
+        if appeal["canForward"] as? Bool == true, let missing = try await EditorController.chanceryMailMissing(web) {
+            appeal["canForward"] = false
+            appeal["forwardBlocked"] = Strings.text(missing, language)
+            appeal["forwardBlockedSettings"] = user.role == .admin
+        }
         appeal["canSMS"] = EditorController.editors.contains(user.role)
         let canChange = Self.changers.contains(user.role)
         let next = AppealStatus(rawValue: statusCode)?.next ?? []
@@ -220,7 +226,7 @@ struct AppealsController: Sendable {
         let language = Pages.language(request, context)
         let classifier = try await Classifier.load(web.database, logger: web.logger)
         return pages.render("appeal_new", request, context, title: "new_written", [
-            "f": draft, "errors": Pages.errors(errors, language), "hasErrors": !errors.isEmpty, "consentChecked": draft["consent"] != nil,
+            "once": draft[FormOnce.field] ?? FormOnce.newKey(), "f": draft, "errors": Pages.errors(errors, language), "hasErrors": !errors.isEmpty, "consentChecked": draft["consent"] != nil,
             "categories": classifier.options(classifier.categories, selected: draft["category"], language: language),
             "regions": classifier.options(classifier.regions, selected: draft["region"], language: language),
             "topics": classifier.options(classifier.topics.filter { $0.parent == nil }, selected: draft["topic"], language: language),
@@ -238,7 +244,10 @@ struct AppealsController: Sendable {
             return try await newWritten(request, context, draft: form.echo, errors: errors, status: .unprocessableContent)
         }
         draft.createdBy = user.id
-        let created = try await AppealRepository(database: web.database, logger: web.logger, publicURL: web.configuration.publicURL).create(draft, classifier: classifier)
+        let created = try await AppealRepository(database: web.database, logger: web.logger, publicURL: web.configuration.publicURL)
+            .create(draft, classifier: classifier, once: FormOnce.key(form))
+        // Sent again (back and save, a double click): the appeal the first one made, nothing new.
+        if created.repeated { return .seeOther("/appeals/\(created.id)") }
         try await audit.record(user, ip: context.remoteAddress, action: "appeal.create", objectType: "appeal", objectId: "\(created.id)",
                                details: ["number": created.number, "source": "written"])
         return .seeOther("/appeals/\(created.id)")

@@ -48,6 +48,15 @@ struct EditorController: Sendable {
         return .seeOther("/appeals/\(id)")
     }
 
+    /// What keeps a letter to the chancery from leaving (a strings-table key), or nil when it can go: an SMTP server and
+    /// sender, and the chancery's address.
+    static func chanceryMailMissing(_ web: WebContext) async throws -> String? {
+        let settings = try await NotificationSettings.load(web.database, logger: web.logger)
+        if settings["smtp.host"] == nil || settings["smtp.from"] == nil { return "forward_no_smtp" }
+        if settings["chancery.email"] == nil { return "forward_no_chancery" }
+        return nil
+    }
+
     /// Forwards to the chancery: status, history and the e-mail row in one transaction. The outbox key
     /// makes a second click (or a retried request) produce no second e-mail.
     func forward(_ request: Request, _ context: AppRequestContext) async throws -> Response {
@@ -55,6 +64,8 @@ struct EditorController: Sendable {
         let id = try id(context)
         let form = try await Form.read(request, context)
         let comment = form["comment"].map { String($0.prefix(1000)) }
+        // Never "forwarded" while the letter cannot leave: refused, and the page says what is missing.
+        if let missing = try await Self.chanceryMailMissing(web) { return .seeOther("/appeals/\(id)?error=\(missing)") }
         let base = web.configuration.publicURL
         let logger = web.logger
         do {

@@ -32,12 +32,15 @@ struct PanelController: Sendable {
             "isOperator": user.operatorId != nil,
             "state": state.map { Strings.text("state_\($0.state.rawValue)", language) } ?? Strings.text("state_offline", language),
             "stateCode": state?.state.rawValue ?? "offline",
+            "busy": state.map { [.ringing, .onCall].contains($0.state) } ?? false,
+            "stateError": request.uri.queryParameters["error"] == "busy" ? Strings.text("state_buttons_busy", language) : "",
             "reasons": Self.pauseReasons.map { ["code": $0, "name": Strings.text("reason_\($0)", language)] },
             "categories": classifier.options(classifier.categories, selected: nil, language: language),
             "regions": classifier.options(classifier.regions, selected: nil, language: language),
             "topics": classifier.options(classifier.topics.filter { $0.parent == nil }, selected: nil, language: language),
             "subtopics": classifier.options(classifier.topics.filter { $0.parent != nil }, selected: nil, language: language),
             "telephony": web.callCenter != nil,
+            "once": FormOnce.newKey(),
         ])
     }
 
@@ -61,15 +64,26 @@ struct PanelController: Sendable {
         case "offline": state = .offline
         default: throw HTTPError(.badRequest, message: "err_choice")
         }
+        // The panel sends this with fetch and shows the answer in place; without script, back to the panel with the reason.
+        let wantsJSON = request.headers[.accept]?.contains("application/json") == true
+        let language = Pages.language(request, context)
         do {
             try await center.setAgentState(operatorId, state, reason: reason)
         } catch {
-            throw HTTPError(.conflict, message: "state_on_call")
+            guard wantsJSON else { return .seeOther("/panel?error=busy") }
+            return try json(StateResult(ok: false, message: Strings.text("state_buttons_busy", language)), status: .conflict)
         }
-        if request.headers[.accept]?.contains("application/json") == true {
-            return Response(status: .noContent)
+        if wantsJSON {
+            return try json(StateResult(ok: true, message: "", state: state.rawValue, label: Strings.text("state_\(state.rawValue)", language)))
         }
         return .seeOther("/panel")
+    }
+
+    struct StateResult: Encodable {
+        var ok: Bool
+        var message: String
+        var state: String?
+        var label: String?
     }
 
     // MARK: screen pop
@@ -81,6 +95,9 @@ struct PanelController: Sendable {
         var topic: String
         var repeated: Bool
         var phase: String
+        /// What the caller chose in the IVR, as the appeal card's codes (the card is pre-filled with them).
+        var languageCode: String
+        var topicCode: String
         var earlier: [String]
     }
 
@@ -117,7 +134,8 @@ struct PanelController: Sendable {
         }
         return CallerCard(callId: record.id.uuidString.lowercased(), number: record.callerNumber,
                           language: record.language.map { Strings.text("lang_\($0.rawValue)", language) } ?? "—",
-                          topic: topic, repeated: record.repeated, phase: phase, earlier: earlier)
+                          topic: topic, repeated: record.repeated, phase: phase, languageCode: record.language?.rawValue ?? "",
+                          topicCode: record.topic ?? "", earlier: earlier)
     }
 
     /// `text/event-stream`: `state` when the operator's state changes, `call` when a call is offered or
@@ -196,6 +214,7 @@ struct PanelController: Sendable {
         var number: String?
         var message: String?
         var errors: [String: String]
+        var once: String?
     }
 
     func saveAppeal(_ request: Request, _ context: AppRequestContext) async throws -> Response {
@@ -227,10 +246,15 @@ struct PanelController: Sendable {
             for (field, key) in errors.messages { messages[field] = Strings.text(key, language) }
             return try json(SaveResult(ok: false, message: Strings.text("form_has_errors", language), errors: messages), status: .unprocessableContent)
         }
-        let created = try await AppealRepository(database: web.database, logger: web.logger, publicURL: web.configuration.publicURL).create(draft, classifier: classifier)
-        try await audit.record(user, ip: context.remoteAddress, action: "appeal.create", objectType: "appeal", objectId: "\(created.id)",
-                               details: ["number": created.number])
-        return try json(SaveResult(ok: true, number: created.number, message: Strings.text("saved", language), errors: [:]), status: .created)
+        let created = try await AppealRepository(database: web.database, logger: web.logger, publicURL: web.configuration.publicURL)
+            .create(draft, classifier: classifier, once: FormOnce.key(form))
+        if !created.repeated {
+            try await audit.record(user, ip: context.remoteAddress, action: "appeal.create", objectType: "appeal", objectId: "\(created.id)",
+                                   details: ["number": created.number])
+        }
+        // The card's next appeal gets a key of its own.
+        return try json(SaveResult(ok: true, number: created.number, message: Strings.text("saved", language), errors: [:], once: FormOnce.newKey()),
+                        status: created.repeated ? .ok : .created)
     }
 
     func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {

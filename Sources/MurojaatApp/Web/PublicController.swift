@@ -15,6 +15,23 @@ final class RateLimiter: Sendable {
         self.window = window
     }
 
+    /// How long until `key` may go again; nil when it may now. Counts nothing (see `record`).
+    func retryAfter(_ key: String, now: Date = Date()) -> TimeInterval? {
+        hits.withLock { hits in
+            let list = hits[key, default: []].filter { now.timeIntervalSince($0) < window }
+            guard list.count >= limit, let oldest = list.first else { return nil }
+            return max(1, window - now.timeIntervalSince(oldest))
+        }
+    }
+
+    /// Counts one accepted hit for `key`.
+    func record(_ key: String, now: Date = Date()) {
+        hits.withLock { hits in
+            if hits.count > 50_000 { hits = hits.filter { $0.value.last.map { now.timeIntervalSince($0) < window } ?? false } }
+            hits[key] = hits[key, default: []].filter { now.timeIntervalSince($0) < window } + [now]
+        }
+    }
+
     /// Counts a hit and says whether it is within the limit.
     func allow(_ key: String, now: Date = Date()) -> Bool {
         hits.withLock { hits in
@@ -32,19 +49,28 @@ final class RateLimiter: Sendable {
 }
 
 /// The public site: the appeal form and the status page (number + phone → status and answer, nothing else).
-/// No session: the form carries a double-submit CSRF token (cookie and hidden field), a honeypot field,
-/// and submissions are limited per IP address.
+/// No session: the form carries a double-submit CSRF token (cookie and hidden field), a honeypot field, a
+/// one-time key (a repeated submission creates nothing), and accepted appeals are limited per phone number and,
+/// more loosely (many citizens share one address behind a carrier's or a school's NAT), per IP address.
 struct PublicController: Sendable {
     let web: WebContext
     let pages: Pages
+    /// Accepted appeals per IP address.
     let submissions: RateLimiter
+    /// Accepted appeals per phone number.
+    let phones: RateLimiter
     let lookups: RateLimiter
     static let csrfCookie = "pcsrf"
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.get("/murojaat") { request, context in try await form(request, context, draft: [:], errors: FieldErrors()) }
         router.post("/murojaat") { request, context in try await submit(request, context) }
-        router.get("/murojaat/holat") { request, context in statusPage(request, context, values: [:]) }
+        router.get("/murojaat/qabul/:key") { request, context in try await done(request, context) }
+        router.get("/murojaat/holat") { request, context in
+            // The thank-you page links here with its number filled in.
+            let number = request.uri.queryParameters["number"].map(String.init).flatMap { $0.count <= 20 ? $0 : nil } ?? ""
+            return statusPage(request, context, values: ["number": number])
+        }
         router.post("/murojaat/holat") { request, context in try await lookup(request, context) }
     }
 
@@ -60,17 +86,17 @@ struct PublicController: Sendable {
     }
 
     func form(_ request: Request, _ context: AppRequestContext, draft: [String: String], errors: FieldErrors,
-              status: HTTPResponse.Status = .ok) async throws -> Response {
+              limited: String = "", status: HTTPResponse.Status = .ok) async throws -> Response {
         let language = Pages.language(request, context)
         let classifier = try await Classifier.load(web.database, logger: web.logger)
         let csrf = token(request)
         let response = pages.render("public_form", request, context, title: "public_title", [
-            "pcsrf": csrf.0, "f": draft, "errors": Pages.errors(errors, language), "hasErrors": !errors.isEmpty,
+            "pcsrf": csrf.0, "once": draft[FormOnce.field] ?? FormOnce.newKey(), "f": draft, "errors": Pages.errors(errors, language), "hasErrors": !errors.isEmpty,
             "categories": classifier.options(classifier.categories, selected: draft["category"], language: language),
             "regions": classifier.options(classifier.regions, selected: draft["region"], language: language),
             "topics": classifier.options(classifier.topics.filter { $0.parent == nil }, selected: draft["topic"], language: language),
             "subtopics": classifier.options(classifier.topics.filter { $0.parent != nil }, selected: draft["subtopic"], language: language),
-            "consentChecked": draft["consent"] != nil,
+            "consentChecked": draft["consent"] != nil, "limited": limited,
         ], status: status)
         return withToken(response, csrf)
     }
@@ -80,7 +106,6 @@ struct PublicController: Sendable {
         guard let cookie = request.cookies[Self.csrfCookie]?.value, let field = form.fields["_pcsrf"], constantTimeEquals(cookie, field) else {
             throw HTTPError(.forbidden, message: "csrf")
         }
-        guard submissions.allow(context.remoteAddress ?? "unknown") else { throw HTTPError(.tooManyRequests, message: "too_many") }
         // A person never sees the honeypot field; a bot fills it.
         guard (form.fields["website"] ?? "").isEmpty else { throw HTTPError(.badRequest, message: "bad_request") }
         let language = Pages.language(request, context)
@@ -90,8 +115,42 @@ struct PublicController: Sendable {
         guard errors.isEmpty else {
             return try await self.form(request, context, draft: form.echo, errors: errors, status: .unprocessableContent)
         }
-        let created = try await AppealRepository(database: web.database, logger: web.logger, publicURL: web.configuration.publicURL).create(draft, classifier: classifier)
-        return pages.render("public_done", request, context, title: "thanks", ["number": created.number])
+        // Post/redirect/get: the thank-you page is a page of its own, and the form's one-time key makes a repeated
+        // submission (back and send again, a double click) land there too without a second appeal.
+        let once = FormOnce.key(form) ?? FormOnce.newKey()
+        if try await FormOnce.result(once, kind: "appeal", database: web.database, logger: web.logger) != nil {
+            return .seeOther("/murojaat/qabul/\(once)")
+        }
+        // Only accepted appeals count; the typed text stays on the page, with how long to wait.
+        let address = context.remoteAddress ?? "unknown", phone = draft.phone ?? ""
+        if let wait = [submissions.retryAfter(address), phones.retryAfter(phone)].compactMap({ $0 }).max() {
+            let minutes = Int((wait / 60).rounded(.up))
+            let message = Strings.text("too_many_appeals", language).replacingOccurrences(of: "{minutes}", with: "\(minutes)")
+            var response = try await self.form(request, context, draft: form.echo, errors: FieldErrors(), limited: message, status: .tooManyRequests)
+            response.headers[.retryAfter] = "\(Int(wait.rounded(.up)))"
+            return response
+        }
+        let created = try await AppealRepository(database: web.database, logger: web.logger, publicURL: web.configuration.publicURL)
+            .create(draft, classifier: classifier, once: once)
+        if !created.repeated {
+            submissions.record(address)
+            phones.record(phone)
+        }
+        return .seeOther("/murojaat/qabul/\(once)")
+    }
+
+    /// The thank-you page of one submission: its number, due date and what happens next. The address holds the
+    /// submission's one-time key, so a refresh shows the same page and nobody can list others' appeals.
+    func done(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        guard let raw = context.parameters.get("key"), let key = FormOnce.key(Form(fields: [FormOnce.field: raw])),
+              let (id, number) = try await FormOnce.result(key, kind: "appeal", database: web.database, logger: web.logger) else {
+            throw HTTPError(.notFound)
+        }
+        var due = ""
+        for try await value in try await web.database.query("""
+            SELECT coalesce(to_char(due_date, 'DD.MM.YYYY'), '') FROM appeals WHERE id = \(id)
+            """, logger: web.logger).decode(String.self) { due = value }
+        return pages.render("public_done", request, context, title: "thanks", ["number": number, "due": due])
     }
 
     func statusPage(_ request: Request, _ context: AppRequestContext, values: [String: Any], status: HTTPResponse.Status = .ok) -> Response {

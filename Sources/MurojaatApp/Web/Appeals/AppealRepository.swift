@@ -142,11 +142,19 @@ struct AppealRepository: Sendable {
     /// Base of the links in the notifications an appeal causes.
     var publicURL = "http://localhost:8080"
 
-    struct Created: Sendable { var id: Int64; var number: String; var statusToken: String? }
+    struct Created: Sendable {
+        var id: Int64
+        var number: String
+        var statusToken: String?
+        /// The form's one-time key had already been used: nothing was created, this is the earlier appeal.
+        var repeated = false
+    }
 
     /// Numbers the appeal (gap-free per year), sets its due date from the category and writes its first
     /// history rows, all in one transaction.
-    func create(_ draft: AppealDraft, classifier: Classifier, withStatusToken: Bool = false) async throws -> Created {
+    /// With `once` (the form's one-time key, `FormOnce`), a repeated submission creates nothing and returns the
+    /// appeal the first one created.
+    func create(_ draft: AppealDraft, classifier: Classifier, withStatusToken: Bool = false, once: String? = nil) async throws -> Created {
         let now = Date()
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "Asia/Tashkent")!
@@ -162,7 +170,15 @@ struct AppealRepository: Sendable {
         }
         let status = draft.outcome ?? .new
         let draft = draft
-        let (id, number) = try await database.transaction(logger: logger) { connection -> (Int64, String) in
+        let (id, number, repeated) = try await database.transaction(logger: logger) { connection -> (Int64, String, Bool) in
+            var claimed = false
+            if let once {
+                switch try await FormOnce.claim(once, kind: "appeal", on: connection, logger: logger) {
+                case .claimed: claimed = true
+                case .taken(let id?, let number?): return (id, number, true)
+                case .taken: break // a key of another kind of form: this submission is simply new
+                }
+            }
             var seq = 0
             for try await value in try await connection.query("""
                 INSERT INTO appeal_counters (year, last_seq) VALUES (\(year), 1)
@@ -189,9 +205,10 @@ struct AppealRepository: Sendable {
             }
             // Alerts and the citizen's SMS are written with the appeal: both or neither.
             try await AppealNotifications.created(result.0, publicURL: publicURL, on: connection, logger: logger)
-            return result
+            if claimed, let once { try await FormOnce.complete(once, objectId: result.0, label: result.1, on: connection, logger: logger) }
+            return (result.0, result.1, false)
         }
-        return Created(id: id, number: number, statusToken: token)
+        return Created(id: id, number: number, statusToken: repeated ? nil : token, repeated: repeated)
     }
 
     enum TransitionError: Error { case notFound, notAllowed }
