@@ -60,6 +60,7 @@ struct BrowserTests {
         try await BackOffice.run(telephony: true) { world, client in
             let sim = try #require(world.simulator)
             let base = "http://127.0.0.1:\(try #require(client.port))"
+            try await BackOfficeTests.configureMail(world.database)
             try await withBrowser { browser in
                 // The operator: ready, a call comes, the caller card appears without a reload.
                 try await signIn(browser, base, "operator")

@@ -137,6 +137,13 @@ final class WebDriver: Sendable {
         try await send("POST", "/execute/sync", ["script": source, "args": args])
     }
 
+    func refresh() async throws { try await send("POST", "/refresh", [:]) }
+
+    func back() async throws { try await send("POST", "/back", [:]) }
+
+    /// The browser window's size in CSS pixels (390 wide for a phone, 1366×768 for an office screen).
+    func resize(width: Int, height: Int) async throws { try await send("POST", "/window/rect", ["width": width, "height": height]) }
+
     func url() async throws -> String { (try await send("GET", "/url") as? String) ?? "" }
 
     func source() async throws -> String { (try await send("GET", "/source") as? String) ?? "" }

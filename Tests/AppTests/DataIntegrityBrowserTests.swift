@@ -1,0 +1,166 @@
+import Foundation
+import HummingbirdTesting
+@testable import MurojaatApp
+import PostgresNIO
+import Testing
+
+/// Issue 22's data-integrity points as a person meets them in Chromium: no double appeal from a refresh, a
+/// resend or a double click; the panel's appeal card never saved against the wrong call; no "forwarded" while
+/// the letter cannot leave. Each fails without its fix.
+extension BrowserTests {
+    enum Screen: String, CaseIterable, Sendable { case phone, office }
+
+    @Test("Public form: refresh, back-and-send and a double submission make one appeal; the status page keeps the number",
+          arguments: [UILanguage.uz, .ru], Screen.allCases)
+    func publicFormSubmitsOnce(_ language: UILanguage, _ screen: Screen) async throws {
+        try await BackOffice.run { world, client in
+            let base = "http://127.0.0.1:\(try #require(client.port))"
+            try await withBrowser { browser in
+                if screen == .phone { try await browser.resize(width: 390, height: 844) } else { try await browser.resize(width: 1366, height: 768) }
+                func fill(_ name: String) async throws {
+                    try await browser.type("input[name=citizen_name]", name)
+                    try await browser.type("input[name=phone]", "+998 93 555 44 33")
+                    try await browser.select("select[name=region]", value: "SA")
+                    try await browser.select("select[name=category]", value: "complaint")
+                    try await browser.select("select[name=topic]", value: "registration")
+                    try await browser.type("textarea[name=text]", "Ro'yxatdan o'tish muddati qachon tugaydi? Iltimos, javob bering.")
+                    try await browser.script("document.querySelector('input[name=consent]').checked = true;")
+                }
+                try await browser.open(base + "/murojaat?lang=\(language.rawValue)")
+                try await fill("Aliyev Vali")
+                try await browser.click("#send")
+                try await browser.waitFor("#appeal-number")
+                let number = try await browser.text("#appeal-number")
+                #expect(try await browser.url().contains("/murojaat/qabul/"), "post/redirect/get")
+                #expect(try await browser.text("#appeal-due").count == 10, "the due date, dd.mm.yyyy")
+                // A refresh of the thank-you page shows it again and sends nothing.
+                try await browser.refresh()
+                try await browser.waitFor("#appeal-number", text: number)
+                #expect(try await rowCount(world.database, "SELECT count(*) FROM appeals WHERE citizen_name = 'Aliyev Vali'") == 1)
+                // Back to the form and send again: the form's one-time key leads to the same appeal.
+                try await browser.back()
+                try await browser.waitFor("#public-form")
+                if (try await browser.script("return document.querySelector('input[name=citizen_name]').value;") as? String) == "Aliyev Vali" {
+                    try await browser.click("#send")
+                    try await browser.waitFor("#appeal-number", text: number)
+                }
+                #expect(try await rowCount(world.database, "SELECT count(*) FROM appeals WHERE citizen_name = 'Aliyev Vali'") == 1)
+                // A double submission (two requests with the same form, as a double click sends them): one appeal.
+                try await browser.open(base + "/murojaat?lang=\(language.rawValue)")
+                try await fill("Karimov Anvar")
+                let landed = try await browser.script("""
+                    var body = new URLSearchParams(new FormData(document.getElementById('public-form')));
+                    var send = function () { return fetch('/murojaat', { method: 'POST', body: body, credentials: 'same-origin' }).then(function (r) { return r.url; }); };
+                    return Promise.all([send(), send()]);
+                    """) as? [String]
+                #expect(landed?.count == 2 && landed?[0] == landed?[1] && landed?[0].contains("/murojaat/qabul/") == true, "\(landed ?? [])")
+                #expect(try await rowCount(world.database, "SELECT count(*) FROM appeals WHERE citizen_name = 'Karimov Anvar'") == 1)
+                #expect(try await rowCount(world.database, "SELECT count(*) FROM outbox WHERE channel = 'sms'") <= 2, "one SMS per appeal at most")
+                // The thank-you page's link opens the status page with the number filled in.
+                try await browser.open(base + "/murojaat/holat?number=\(number)")
+                #expect(try await browser.script("return document.querySelector('input[name=number]').value;") as? String == number)
+                let width = try await browser.script("return document.documentElement.scrollWidth <= window.innerWidth;") as? Bool
+                #expect(width == true, "no horizontal scroll")
+                try await browser.screenshot("public-status-\(language.rawValue)-\(screen.rawValue)")
+            }
+        }
+    }
+
+    @Test("Operator panel: the appeal card stays with the call it was opened for when the next call comes; state buttons answer in the panel; a double save makes one appeal")
+    func panelCardStaysWithItsCall() async throws {
+        try await BackOffice.run(telephony: true) { world, client in
+            let sim = try #require(world.simulator)
+            let center = try #require(world.center)
+            let base = "http://127.0.0.1:\(try #require(client.port))"
+            try await withBrowser { browser in
+                try await browser.resize(width: 1366, height: 768)
+                try await signIn(browser, base, "operator")
+                try await browser.click("#set-ready")
+                try await browser.waitFor("#agent-state", text: "Tayyor")
+                try await browser.script("window.__marker = 'same page';")
+                let first = try await callAndChoose(sim, center, from: "+998901112233", choice: "9")
+                try await browser.waitFor("#caller-number", text: "+998901112233")
+                try await browser.waitFor("#agent-state", text: "Suhbatda")
+                // During the call, ready and pause are not offered; sent anyway, the answer stays in the panel.
+                #expect(try await browser.script("return document.getElementById('set-ready').disabled && document.getElementById('set-pause').disabled;") as? Bool == true)
+                try await browser.type("input[name=citizen_name]", "Karimova Dilnoza")
+                try await browser.type("textarea[name=text]", "Ball hisoblashda xatolik bor deb hisoblayman, qayta ko'rib chiqishni so'rayman.")
+                try await browser.script("document.getElementById('ready-form').requestSubmit();")
+                try await browser.waitFor("#state-message", text: "holatni")
+                #expect(try await browser.script("return window.__marker;") as? String == "same page", "no full-page error")
+                #expect(try await browser.script("return document.querySelector('input[name=citizen_name]').value;") as? String == "Karimova Dilnoza")
+                let firstCall = try #require(try await browser.script("return document.getElementById('card-call-id').value;") as? String)
+                #expect(firstCall.count == 36)
+                // The caller hangs up; after wrap-up the next call is answered while the card is still being written.
+                try await sim.remoteHangup(first)
+                try await browser.waitFor("#agent-state", text: "Tayyor")
+                let second = try await callAndChoose(sim, center, from: "+998935556677", choice: "9")
+                try await browser.waitFor("#caller-number", text: "+998935556677")
+                try await browser.waitFor("#agent-state", text: "Suhbatda")
+                try await browser.waitFor("#card-other", text: "+998935556677")
+                #expect(try await browser.script("return document.getElementById('card-call-id').value;") as? String == firstCall,
+                        "the card stays with the call it was opened for")
+                #expect(try await browser.script("return document.querySelector('input[name=citizen_name]').value;") as? String == "Karimova Dilnoza")
+                try await browser.screenshot("operator-panel-two-calls")
+                try await browser.select("select[name=region]", value: "TK")
+                try await browser.select("select[name=category]", value: "complaint")
+                try await browser.select("#card-topic", value: "results")
+                try await browser.type("textarea[name=answer]", "Apellyatsiya tartibi tushuntirildi.")
+                try await browser.select("select[name=outcome]", value: "disputed")
+                try await browser.script("document.querySelector('#appeal-card input[name=consent]').checked = true;")
+                try await browser.click("#save-appeal")
+                try await browser.waitFor("#card-message", text: "-0000")
+                #expect(try await rowCount(world.database, "SELECT count(*) FROM appeals WHERE citizen_name = 'Karimova Dilnoza' AND call_id = \(UUID(uuidString: firstCall)!)") == 1)
+                // Saved: the card goes to the call being talked to now, with the caller's number.
+                let secondCall = try #require(await center.callSnapshot().first { $0.channelId == second }?.id.uuidString.lowercased())
+                try await browser.waitFor("#card-bound", text: "+998935556677")
+                #expect(try await browser.script("return document.getElementById('card-call-id').value;") as? String == secondCall)
+                #expect(try await browser.script("return document.getElementById('card-phone').value;") as? String == "+998935556677")
+                // A double save of the second caller's card (two requests with one form): one appeal.
+                try await browser.type("input[name=citizen_name]", "Toshmatov Bobur")
+                try await browser.select("select[name=region]", value: "TK")
+                try await browser.select("select[name=category]", value: "question")
+                try await browser.select("#card-topic", value: "results")
+                try await browser.type("textarea[name=text]", "Natijalar qachon e'lon qilinadi, deb so'radi.")
+                try await browser.select("select[name=outcome]", value: "resolved")
+                try await browser.script("document.querySelector('#appeal-card input[name=consent]').checked = true;")
+                let statuses = try await browser.script("""
+                    var panel = document.querySelector('.panel');
+                    var body = new URLSearchParams(new FormData(document.getElementById('appeal-card')));
+                    var send = function () {
+                      return fetch('/panel/appeal', { method: 'POST', body: body, credentials: 'same-origin',
+                        headers: { 'X-CSRF-Token': panel.getAttribute('data-csrf'), 'Accept': 'application/json' } }).then(function (r) { return r.status; });
+                    };
+                    return Promise.all([send(), send()]);
+                    """) as? [Any]
+                #expect(statuses?.count == 2, "\(statuses ?? [])")
+                #expect(try await rowCount(world.database, "SELECT count(*) FROM appeals WHERE citizen_name = 'Toshmatov Bobur'") == 1)
+                try await sim.remoteHangup(second)
+            }
+        }
+    }
+
+    @Test("Appeal page: with e-mail not configured the editor is not offered forwarding and is told why")
+    func forwardingWithoutMailIsExplained() async throws {
+        try await BackOffice.run { world, client in
+            let op = Visitor(client)
+            try await op.signIn("operator")
+            var card = BackOfficeTests.validPublic
+            card["_csrf"] = op.token
+            card["outcome"] = "unresolved"
+            #expect(try await op.request(.post, "/panel/appeal", form: card, headers: [.accept: "application/json"]).status == .created)
+            let id = try #require(try await world.database.query("SELECT id FROM appeals").decode(Int64.self).first { _ in true })
+            let base = "http://127.0.0.1:\(try #require(client.port))"
+            try await withBrowser { browser in
+                try await signIn(browser, base, "editor")
+                try await browser.open(base + "/appeals/\(id)?lang=ru")
+                try await browser.type("textarea[name=official_text]", "Гражданин не согласен с результатом.")
+                try await browser.click("#save-official")
+                try await browser.waitFor("#forward-blocked", text: "SMTP")
+                #expect(try await browser.script("return document.getElementById('forward') === null;") as? Bool == true)
+                try await browser.screenshot("appeal-forward-blocked-ru")
+            }
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM appeals WHERE id = \(id) AND forwarded_at IS NULL") == 1)
+        }
+    }
+}
