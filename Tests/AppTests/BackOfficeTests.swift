@@ -237,6 +237,11 @@ struct BackOfficeTests {
             let again = try await citizen.request(.post, "/murojaat", form: good)
             #expect(again.status == .seeOther && again.headers[.location] == location)
             #expect(try await rowCount(world.database, "SELECT count(*) FROM appeals") == 1)
+            // The same text from the same phone with a new form (the browser restored the typed text into a fresh page): the first appeal.
+            var restored = good
+            restored["_once"] = "restored-form-key-0000001"
+            #expect(try await citizen.request(.post, "/murojaat", form: restored).headers[.location] == location)
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM appeals") == 1)
             #expect(try await citizen.request(.get, "/murojaat/qabul/no-such-submission-key").status == .notFound)
             #expect(try await citizen.request(.get, "/murojaat/qabul/%27%20OR%201%3D1").status == .notFound)
             let numberRange = try #require(body.range(of: #"\d{4}-\d{6}"#, options: .regularExpression))
@@ -253,9 +258,11 @@ struct BackOfficeTests {
             // Limit per phone: three accepted appeals in ten minutes; the fourth is refused with the text kept and the wait named.
             for n in 2...3 {
                 good["_once"] = "next-submission-key-000\(n)"
+                good["text"] = Self.validPublic["text"]! + " (\(n))"
                 #expect(try await citizen.request(.post, "/murojaat", form: good).status == .seeOther)
             }
             good["_once"] = "next-submission-key-0004"
+            good["text"] = Self.validPublic["text"]! + " (4)"
             let limited = try await citizen.request(.post, "/murojaat", form: good)
             #expect(limited.status == .tooManyRequests)
             #expect(limited.headers[.retryAfter].flatMap { Int($0) }.map { (1...600).contains($0) } == true)
@@ -334,6 +341,53 @@ struct BackOfficeTests {
             #expect(list.contains("/appeals/\(id)\""))
             let audit = try await admin.request(.get, "/admin/audit?action=appeal.view")
             #expect(String(buffer: audit.body).contains("appeal.view"))
+        }
+    }
+
+    // MARK: error pages
+
+    @Test("Every error page keeps the layout and the menu, in the user's language, with a way back", arguments: UILanguage.allCases)
+    func errorPagesKeepTheLayout(_ language: UILanguage) async throws {
+        try await BackOffice.run { world, client in
+            let lang = "lang=\(language.rawValue)"
+            func check(_ response: TestResponse, _ status: HTTPResponse.Status, menu: String, text: [UILanguage: String],
+                       back: String? = nil, _ what: String) {
+                let html = String(buffer: response.body)
+                #expect(response.status == status, "\(what)")
+                #expect(html.contains("<header class=\"top\">") && html.contains("href=\"?lang=ru\""), "\(what): the layout")
+                #expect(html.contains("class=\"nav\" href=\"\(menu)\""), "\(what): the menu (\(menu))")
+                #expect(html.contains("id=\"error-home\""), "\(what): a way home")
+                #expect(html.contains(text[language]!), "\(what): in \(language.rawValue)")
+                if let back { #expect(html.contains("<a href=\"\(back)\" id=\"error-back\">"), "\(what): back to \(back)") }
+            }
+            let visitor = Visitor(client)
+            check(try await visitor.request(.get, "/no-such-page?\(lang)"), .notFound, menu: "/murojaat",
+                  text: [.uz: "Sahifa topilmadi", .ru: "Страница не найдена"], "404 for a visitor")
+            check(try await visitor.request(.post, "/appeals/1/status?\(lang)", form: ["status": "closed"]), .unauthorized, menu: "/murojaat",
+                  text: [.uz: "tizimga kiring", .ru: "войдите"], "401")
+            var big = Self.validPublic
+            big["text"] = String(repeating: "x", count: 40_000)
+            check(try await visitor.request(.post, "/murojaat?\(lang)", form: big), .contentTooLarge, menu: "/murojaat",
+                  text: [.uz: "juda katta", .ru: "Слишком большой"], "413")
+            let token = try await publicForm(visitor)
+            var limited: TestResponse?
+            for _ in 0..<31 {
+                limited = try await visitor.request(.post, "/murojaat/holat?\(lang)", form: ["_pcsrf": token, "number": "2026-000001", "phone": "901234567"])
+            }
+            check(try #require(limited), .tooManyRequests, menu: "/murojaat/holat", text: [.uz: "Birozdan so", .ru: "Слишком много"], "429")
+            let op = Visitor(client)
+            try await op.signIn("operator")
+            let origin = "http://localhost:\(client.port ?? 0)"
+            let forbidden = try await op.request(.get, "/admin/users?\(lang)", headers: [.referer: "\(origin)/appeals?status=new"])
+            check(forbidden, .forbidden, menu: "/panel", text: [.uz: "rolingiz uchun emas", .ru: "недоступна"], back: "/appeals?status=new",
+                  "403 keeps the operator's menu and leads back")
+            // Another site as the referrer is never offered as "back".
+            let foreign = String(buffer: try await op.request(.get, "/admin/users?\(lang)", headers: [.referer: "https://evil.example/x"]).body)
+            #expect(!foreign.contains("evil.example"))
+            // No telephony in this world: the state change has nothing to talk to (409), and the menu stays.
+            check(try await op.request(.post, "/panel/state?\(lang)", form: ["_csrf": op.token, "state": "ready"]), .conflict, menu: "/panel",
+                  text: [.uz: "Telefoniya ishlamayapti", .ru: "Телефония не работает"], "409")
+            _ = world
         }
     }
 

@@ -17,13 +17,13 @@ extension BrowserTests {
             let base = "http://127.0.0.1:\(try #require(client.port))"
             try await withBrowser { browser in
                 if screen == .phone { try await browser.resize(width: 390, height: 844) } else { try await browser.resize(width: 1366, height: 768) }
-                func fill(_ name: String) async throws {
+                func fill(_ name: String, _ text: String = "Ro'yxatdan o'tish muddati qachon tugaydi? Iltimos, javob bering.") async throws {
                     try await browser.type("input[name=citizen_name]", name)
                     try await browser.type("input[name=phone]", "+998 93 555 44 33")
                     try await browser.select("select[name=region]", value: "SA")
                     try await browser.select("select[name=category]", value: "complaint")
                     try await browser.select("select[name=topic]", value: "registration")
-                    try await browser.type("textarea[name=text]", "Ro'yxatdan o'tish muddati qachon tugaydi? Iltimos, javob bering.")
+                    try await browser.type("textarea[name=text]", text)
                     try await browser.script("document.querySelector('input[name=consent]').checked = true;")
                 }
                 try await browser.open(base + "/murojaat?lang=\(language.rawValue)")
@@ -47,7 +47,7 @@ extension BrowserTests {
                 #expect(try await rowCount(world.database, "SELECT count(*) FROM appeals WHERE citizen_name = 'Aliyev Vali'") == 1)
                 // A double submission (two requests with the same form, as a double click sends them): one appeal.
                 try await browser.open(base + "/murojaat?lang=\(language.rawValue)")
-                try await fill("Karimov Anvar")
+                try await fill("Karimov Anvar", "Imtihon natijalarini qayerdan ko'rsam bo'ladi? Sahifa ochilmayapti.")
                 let landed = try await browser.script("""
                     var body = new URLSearchParams(new FormData(document.getElementById('public-form')));
                     var send = function () { return fetch('/murojaat', { method: 'POST', body: body, credentials: 'same-origin' }).then(function (r) { return r.url; }); };

@@ -49,12 +49,15 @@ func buildRouter(_ web: WebContext, logger: Logger, bcryptCost: UInt8 = 10) -> R
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: ErrorPageMiddleware(templates: web.templates, logger: logger))
     router.add(middleware: SecurityHeadersMiddleware())
-    router.add(middleware: FileMiddleware(web.configuration.publicDirectory, searchForIndexHtml: false))
     var accounts = Accounts(database: web.database, logger: logger)
     accounts.bcryptCost = bcryptCost
     let audit = AuditLog(database: web.database, logger: logger)
     let pages = Pages(templates: web.templates)
     router.add(middleware: SessionMiddleware(accounts: accounts))
+    // Again inside the session: an error page of a signed-in user keeps their menu and language.
+    router.add(middleware: ErrorPageMiddleware(templates: web.templates, logger: logger))
+    // Files answer what the routes do not know (FileMiddleware serves on the routes' 404), so they sit inside the error pages.
+    router.add(middleware: FileMiddleware(web.configuration.publicDirectory, searchForIndexHtml: false))
     StatusController(web: web).addRoutes(to: router)
     LoginController(accounts: accounts, audit: audit, pages: pages).addRoutes(to: router)
     PanelController(web: web, audit: audit, pages: pages).addRoutes(to: router)
@@ -107,19 +110,51 @@ struct ErrorPageMiddleware<Context: RequestContext>: RouterMiddleware {
                 let body = (try? JSONEncoder().encode(["error": Strings.text(key ?? "bad_request", language)])) ?? Data()
                 return Response(status: error.status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
             }
-            return page(request, status: error.status, key: key, message: nil)
+            return page(request, context, status: error.status, key: key, message: nil)
         } catch {
             logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(String(reflecting: error))"])
-            return page(request, status: .internalServerError, key: "server_error", message: nil)
+            return page(request, context, status: .internalServerError, key: "server_error", message: nil)
         }
     }
 
-    func page(_ request: Request, status: HTTPResponse.Status, key: String?, message: String?) -> Response {
-        let language = UILanguage.pick(query: request.uri.queryParameters["lang"].map(String.init), cookie: request.cookies["lang"]?.value)
+    /// Whether `url` is on this site: its host is the request's, and so is its port when the request names one.
+    static func sameSite(_ url: URL, authority: String) -> Bool {
+        guard let host = url.host, ["http", "https"].contains(url.scheme ?? "") else { return false }
+        let parts = authority.split(separator: ":", maxSplits: 1)
+        guard host == parts.first.map(String.init) else { return false }
+        return parts.count == 1 || url.port.map { "\($0)" } == String(parts[1])
+    }
+
+    /// The page keeps the layout: the signed-in user's menu (or the public site's links), the language switch, and
+    /// a way back — to the page the user came from on this site, and to their start page.
+    func page(_ request: Request, _ context: Context, status: HTTPResponse.Status, key: String?, message: String?) -> Response {
+        let user = (context as? AppRequestContext)?.user
+        let query = request.uri.queryParameters["lang"].map(String.init)
+        let cookie = request.cookies["lang"].map { String($0.value) }
+        let language = query.flatMap { UILanguage(rawValue: $0) } ?? cookie.flatMap { UILanguage(rawValue: $0) } ?? user?.language ?? .uz
         let strings = Strings.all(language)
         let text = key.flatMap { strings[$0] } ?? message ?? "\(status.code)"
-        let html = templates.render(["t": strings, "lang": language.rawValue, "code": status.code, "message": text,
-                                     "pageTitle": text], withTemplate: "error") ?? text
-        return Response(status: status, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
+        var values: [String: Any] = ["t": strings, "lang": language.rawValue, "uz": language == .uz, "ru": language == .ru,
+                                     "code": status.code, "message": text, "pageTitle": text]
+        let home: String
+        if let user {
+            values["user"] = ["name": user.fullName, "role": strings["role_\(user.role.rawValue)"] ?? user.role.rawValue]
+            values["csrf"] = user.csrfToken
+            values["nav"] = Pages.navigation(for: user.role, strings)
+            home = LoginController.landing(user.role)
+        } else {
+            values["nav"] = Pages.publicNavigation(strings)
+            home = request.uri.path.hasPrefix("/murojaat") ? "/murojaat" : "/login"
+        }
+        values["home"] = home
+        // Back to where the user was, when that was a page of this site (never another site's address).
+        if let referer = request.headers[.referer], let url = URL(string: referer), let authority = request.head.authority,
+           Self.sameSite(url, authority: authority), url.path != request.uri.path {
+            values["back"] = url.path + (url.query.map { "?" + $0 } ?? "")
+        }
+        let html = templates.render(values, withTemplate: "error") ?? text
+        var response = Response(status: status, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
+        response.headers[.cacheControl] = "no-store"
+        return response
     }
 }

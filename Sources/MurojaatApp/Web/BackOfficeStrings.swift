@@ -156,6 +156,8 @@ extension Strings {
         "state_buttons_busy": [.uz: "Suhbat yoki qo'ng'iroq paytida holatni o'zgartirib bo'lmaydi", .ru: "Во время звонка или разговора статус не меняется"],
         "network_error": [.uz: "Server bilan aloqa yo'q. Yozganlaringiz saqlanib qoldi — qayta urinib ko'ring.",
                           .ru: "Нет связи с сервером. Введённые данные сохранены — попробуйте ещё раз."],
+        "back": [.uz: "Orqaga", .ru: "Назад"],
+        "home_page": [.uz: "Bosh sahifa", .ru: "На главную"],
         "thanks": [.uz: "Murojaatingiz qabul qilindi", .ru: "Ваше обращение принято"],
         "your_number": [.uz: "Murojaat raqami", .ru: "Номер обращения"],
         "keep_number": [.uz: "Holatini bilish uchun raqam va telefoningizni saqlang.",

@@ -32,6 +32,11 @@ struct Pages: Sendable {
         return items.map { ["href": $0.0, "label": strings[$0.1] ?? $0.1] }
     }
 
+    /// The public site's links, for visitors who are not signed in.
+    static func publicNavigation(_ strings: [String: String]) -> [[String: String]] {
+        [("/murojaat", "public_title"), ("/murojaat/holat", "check_status")].map { ["href": $0.0, "label": strings[$0.1] ?? $0.1] }
+    }
+
     func render(_ template: String, _ request: Request, _ context: AppRequestContext, title: String,
                 _ values: [String: Any] = [:], status: HTTPResponse.Status = .ok) -> Response {
         let language = Self.language(request, context)

@@ -52,7 +52,8 @@ struct PanelController: Sendable {
     func setState(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
         let form = try await Form.read(request, context)
-        guard let operatorId = user.operatorId, let center = web.callCenter else { throw HTTPError(.conflict, message: "not_an_operator") }
+        guard let operatorId = user.operatorId else { throw HTTPError(.conflict, message: "not_an_operator") }
+        guard let center = web.callCenter else { throw HTTPError(.conflict, message: "telephony_off") }
         let state: AgentState
         var reason: String?
         switch form["state"] {

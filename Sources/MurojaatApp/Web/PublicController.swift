@@ -121,6 +121,15 @@ struct PublicController: Sendable {
         if try await FormOnce.result(once, kind: "appeal", database: web.database, logger: web.logger) != nil {
             return .seeOther("/murojaat/qabul/\(once)")
         }
+        // The same text from the same phone within the hour is the same appeal sent again from a form the browser
+        // restored (back, then send; a second tab): the citizen gets the first one's page.
+        for try await earlier in try await web.database.query("""
+            SELECT f.key FROM appeals a JOIN form_submissions f ON f.kind = 'appeal' AND f.object_id = a.id
+            WHERE a.source = 'web' AND a.phone = \(draft.phone) AND a.text = \(draft.text) AND a.created_at > now() - interval '1 hour'
+            ORDER BY a.id LIMIT 1
+            """, logger: web.logger).decode(String.self) {
+            return .seeOther("/murojaat/qabul/\(earlier)")
+        }
         // Only accepted appeals count; the typed text stays on the page, with how long to wait.
         let address = context.remoteAddress ?? "unknown", phone = draft.phone ?? ""
         if let wait = [submissions.retryAfter(address), phones.retryAfter(phone)].compactMap({ $0 }).max() {
