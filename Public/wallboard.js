@@ -17,7 +17,7 @@
     document.getElementById("monitor-form").submit();
   }
   function render(s) {
-    set("wb-at", new Date(s.at).toLocaleTimeString());
+    set("wb-at", s.clock); // the centre's time (Asia/Tashkent, 24-hour), whatever the browser's zone
     set("ivr-uz", s.inIVR.uz || 0); set("ivr-ru", s.inIVR.ru || 0);
     set("wait-uz", s.waiting.uz || 0); set("wait-ru", s.waiting.ru || 0);
     set("longest", s.longestWait);

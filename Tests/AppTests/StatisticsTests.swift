@@ -74,6 +74,13 @@ struct StatisticsTests {
             (\(a), 'paused', 'lunch', '2026-10-05 12:00:00+05', '2026-10-05 12:10:00+05'),
             (\(b), 'paused', 'break', '2026-10-06 11:00:00+05', '2026-10-06 11:02:00+05')
             """)
+        // Each wrap-up follows its call (c1, c2, c5), as the call flow records it.
+        for (started, channel) in [("2026-10-05 10:02:10+05", "c1"), ("2026-10-05 10:34:10+05", "c2"), ("2026-10-06 09:01:25+05", "c5")] {
+            try await db.query("""
+                UPDATE agent_state_log SET call_id = (SELECT id FROM calls WHERE channel_id = \(channel))
+                WHERE state = 'wrap_up' AND started_at = \(started)::timestamptz
+                """)
+        }
         try await db.query("""
             INSERT INTO appeals (year, seq, source, phone, region_code, language, category_code, topic_code, text, status, operator_id, due_date, created_at) VALUES
             (2026, 1, 'call', '+998901111111', 'TK', 'uz', 'complaint', 'results.scoring', 'shikoyat matni', 'unresolved', \(a), '2026-10-20', '2026-10-05 10:02:00+05'),
@@ -135,8 +142,8 @@ struct StatisticsTests {
             // Operators: A answered 2, talk 300, wrap-up 50, lunch 10 min; B 1, 60, 10, break 2 min.
             let ops = try #require(report.table("operators"))
             #expect(ops.rows.count == 2)
-            #expect(ops.rows[0].map(\.description) == ["101 Test operator", "2", "300", "150.0", "50", "600", "lunch 10 min", "—"])
-            #expect(ops.rows[1].map(\.description) == ["102 Second operator", "1", "60", "60.0", "10", "120", "break 2 min", "—"])
+            #expect(ops.rows[0].map(\.description) == ["101 Test operator", "2", "300", "150.0", "50", "600", "lunch=600", "—"])
+            #expect(ops.rows[1].map(\.description) == ["102 Second operator", "1", "60", "60.0", "10", "120", "break=120", "—"])
             // Appeals of October: complaint, question, application (the November one is outside).
             let categories = Dictionary(uniqueKeysWithValues: (report.table("appeals_by_category")?.rows ?? []).map { ($0[0].description, $0[2].description) })
             #expect(categories == ["complaint": "1", "question": "1", "application": "1"])
@@ -155,6 +162,9 @@ struct StatisticsTests {
             // Filters: Russian calls only (c2, c5); a topic with its subtopics; an operator; a team; a region (raw path).
             let ru = try await StatsReport.build(world.database, filter: StatsFilter(from: "2026-10-01", to: "2026-10-31", language: "ru"), timeZone: Self.zone, logger: logger)
             #expect(ru.summary["calls_received"] == 2 && ru.summary["calls_answered"] == 2 && ru.summary["talk_seconds_total"] == 260)
+            // Wrap-up after the Russian calls only (c2 20 s, c5 10 s), in the summary and per operator alike.
+            #expect(ru.summary["wrap_up_seconds_total"] == 30)
+            #expect(ru.table("operators")?.rows.map { $0[4].description } == ["20", "10"])
             let results = try await StatsReport.build(world.database, filter: StatsFilter(from: "2026-10-01", to: "2026-10-31", topic: "results"), timeZone: Self.zone, logger: logger)
             #expect(results.summary["calls_received"] == 4, "results and results.scoring: c1, c2, c3, c6")
             let opB = try await StatsReport.build(world.database, filter: StatsFilter(from: "2026-10-01", to: "2026-10-31", operatorID: world.operators["operator2"]), timeZone: Self.zone, logger: logger)
@@ -179,23 +189,48 @@ struct StatisticsTests {
             #expect(try await dtm.request(.get, "/stats?from=2020-01-01&to=2026-10-01").status == .unprocessableContent, "at most 400 days")
             #expect(try await dtm.request(.get, "/stats?topic=%27%3B+DROP+TABLE+calls").status == .unprocessableContent)
 
-            let csv = try await dtm.request(.get, "/stats/export/operators?from=2026-10-01&to=2026-10-31&format=csv")
-            #expect(csv.status == .ok && csv.headers[.contentDisposition]?.contains("murojaat-operators-2026-10-01-2026-10-31.csv") == true)
+            // Exports in the reader's language, as the page shows them: the period and filters first, `;` for Russian and
+            // Uzbek Excel, durations as h:mm:ss, codes as words.
+            let csv = try await dtm.request(.get, "/stats/export/operators?from=2026-10-01&to=2026-10-31&format=csv&lang=ru")
+            #expect(csv.status == .ok && csv.headers[.contentDisposition]?.contains("murojaat-operators-2026-10-01-2026-10-31-ru.csv") == true)
             let lines = String(buffer: csv.body).split(separator: "\r\n").map(String.init)
-            #expect(lines.first == "\u{FEFF}operator,answered,talk_seconds,talk_average_seconds,wrap_up_seconds,pause_seconds,pause_by_reason,quality_score")
-            #expect(lines.dropFirst().first == "101 Test operator,2,300,150.0,50,600,lunch 10 min,—")
-            let xlsx = try await dtm.request(.get, "/stats/export/summary?from=2026-10-01&to=2026-10-31&format=xlsx")
+            #expect(lines.first == "\u{FEFF}Операторы · Период: 01.10.2026 — 31.10.2026")
+            #expect(lines.dropFirst().first?.hasPrefix("Оператор;Отвечено;Разговор;") == true, "\(lines.dropFirst().first ?? "")")
+            #expect(lines.dropFirst(2).first == "101 Test operator;2;0:05:00;0:02:30;0:00:50;0:10:00;Обед 0:10:00;—")
+            let comma = String(buffer: try await dtm.request(.get, "/stats/export/operators?from=2026-10-01&to=2026-10-31&format=csv&lang=uz&separator=comma").body)
+            #expect(comma.contains("101 Test operator,2,0:05:00,0:02:30,0:00:50,0:10:00,Tushlik 0:10:00,—"))
+            let filtered = try await dtm.request(.get, "/stats/export/summary?from=2026-10-01&to=2026-10-31&format=csv&lang=uz&language=ru&topic=results")
+            #expect(filtered.headers[.contentDisposition]?.contains("murojaat-summary-2026-10-01-2026-10-31-til-ru-mavzu-results-uz.csv") == true)
+            #expect(String(buffer: filtered.body).hasPrefix("\u{FEFF}\"Umumiy ko'rsatkichlar · Davr: 01.10.2026 — 31.10.2026; Til: Ruscha; Mavzu: Natijalar\""))
+            let xlsx = try await dtm.request(.get, "/stats/export/summary?from=2026-10-01&to=2026-10-31&format=xlsx&lang=uz")
             #expect(xlsx.headers[.contentType] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
             let cells = try Self.readXLSX(Data(buffer: xlsx.body))
-            #expect(cells["A1"] == "measure" && cells["B1"] == "value")
-            #expect(cells["A2"] == "calls_received" && cells["B2"] == "6")
-            #expect(cells.first { $0.value == "service_level_percent" }.map { cells["B" + $0.key.dropFirst()] } == "40.0")
+            #expect(cells["A1"]?.contains("Davr: 01.10.2026 — 31.10.2026") == true)
+            #expect(cells["A2"] == "Ko'rsatkich" && cells["B2"] == "Qiymat")
+            #expect(cells["A3"] == "Qabul qilingan qo'ng'iroqlar" && cells["B3"] == "6")
+            #expect(cells.first { $0.value == "Xizmat darajasi, %" }.map { cells["B" + $0.key.dropFirst()] } == "40.0")
+            #expect(cells.first { $0.value == "Takroriy ulushi, %" }.map { cells["B" + $0.key.dropFirst()] } == "16.7", "rounded as shown")
             // An independent reader (openpyxl, as LibreOffice and Excel read OOXML) opens it too.
             let python = try Self.openpyxl(Data(buffer: xlsx.body))
-            #expect(python.contains("calls_received 6"), "openpyxl read: \(python.prefix(200))")
+            #expect(python.contains("Qabul qilingan qo'ng'iroqlar 6"), "openpyxl read: \(python.prefix(300))")
             #expect(try await dtm.request(.get, "/stats/export/nothing?format=csv").status == .notFound)
             #expect(try await dtm.request(.get, "/stats/export/summary?format=pdf").status == .badRequest)
-            #expect(try await rowCount(world.database, "SELECT count(*) FROM audit_log WHERE action = 'stats.export'") == 2)
+            // The same figure agrees across files: the summary's wrap-up total is the operators' wrap-up summed, with and
+            // without a filter (read back by openpyxl).
+            func seconds(_ text: String) -> Int {
+                let parts = text.split(separator: ":").compactMap { Int($0) }
+                return parts.count == 3 ? parts[0] * 3600 + parts[1] * 60 + parts[2] : -1
+            }
+            for (filter, expected) in [("", 60), ("&language=ru", 30)] {
+                let period = "from=2026-10-01&to=2026-10-31&format=xlsx&lang=uz\(filter)"
+                let summary = try Self.openpyxlRows(Data(buffer: try await dtm.request(.get, "/stats/export/summary?\(period)").body))
+                let operators = try Self.openpyxlRows(Data(buffer: try await dtm.request(.get, "/stats/export/operators?\(period)").body))
+                let total = summary.first { $0.first == "Yakunlash vaqti jami" }.map { seconds($0[1]) }
+                let column = try #require(operators.dropFirst().first?.firstIndex(of: "Yakunlash"))
+                let perOperator = operators.dropFirst(2).map { seconds($0[column]) }.reduce(0, +)
+                #expect(total == expected && perOperator == expected, "\(filter): summary \(total ?? -1) s, operators \(perOperator) s")
+            }
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM audit_log WHERE action = 'stats.export'") == 8)
 
             // The forecast page; hostile numbers are refused.
             #expect(try await dtm.request(.get, "/stats/forecast?weeks=4&surge=1.5&target=80&threshold=20").status == .ok)
@@ -235,6 +270,23 @@ struct StatisticsTests {
         parser.delegate = reader
         #expect(parser.parse(), "the sheet is well-formed XML")
         return reader.cells
+    }
+
+    /// The first sheet's rows as openpyxl reads them, each cell as text.
+    static func openpyxlRows(_ data: Data) throws -> [[String]] {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("t-\(UUID()).xlsx")
+        try data.write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", "import openpyxl,sys\nws=openpyxl.load_workbook(sys.argv[1]).active\nfor r in ws.iter_rows(values_only=True): print('\\t'.join('' if v is None else str(v) for v in r))", file.path]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "openpyxl opened the file")
+        return text.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
     }
 
     static func openpyxl(_ data: Data) throws -> String {

@@ -34,16 +34,22 @@ public enum MonthlyReport {
         let link = "\(publicURL)/stats?from=\(filter.from)&to=\(filter.to)"
         var text = "Murojaat — oylik hisobot / ежемесячный отчёт \(month)\n\n"
         var html = "<h1>Murojaat — \(TableExport.xml(month))</h1><table border=\"1\" cellpadding=\"4\" cellspacing=\"0\">"
-        for row in report.table("summary")?.rows ?? [] {
-            let name = Strings.text("m_\(row[0].description)", .uz) + " / " + Strings.text("m_\(row[0].description)", .ru)
+        let classifier = try await Classifier.load(database, logger: logger)
+        let summary = report.table("summary").map { StatsPresentation.localize($0, language: .uz, classifier: classifier) }
+        for (index, row) in (summary?.rows ?? []).enumerated() {
+            let key = report.table("summary")!.rows[index][0].description
+            let name = Strings.text("m_\(key)", .uz) + " / " + Strings.text("m_\(key)", .ru)
             text += "\(name): \(row[1].description)\n"
             html += "<tr><td>\(TableExport.xml(name))</td><td align=\"right\">\(TableExport.xml(row[1].description))</td></tr>"
         }
         text += "\n\(link)\n"
         html += "</table><p><a href=\"\(TableExport.xml(link))\">\(TableExport.xml(link))</a></p>"
+        // Each table as the page shows it in Uzbek, with the period on its first line, `;`-separated for Excel.
+        let heading = StatsPresentation.filtersLine(filter, language: .uz, classifier: classifier, operatorName: nil, teamName: nil)
         let attachments = report.tables.map { table in
             OutboxPayload.Attachment(filename: "murojaat-\(month)-\(table.id).csv", contentType: "text/csv",
-                                     base64: Data(TableExport.csv(table).utf8).base64EncodedString())
+                                     base64: Data(TableExport.csv(StatsPresentation.localize(table, language: .uz, classifier: classifier),
+                                                                  heading: Strings.text("stats_\(table.id)", .uz) + " · " + heading).utf8).base64EncodedString())
         }
         return OutboxPayload(toSetting: "report.email", subject: "Murojaat: oylik hisobot / ежемесячный отчёт \(month)", text: text, html: html,
                              attachments: attachments)

@@ -2,20 +2,25 @@ import Foundation
 import ZIPFoundation
 
 /// CSV (RFC 4180, UTF-8 with a BOM so that Excel reads Cyrillic) and XLSX (Office Open XML, one sheet,
-/// numbers as numbers) of a report table.
+/// numbers as numbers, rounded as shown) of a report table. Both start with a line naming the period and the
+/// filters (`heading`), then the column headers. The CSV separator is `;` by default: Excel with Russian or Uzbek
+/// regional settings splits on `;`, not `,`.
 enum TableExport {
-    static func csv(_ table: StatsTable) -> String {
+    static func csv(_ table: StatsTable, heading: String? = nil, separator: Character = ";") -> String {
         func field(_ text: String) -> String {
             // A leading =, +, - or @ would be a formula in a spreadsheet: quote it with an apostrophe.
             var value = text
             if let first = value.first, "=+-@".contains(first), Double(value) == nil { value = "'" + value }
-            if value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+            if value.contains(where: { $0 == separator || $0 == "," || $0 == ";" || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
                 return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
             }
             return value
         }
-        var out = "\u{FEFF}" + table.columns.map(field).joined(separator: ",") + "\r\n"
-        for row in table.rows { out += row.map { field($0.description) }.joined(separator: ",") + "\r\n" }
+        let glue = String(separator)
+        var out = "\u{FEFF}"
+        if let heading { out += field(heading) + "\r\n" }
+        out += table.columns.map(field).joined(separator: glue) + "\r\n"
+        for row in table.rows { out += row.map { field($0.description) }.joined(separator: glue) + "\r\n" }
         return out
     }
 
@@ -46,16 +51,18 @@ enum TableExport {
         return name
     }
 
-    static func sheet(_ table: StatsTable) -> String {
+    static func sheet(_ table: StatsTable, heading: String? = nil) -> String {
         var rows = ""
-        let all: [[StatsCell]] = [table.columns.map { .text($0) }] + table.rows
+        let all: [[StatsCell]] = (heading.map { [[.text($0)]] } ?? []) + [table.columns.map { .text($0) }] + table.rows
         for (r, row) in all.enumerated() {
             rows += "<row r=\"\(r + 1)\">"
             for (c, cell) in row.enumerated() {
                 let ref = "\(columnName(c))\(r + 1)"
                 switch cell {
                 case .int(let value): rows += "<c r=\"\(ref)\"><v>\(value)</v></c>"
-                case .number(let value, _) where value.isFinite: rows += "<c r=\"\(ref)\"><v>\(value)</v></c>"
+                case .number(let value, let decimals) where value.isFinite:
+                    // The figure as shown (66.2, not 66.21212121212122).
+                    rows += "<c r=\"\(ref)\"><v>\(String(format: "%.\(decimals)f", value))</v></c>"
                 default: rows += "<c r=\"\(ref)\" t=\"inlineStr\"><is><t xml:space=\"preserve\">\(xml(cell.description))</t></is></c>"
                 }
             }
@@ -67,8 +74,10 @@ enum TableExport {
             """
     }
 
-    static func xlsx(_ table: StatsTable) throws -> Data {
-        let sheetName = xml(String(table.id.prefix(31)))
+    static func xlsx(_ table: StatsTable, heading: String? = nil, sheetTitle: String? = nil) throws -> Data {
+        // Sheet names: at most 31 characters, none of : \ / ? * [ ].
+        let title = (sheetTitle ?? table.id).filter { !":\\/?*[]".contains($0) }
+        let sheetName = xml(String(title.prefix(31)))
         let files: [(String, String)] = [
             ("[Content_Types].xml", """
                 <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
@@ -108,7 +117,7 @@ enum TableExport {
                 <cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs>
                 </styleSheet>
                 """),
-            ("xl/worksheets/sheet1.xml", sheet(table)),
+            ("xl/worksheets/sheet1.xml", sheet(table, heading: heading)),
         ]
         let archive = try Archive(data: Data(), accessMode: .create)
         for (path, text) in files {

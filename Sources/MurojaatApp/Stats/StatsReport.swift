@@ -294,11 +294,23 @@ public struct StatsReport: Sendable {
             """)
         if let id = filter.operatorID { w.append(" AND l.operator_id = \(w.bind(id))") }
         if let team = filter.teamID { w.append(" AND l.operator_id IN (SELECT o.id FROM operators o JOIN users u ON u.id = o.user_id WHERE u.team_id = \(w.bind(team)))") }
+        wrapUpCalls(filter, &w)
         var wrapUp: Int64 = 0
-        if filter.language == nil && filter.topic == nil && filter.region == nil {
-            for try await value in try await database.query(w.query, logger: logger).decode(Int64.self) { wrapUp = value }
-        }
+        for try await value in try await database.query(w.query, logger: logger).decode(Int64.self) { wrapUp = value }
         return (totals, wrapUp)
+    }
+
+    /// With a language, topic or region chosen, wrap-up counts only after the calls of that choice (each wrap-up row
+    /// names its call), in the summary and the operators' table alike, so the two always agree.
+    static func wrapUpCalls(_ filter: StatsFilter, _ b: inout SQLBuilder) {
+        guard filter.language != nil || filter.topic != nil || filter.region != nil else { return }
+        b.append(" AND l.call_id IN (SELECT c.id FROM calls c WHERE true")
+        if let language = filter.language { b.append(" AND c.language = \(b.bind(language))") }
+        if let topic = filter.topic { b.append(" AND (c.topic_code = \(b.bind(topic)) OR c.topic_code LIKE \(b.bind(topic + ".%")))") }
+        if let region = filter.region {
+            b.append(" AND c.id IN (SELECT a.call_id FROM appeals a WHERE a.region_code = \(b.bind(region)) AND a.call_id IS NOT NULL)")
+        }
+        b.append(")")
     }
 
     static func measures(_ t: Totals) -> [StatsCell] {
@@ -377,6 +389,12 @@ public struct StatsReport: Sendable {
                        FROM agent_state_log l
                        WHERE l.state IN ('wrap_up', 'paused') AND l.started_at < ((\(to)::date + 1)::timestamp AT TIME ZONE \(z))
                          AND coalesce(l.ended_at, now()) > (\(from)::date::timestamp AT TIME ZONE \(z))
+                         AND (l.state = 'paused'
+            """)
+        b.append(" OR true")
+        wrapUpCalls(filter, &b)
+        b.append("""
+            )
                        GROUP BY 1, 2, 3),
             quality AS (SELECT operator_id, avg(total_score)::float8 AS score FROM qa_evaluations
                         WHERE status = 'final' AND finalized_at >= (\(from)::date::timestamp AT TIME ZONE \(z))
@@ -384,7 +402,7 @@ public struct StatsReport: Sendable {
             SELECT o.id, u.full_name, o.extension, coalesce(cb.answered, 0), coalesce(cb.talk, 0)::bigint,
                    coalesce((SELECT sum(seconds) FROM states s WHERE s.operator_id = o.id AND s.state = 'wrap_up'), 0)::bigint,
                    coalesce((SELECT sum(seconds) FROM states s WHERE s.operator_id = o.id AND s.state = 'paused'), 0)::bigint,
-                   coalesce((SELECT string_agg(CASE WHEN s.reason = '' THEN '—' ELSE s.reason END || ' ' || (s.seconds / 60) || ' min', ', ' ORDER BY s.reason)
+                   coalesce((SELECT string_agg(s.reason || '=' || s.seconds, ';' ORDER BY s.reason)
                              FROM states s WHERE s.operator_id = o.id AND s.state = 'paused'), ''),
                    q.score
             FROM operators o JOIN users u ON u.id = o.user_id LEFT JOIN calls_by cb ON cb.operator_id = o.id LEFT JOIN quality q ON q.operator_id = o.id

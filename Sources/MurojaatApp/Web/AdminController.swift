@@ -207,8 +207,9 @@ struct AdminController: Sendable {
         let query = request.uri.queryParameters
         let action = query["action"].map(String.init).flatMap { $0.isEmpty || $0.count > 64 ? nil : $0 }
         let login = query["user"].map(String.init).flatMap { $0.isEmpty || $0.count > 64 ? nil : $0 }
-        let from = query["from"].flatMap { AppealRepository.dayFormatter.date(from: String($0)) }
-        let to = query["to"].flatMap { AppealRepository.dayFormatter.date(from: String($0)) }.map { $0.addingTimeInterval(86400) }
+        let fromDay = query["from"].flatMap { DisplayTime.isoDay(String($0)) }, toDay = query["to"].flatMap { DisplayTime.isoDay(String($0)) }
+        let from = fromDay.flatMap { AppealRepository.dayFormatter.date(from: $0) }
+        let to = toDay.flatMap { AppealRepository.dayFormatter.date(from: $0) }.map { $0.addingTimeInterval(86400) }
         let page = max(1, min(10_000, query["page"].flatMap { Int(String($0)) } ?? 1))
         var rows: [[String: Any]] = []
         let formatter = DateFormatter()
@@ -228,7 +229,7 @@ struct AdminController: Sendable {
         let more = rows.count > 50
         return pages.render("audit", request, context, title: "nav_audit", [
             "rows": Array(rows.prefix(50)), "empty": rows.isEmpty, "filterAction": action ?? "", "filterUser": login ?? "",
-            "filterFrom": query["from"].map(String.init) ?? "", "filterTo": query["to"].map(String.init) ?? "",
+            "filterFrom": fromDay.map(DisplayTime.showDay) ?? "", "filterTo": toDay.map(DisplayTime.showDay) ?? "",
             "nextPage": more ? "\(page + 1)" : "", "prevPage": page > 1 ? "\(page - 1)" : "",
         ])
     }

@@ -50,8 +50,8 @@ struct AppealsController: Sendable {
         f.category = text("category")
         f.topic = text("topic")
         f.region = text("region")
-        f.from = text("from").flatMap { AppealRepository.dayFormatter.date(from: $0) }
-        f.to = text("to").flatMap { AppealRepository.dayFormatter.date(from: $0) }.map { $0.addingTimeInterval(86400) }
+        f.from = text("from").flatMap(DisplayTime.isoDay).flatMap { AppealRepository.dayFormatter.date(from: $0) }
+        f.to = text("to").flatMap(DisplayTime.isoDay).flatMap { AppealRepository.dayFormatter.date(from: $0) }.map { $0.addingTimeInterval(86400) }
         f.overdue = q["overdue"] == "1"
         f.queue = q["queue"] == "1"
         f.search = text("q")
@@ -105,7 +105,7 @@ struct AppealsController: Sendable {
                     "id": id, "number": num, "created": formatter.string(from: created),
                     "status": Strings.text("status_\(status)", language), "source": Strings.text("source_\(source)", language),
                     "category": categoryName, "topic": language == .ru ? topicRu : topicUz,
-                    "phone": showPersonal ? (phoneValue ?? "") : Self.mask(phoneValue), "due": due ?? "",
+                    "phone": showPersonal ? (phoneValue ?? "") : Self.mask(phoneValue), "due": due.map(DisplayTime.showDay) ?? "",
                     "overdue": overdue ?? false, "dueSoon": soon ?? false,
                 ])
             }
@@ -127,8 +127,8 @@ struct AppealsController: Sendable {
             "categories": classifier.options(classifier.categories, selected: f.category, language: language),
             "topics": classifier.options(classifier.topics.filter { $0.parent == nil }, selected: f.topic, language: language),
             "regions": classifier.options(classifier.regions, selected: f.region, language: language),
-            "q": f.search ?? "", "overdue": f.overdue, "operators": operatorOptions, "hasOperators": !operatorOptions.isEmpty, "fromValue": request.uri.queryParameters["from"].map(String.init) ?? "",
-            "toValue": request.uri.queryParameters["to"].map(String.init) ?? "",
+            "q": f.search ?? "", "overdue": f.overdue, "operators": operatorOptions, "hasOperators": !operatorOptions.isEmpty, "fromValue": request.uri.queryParameters["from"].map(String.init).flatMap(DisplayTime.isoDay).map(DisplayTime.showDay) ?? "",
+            "toValue": request.uri.queryParameters["to"].map(String.init).flatMap(DisplayTime.isoDay).map(DisplayTime.showDay) ?? "",
             "searchError": searchInvalid ? Strings.text("search_hint", language) : "",
             "prevLink": f.page > 1 ? base + "page=\(f.page - 1)" : "", "nextLink": rows.count > 50 ? base + "page=\(f.page + 1)" : "",
         ])
@@ -149,8 +149,10 @@ struct AppealsController: Sendable {
         for try await (number, status, source, name, phone, region, category, topic, text, answer, created, due, callId, createdBy,
                        official, registration, forwarded, delivery)
             in try await web.database.query("""
-            SELECT a.number, a.status, a.source, a.citizen_name, a.phone, coalesce(r.name_uz || ' / ' || r.name_ru, ''),
-                   c.name_uz || ' / ' || c.name_ru, coalesce(t.name_uz || ' / ' || t.name_ru, ''), a.text, a.answer, a.created_at,
+            SELECT a.number, a.status, a.source, a.citizen_name, a.phone,
+                   coalesce(CASE WHEN \(language.rawValue) = 'ru' THEN r.name_ru ELSE r.name_uz END, ''),
+                   CASE WHEN \(language.rawValue) = 'ru' THEN c.name_ru ELSE c.name_uz END,
+                   coalesce(CASE WHEN \(language.rawValue) = 'ru' THEN t.name_ru ELSE t.name_uz END, ''), a.text, a.answer, a.created_at,
                    a.due_date::text, a.call_id::text, a.created_by, a.official_text, a.chancery_reg_number,
                    to_char(a.forwarded_at AT TIME ZONE 'Asia/Tashkent', 'DD.MM.YYYY HH24:MI'),
                    (SELECT o.status || coalesce(' · ' || o.last_error, '') FROM outbox o WHERE o.appeal_id = a.id AND o.dedupe_key = 'appeal:' || a.id || ':chancery')
@@ -165,8 +167,8 @@ struct AppealsController: Sendable {
             appeal = [
                 "id": id, "number": number, "status": Strings.text("status_\(status)", language), "source": Strings.text("source_\(source)", language),
                 "name": personal ? (name ?? "—") : Strings.text("hidden", language), "phone": personal ? (phone ?? "—") : Self.mask(phone),
-                "region": region, "category": category, "topic": topic, "text": text, "answer": answer ?? "", "created": created.description,
-                "due": due ?? "—", "callId": callId ?? "", "official": official ?? "", "registration": registration ?? "",
+                "region": region, "category": category, "topic": topic, "text": text, "answer": answer ?? "", "created": DisplayTime.minute(created, web.configuration.timeZone),
+                "due": due.map(DisplayTime.showDay) ?? "—", "callId": callId ?? "", "official": official ?? "", "registration": registration ?? "",
                 "forwarded": forwarded ?? "", "delivery": delivery ?? "",
                 "canForward": ["resolved", "unresolved", "disputed"].contains(status) && !(official ?? "").isEmpty,
                 "canEditOfficial": !["forwarded", "answered", "closed"].contains(status),
@@ -183,7 +185,7 @@ struct AppealsController: Sendable {
             WHERE h.appeal_id = \(id) ORDER BY h.at, h.id
             """, logger: web.logger).decode((String?, String, String?, String?, Date).self) {
             history.append(["from": from.map { Strings.text("status_\($0)", language) } ?? "", "to": Strings.text("status_\(to)", language),
-                            "who": who ?? "—", "comment": comment ?? "", "at": at.description])
+                            "who": who ?? "—", "comment": comment ?? "", "at": DisplayTime.minute(at, web.configuration.timeZone)])
         }
         appeal["history"] = history
         var notifications: [[String: Any]] = []

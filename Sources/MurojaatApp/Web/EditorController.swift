@@ -146,11 +146,14 @@ struct EditorController: Sendable {
         for try await (number, created, name, phone, region, category, topic, text, official, answer, reg, status)
             in try await web.database.query("""
             SELECT a.number, to_char(a.created_at AT TIME ZONE 'Asia/Tashkent', 'DD.MM.YYYY HH24:MI'), a.citizen_name, a.phone,
-                   coalesce(r.name_uz, ''), c.name_uz, coalesce(t.name_uz, ''), a.text, a.official_text, a.answer, a.chancery_reg_number, a.status
+                   coalesce(CASE WHEN \(language.rawValue) = 'ru' THEN r.name_ru ELSE r.name_uz END, ''),
+                   CASE WHEN \(language.rawValue) = 'ru' THEN c.name_ru ELSE c.name_uz END,
+                   coalesce(CASE WHEN \(language.rawValue) = 'ru' THEN t.name_ru ELSE t.name_uz END, ''),
+                   a.text, a.official_text, a.answer, a.chancery_reg_number, a.status
             FROM appeals a JOIN categories c ON c.code = a.category_code LEFT JOIN regions r ON r.code = a.region_code
                  LEFT JOIN topics t ON t.code = a.topic_code WHERE a.id = \(id)
             """, logger: web.logger).decode((String, String, String?, String?, String, String, String, String, String?, String?, String?, String).self) {
-            document = ["number": number, "created": created, "name": name ?? "—", "phone": phone ?? "—", "region": region,
+            document = ["id": id, "number": number, "created": created, "name": name ?? "—", "phone": phone ?? "—", "region": region,
                         "category": category, "topic": topic, "text": official ?? text, "answer": answer ?? "", "reg": reg ?? "",
                         "status": Strings.text("status_\(status)", language)]
         }

@@ -44,8 +44,8 @@ struct RecordingsController: Sendable {
         let today = StatsRollup.day(Date(), web.configuration.timeZone)
         let weekAgo = StatsRollup.day(Date().addingTimeInterval(-6 * 86400), web.configuration.timeZone)
         var search = Search(from: weekAgo, to: today)
-        if let from = text("from") { if StatsFilter.isDay(from) { search.from = from } else { errors.add("from", "err_date") } }
-        if let to = text("to") { if StatsFilter.isDay(to) { search.to = to } else { errors.add("to", "err_date") } }
+        if let from = text("from") { if let day = DisplayTime.isoDay(from) { search.from = day } else { errors.add("from", "err_date") } }
+        if let to = text("to") { if let day = DisplayTime.isoDay(to) { search.to = day } else { errors.add("to", "err_date") } }
         if search.from > search.to { errors.add("to", "err_period") }
         if let number = text("number") {
             let digits = number.filter(\.isNumber)
@@ -64,7 +64,7 @@ struct RecordingsController: Sendable {
         let user = try context.requireUser()
         let language = Pages.language(request, context)
         let (search, errors) = search(request)
-        var values: [String: Any] = ["from": search.from, "to": search.to, "number": search.number ?? "", "outcomeOptions": Self.outcomes.map {
+        var values: [String: Any] = ["from": DisplayTime.showDay(search.from), "to": DisplayTime.showDay(search.to), "number": search.number ?? "", "outcomeOptions": Self.outcomes.map {
             ["code": $0, "name": Strings.text("outcome_\($0)", language), "selected": search.outcome == $0]
         }]
         var operators: [[String: Any]] = [], topics: [[String: Any]] = []

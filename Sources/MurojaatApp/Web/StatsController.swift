@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import PostgresNIO
 
@@ -28,8 +29,8 @@ struct StatsController: Sendable {
         }
         var errors = FieldErrors()
         var filter = StatsFilter.month(of: Date(), timeZone: web.configuration.timeZone)
-        if let from = text("from") { if StatsFilter.isDay(from) { filter.from = from } else { errors.add("from", "err_date") } }
-        if let to = text("to") { if StatsFilter.isDay(to) { filter.to = to } else { errors.add("to", "err_date") } }
+        if let from = text("from") { if let day = DisplayTime.isoDay(from) { filter.from = day } else { errors.add("from", "err_date") } }
+        if let to = text("to") { if let day = DisplayTime.isoDay(to) { filter.to = day } else { errors.add("to", "err_date") } }
         if filter.from > filter.to { errors.add("to", "err_period") }
         if let from = Self.date(filter.from), let to = Self.date(filter.to), to.timeIntervalSince(from) > 400 * 86400 { errors.add("to", "err_period") }
         if let language = text("language") { if ["uz", "ru"].contains(language) { filter.language = language } else { errors.add("language", "err_choice") } }
@@ -77,8 +78,8 @@ struct StatsController: Sendable {
         let language = Pages.language(request, context)
         let (filter, errors) = try filter(request)
         var values = try await options(language, filter: filter)
-        values["from"] = filter.from
-        values["to"] = filter.to
+        values["from"] = DisplayTime.showDay(filter.from)
+        values["to"] = DisplayTime.showDay(filter.to)
         values["query"] = filter.query
         guard errors.isEmpty else {
             values["errors"] = Pages.errors(errors, language)
@@ -88,16 +89,20 @@ struct StatsController: Sendable {
         let started = ContinuousClock.now
         let report = try await StatsReport.build(web.database, filter: filter, timeZone: web.configuration.timeZone, logger: web.logger)
         let elapsed = ContinuousClock.now - started
-        values["tables"] = report.tables.map { table in
-            [
+        let classifier = try await Classifier.load(web.database, logger: web.logger)
+        values["tables"] = report.tables.map { raw in
+            let table = StatsPresentation.localize(raw, language: language, classifier: classifier)
+            return [
                 "id": table.id, "title": Strings.text("stats_\(table.id)", language),
-                "columns": table.columns.map { Strings.text("col_\($0)", language) },
+                "columns": table.columns,
                 "rows": table.rows.enumerated().map { index, row in
-                    ["cells": row.map { cell -> [String: Any] in
-                        switch cell {
-                        case .text(let text) where table.id == "summary": return ["text": Strings.text("m_\(text)", language)]
-                        default: return ["text": cell.description, "numeric": { if case .text = cell { return false } else { return true } }()]
+                    ["cells": row.enumerated().map { column, cell -> [String: Any] in
+                        // Figures right-aligned: numbers, and durations (h:mm:ss) too.
+                        let numeric: Bool = switch cell {
+                        case .text(let text): column > 0 && text.range(of: #"^\d+:\d{2}:\d{2}$"#, options: .regularExpression) != nil
+                        default: true
                         }
+                        return ["text": cell.description, "numeric": numeric]
                     }, "link": table.links[index] ?? ""] as [String: Any]
                 },
                 "empty": table.rows.isEmpty,
@@ -113,9 +118,12 @@ struct StatsController: Sendable {
                                                 series: [(Strings.text("col_received", language), hours.rows.map { Double($0[1].description) ?? 0 }, "#5b8def"),
                                                          (Strings.text("col_answered", language), hours.rows.map { Double($0[2].description) ?? 0 }, "#2e9e5b")])
         }
-        values["elapsedMs"] = String(format: "%.0f", Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
         values["print"] = print
-        return pages.render(print ? "stats_print" : "stats", request, context, title: "nav_stats", values)
+        var response = pages.render(print ? "stats_print" : "stats", request, context, title: "nav_stats", values)
+        // How long the report took, for the browser's developer tools and `bench pages`, not on the page.
+        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        response.headers[HTTPField.Name("Server-Timing")!] = String(format: "report;dur=%.1f", milliseconds)
+        return response
     }
 
     func export(_ request: Request, _ context: AppRequestContext) async throws -> Response {
@@ -129,14 +137,41 @@ struct StatsController: Sendable {
         guard let table = report.table(id) else { throw HTTPError(.notFound) }
         try await audit.record(user, ip: context.remoteAddress, action: "stats.export", objectType: "stats", objectId: id,
                                details: ["format": format, "from": filter.from, "to": filter.to])
-        let name = "murojaat-\(id)-\(filter.from)-\(filter.to).\(format)"
+        // In the reader's language, as the page shows it, with the period and filters on the first line.
+        let language = Pages.language(request, context)
+        let classifier = try await Classifier.load(web.database, logger: web.logger)
+        let localized = StatsPresentation.localize(table, language: language, classifier: classifier)
+        let (operatorName, teamName) = try await names(filter)
+        let heading = Strings.text("stats_\(id)", language) + " · " +
+            StatsPresentation.filtersLine(filter, language: language, classifier: classifier, operatorName: operatorName, teamName: teamName)
+        let name = StatsPresentation.fileName(id, filter, language: language, format: format)
         var headers: HTTPFields = [.contentDisposition: "attachment; filename=\"\(name)\"", .cacheControl: "no-store"]
         if format == "csv" {
+            // `;` for Excel with Russian or Uzbek regional settings (the default); `?separator=comma` for others.
+            let separator: Character = request.uri.queryParameters["separator"] == "comma" ? "," : ";"
             headers[.contentType] = "text/csv; charset=utf-8"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: TableExport.csv(table))))
+            return Response(status: .ok, headers: headers,
+                            body: .init(byteBuffer: ByteBuffer(string: TableExport.csv(localized, heading: heading, separator: separator))))
         }
         headers[.contentType] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try TableExport.xlsx(table))))
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try TableExport.xlsx(
+            localized, heading: heading, sheetTitle: Strings.text("stats_\(id)", language)))))
+    }
+
+    /// The chosen operator's and team's names, for the files' first line.
+    func names(_ filter: StatsFilter) async throws -> (String?, String?) {
+        var operatorName: String?, teamName: String?
+        if let id = filter.operatorID {
+            for try await (ext, name) in try await web.database.query("""
+                SELECT o.extension, u.full_name FROM operators o JOIN users u ON u.id = o.user_id WHERE o.id = \(id)
+                """, logger: web.logger).decode((String, String).self) { operatorName = "\(ext) \(name)" }
+        }
+        if let id = filter.teamID {
+            for try await name in try await web.database.query("SELECT name FROM teams WHERE id = \(id)", logger: web.logger).decode(String.self) {
+                teamName = name
+            }
+        }
+        return (operatorName, teamName)
     }
 
     /// Operators needed per hour of the week (Erlang C) from the calls of past weeks and the handling time.

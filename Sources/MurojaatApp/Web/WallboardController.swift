@@ -20,6 +20,8 @@ struct WallboardSnapshot: Codable, Sendable, Equatable {
     struct Alert: Codable, Sendable, Equatable { var kind: String; var message: String; var at: String }
 
     var at: String
+    /// The centre's time of day, HH:mm:ss in the configured zone, as the wallboard shows it.
+    var clock: String
     var inIVR: [String: Int]
     var waiting: [String: Int]
     var longestWait: Int
@@ -94,7 +96,7 @@ actor WallboardFeed {
         if let level = today.serviceLevel, level < target, today.received >= 10 {
             alerts.insert(.init(kind: "service_level_low", message: String(format: "%.1f%%", level), at: ""), at: 0)
         }
-        return WallboardSnapshot(at: ISO8601DateFormatter().string(from: date), inIVR: inIVR, waiting: waiting, longestWait: longest,
+        return WallboardSnapshot(at: ISO8601DateFormatter().string(from: date), clock: DisplayTime.clock(date, web.configuration.timeZone), inIVR: inIVR, waiting: waiting, longestWait: longest,
                                  agentsByState: byState, agents: agentRows, calls: callRows.sorted { $0.seconds > $1.seconds }, today: today,
                                  target: target, alerts: alerts)
     }
