@@ -27,9 +27,11 @@
     var states = Object.keys(s.agentsByState).sort().map(function (k) { return t("state_" + k) + ": " + s.agentsByState[k]; });
     set("by-state", states.join(" · "));
     var alerts = document.getElementById("alerts"); alerts.textContent = "";
-    s.alerts.forEach(function (a) { var li = document.createElement("li"); li.className = "alert"; li.textContent = (a.at ? a.at + " " : "") + t("alert_" + a.kind, a.kind) + " " + a.message; alerts.appendChild(li); });
+    s.alerts.forEach(function (a) { var li = document.createElement("li"); li.className = "alert"; // Figures of the alerts the wallboard computes; other alerts' messages are the server's log words and stay in the log.
+      var figure = a.kind === "no_operator_ready" || a.kind === "service_level_low" ? " " + a.message : "";
+      li.textContent = (a.at ? a.at + " " : "") + t("alert_" + a.kind, "—") + figure; alerts.appendChild(li); });
     var agents = document.getElementById("agents"); agents.textContent = "";
-    s.agents.forEach(function (a) { var tr = document.createElement("tr"); tr.className = "state-" + a.state; cell(tr, a.ext); cell(tr, a.name); cell(tr, t("state_" + a.state) + (a.reason ? " (" + a.reason + ")" : "")); cell(tr, clock(a.seconds)); agents.appendChild(tr); });
+    s.agents.forEach(function (a) { var tr = document.createElement("tr"); tr.className = "state-" + a.state; cell(tr, a.ext); cell(tr, a.name); cell(tr, t("state_" + a.state) + (a.reason ? " (" + t("reason_" + a.reason, "—") + ")" : "")); cell(tr, clock(a.seconds)); agents.appendChild(tr); });
     var calls = document.getElementById("calls"); calls.textContent = "";
     s.calls.forEach(function (c) {
       var tr = document.createElement("tr"); tr.setAttribute("data-call", c.id);

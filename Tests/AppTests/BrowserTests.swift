@@ -159,7 +159,7 @@ struct BrowserTests {
                 try await browser.type("#sms-text", "Ваш ответ готов")
                 try await browser.waitFor("#sms-count", text: "1 · UCS-2 · 15")
                 try await browser.click("#send-sms")
-                try await browser.waitFor("#notifications", text: "manual")
+                try await browser.waitFor("#notifications", text: "Muharrir xabari")
                 try await browser.screenshot("appeal-sms")
             }
             #expect(try await rowCount(world.database, "SELECT count(*) FROM outbox WHERE channel = 'sms' AND payload->>'text' = 'Ваш ответ готов'") == 1)

@@ -205,6 +205,7 @@ struct AdminController: Sendable {
 
     func auditLog(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let query = request.uri.queryParameters
+        let language = Pages.language(request, context)
         let action = query["action"].map(String.init).flatMap { $0.isEmpty || $0.count > 64 ? nil : $0 }
         let login = query["user"].map(String.init).flatMap { $0.isEmpty || $0.count > 64 ? nil : $0 }
         let fromDay = query["from"].flatMap { DisplayTime.isoDay(String($0)) }, toDay = query["to"].flatMap { DisplayTime.isoDay(String($0)) }
@@ -223,8 +224,8 @@ struct AdminController: Sendable {
               AND (\(from)::timestamptz IS NULL OR a.at >= \(from)) AND (\(to)::timestamptz IS NULL OR a.at < \(to))
             ORDER BY a.at DESC, a.id DESC LIMIT 51 OFFSET \((page - 1) * 50)
             """, logger: web.logger).decode((Date, String?, String?, String, String?, String?, String).self) {
-            rows.append(["at": formatter.string(from: at), "user": who ?? "—", "ip": ip ?? "", "action": act,
-                         "object": [type, object].compactMap { $0 }.joined(separator: " #"), "details": details])
+            rows.append(["at": formatter.string(from: at), "user": who ?? "—", "ip": ip ?? "", "action": AuditStrings.action(act, language),
+                         "object": AuditStrings.object(type, object, language), "details": details == "{}" ? "" : AuditStrings.details(details, language)])
         }
         let more = rows.count > 50
         return pages.render("audit", request, context, title: "nav_audit", [

@@ -195,7 +195,7 @@ struct AppealsController: Sendable {
                    (SELECT r.status FROM sms_delivery_reports r WHERE r.outbox_id = o.id ORDER BY r.id DESC LIMIT 1)
             FROM outbox o WHERE o.appeal_id = \(id) ORDER BY o.id
             """, logger: web.logger).decode((String, String, String, String, String?, String, String?).self) {
-            var row: [String: Any] = ["channel": channel, "kind": key.split(separator: ":").dropFirst(2).joined(separator: " "),
+            var row: [String: Any] = ["channel": Strings.text("channel_\(channel)", language), "kind": Self.noticeKind(key, language),
                                       "state": Strings.text("outbox_\(state)", language), "error": error, "sent": sent]
             if let report { row["report"] = report }
             if channel == "sms", let text {
@@ -253,6 +253,21 @@ struct AppealsController: Sendable {
         try await audit.record(user, ip: context.remoteAddress, action: "appeal.create", objectType: "appeal", objectId: "\(created.id)",
                                details: ["number": created.number, "source": "written"])
         return .seeOther("/appeals/\(created.id)")
+    }
+
+    /// What an outbox row of an appeal is, from its key (`appeal:<id>:sms:registered`, `…:alert:disputed`, `…:chancery`).
+    static func noticeKind(_ key: String, _ language: UILanguage) -> String {
+        let parts = key.split(separator: ":").dropFirst(2).map(String.init)
+        switch (parts.first, parts.dropFirst().first) {
+        case ("chancery", _): return Strings.text("notice_chancery", language)
+        case ("alert", let status?) where AppealStatus(rawValue: status) != nil:
+            return Strings.text("notice_alert", language) + ": " + Strings.text("status_\(status)", language)
+        case ("alert", _): return Strings.text("notice_alert", language)
+        case ("sms", "registered"): return "SMS: " + Strings.text("notice_sms_registered", language)
+        case ("sms", "manual"): return "SMS: " + Strings.text("notice_sms_manual", language)
+        case ("sms", let status?) where AppealStatus(rawValue: status) != nil: return "SMS: " + Strings.text("status_\(status)", language)
+        default: return Strings.text("notice_other", language)
+        }
     }
 
     func changeStatus(_ request: Request, _ context: AppRequestContext) async throws -> Response {

@@ -123,7 +123,7 @@ struct PanelController: Sendable {
             """, logger: web.logger) {
             do {
                 for try await (at, outcome) in rows.decode((Date, String).self) {
-                    earlier.append("\(Strings.text("call", language)) · \(formatter.string(from: at)) · \(outcome)")
+                    earlier.append("\(Strings.text("call", language)) · \(formatter.string(from: at)) · \(Strings.text("outcome_\(outcome)", language))")
                 }
             } catch {}
         }

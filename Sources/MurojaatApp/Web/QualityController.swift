@@ -275,12 +275,15 @@ struct QualityController: Sendable {
     /// Answers given to appeals, for the Center's review.
     func answers(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
+        let language = Pages.language(request, context)
+        let classifier = try await Classifier.load(web.database, logger: web.logger)
         var rows: [[String: Any]] = []
         for try await (id, number, category, answered, answer) in try await web.database.query("""
             SELECT a.id, a.number, a.category_code, coalesce(to_char(coalesce(a.answered_at, a.updated_at) AT TIME ZONE 'Asia/Tashkent', 'DD.MM.YYYY'), ''), a.answer
             FROM appeals a WHERE a.answer IS NOT NULL AND a.answer <> '' ORDER BY coalesce(a.answered_at, a.updated_at) DESC LIMIT 100
             """, logger: web.logger).decode((Int64, String, String, String, String).self) {
-            rows.append(["id": id, "number": number, "category": category, "answered": answered, "answer": answer])
+            let categoryName = classifier.categories.first { $0.code == category }.map { classifier.name($0, language) } ?? category
+            rows.append(["id": id, "number": number, "category": categoryName, "answered": answered, "answer": answer])
         }
         try await audit.record(user, ip: context.remoteAddress, action: "qa.answers_review")
         return pages.render("qa_answers", request, context, title: "nav_qa_answers", ["rows": rows, "empty": rows.isEmpty])

@@ -33,7 +33,7 @@ struct SettingsController: Sendable {
             if let error = messages[field.key] as? String { row["error"] = error }
             if case .choice(let options) = field.kind {
                 let chosen = typed?[field.key] ?? current
-                row["options"] = options.map { ["value": $0, "selected": $0 == chosen] }
+                row["options"] = options.map { ["value": $0, "label": Strings.text("choice_\($0)", language), "selected": $0 == chosen] }
                 row["isChoice"] = true
             } else {
                 row["value"] = field.secret ? "" : (typed?[field.key] ?? current)
@@ -120,8 +120,9 @@ struct SettingsController: Sendable {
         let shown: (Bool, String)
         switch result {
         case .sent(let id): shown = (true, Strings.text("test_sent", language) + " " + id)
-        case .rateLimited(let seconds): shown = (false, "429: retry after \(seconds) s")
-        case .migrated(let chat): shown = (false, "migrate_to_chat_id \(chat)")
+        case .rateLimited(let seconds): shown = (false, Strings.text("test_rate_limited", language).replacingOccurrences(of: "{seconds}", with: "\(seconds)"))
+        case .migrated(let chat): shown = (false, Strings.text("test_migrated", language).replacingOccurrences(of: "{chat}", with: "\(chat)"))
+        // The server's own words stay as they are (they name the fault); the page puts ours before them.
         case .failed(let error, _): shown = (false, error)
         }
         try await audit.record(user, ip: context.remoteAddress, action: "settings.test", objectType: "channel", objectId: channel,
@@ -140,7 +141,7 @@ struct SettingsController: Sendable {
                    coalesce(to_char(sent_at AT TIME ZONE 'Asia/Tashkent', 'DD.MM.YYYY HH24:MI:SS'), ''), appeal_id, payload->>'text'
             FROM outbox WHERE (\(status) = 'all' OR status = \(status)) ORDER BY id DESC LIMIT 200
             """, logger: web.logger).decode((Int64, String, String, String, Int, String, String, String, Int64?, String?).self) {
-            var row: [String: Any] = ["id": id, "channel": channel, "key": key, "status": Strings.text("outbox_\(rowStatus)", language),
+            var row: [String: Any] = ["id": id, "channel": Strings.text("channel_\(channel)", language), "key": key, "status": Strings.text("outbox_\(rowStatus)", language),
                                       "attempts": attempts, "error": error, "created": created,
                                       "canRetry": rowStatus == "failed"]
             if let appeal { row["appeal"] = appeal }
