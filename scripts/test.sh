@@ -14,7 +14,8 @@ if [ "${free_kb:-0}" -lt $((3 * 1024 * 1024)) ]; then
 fi
 
 export MUROJAAT_TEST_DATABASE_URL
-MUROJAAT_TEST_DATABASE_URL=$(./scripts/postgres.sh murojaat_test)
+MUROJAAT_TEST_DATABASE_URL=$(MUROJAAT_PG_NAME=postgres-test MUROJAAT_PG_PORT=${MUROJAAT_TEST_PG_PORT:-55433} MUROJAAT_PG_FSYNC=off \
+    ./scripts/postgres.sh murojaat_test)
 echo "test.sh: PostgreSQL at ${MUROJAAT_TEST_DATABASE_URL%%:murojaat@*}:***@${MUROJAAT_TEST_DATABASE_URL#*@}"
 
 # Headless Chromium and its WebDriver for the browser tests.
