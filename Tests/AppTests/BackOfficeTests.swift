@@ -540,9 +540,25 @@ struct BackOfficeTests {
             var written = Self.validPublic
             written["_csrf"] = editor.token
             written["phone"] = ""
+            // The letter's day of receipt and how it came are required; a day in the future or a hostile number is refused.
+            let undated = try await editor.request(.post, "/appeals/new", form: written)
+            #expect(undated.status == .unprocessableContent)
+            let undatedPage = String(buffer: undated.body)
+            #expect(undatedPage.contains("id=\"err-received_on\">") && undatedPage.contains("aria-invalid=\"true\""))
+            written["received_on"] = "31.12.2099"
+            written["received_via"] = "pigeon"
+            written["incoming_number"] = "<script>"
+            let wrong = String(buffer: try await editor.request(.post, "/appeals/new", form: written).body)
+            #expect(wrong.contains("kelajakdagi sana") && wrong.contains("64 belgigacha") && !wrong.contains("<script>"))
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM appeals") == 0)
+            written["received_on"] = "03.12.2026"
+            written["received_via"] = "post"
+            written["incoming_number"] = "01-12/345"
             let created = try await editor.request(.post, "/appeals/new", form: written)
             #expect(created.status == .seeOther)
-            #expect(try await rowCount(world.database, "SELECT count(*) FROM appeals WHERE source = 'written' AND phone IS NULL AND status = 'new' AND created_by = \(world.users["editor"]!)") == 1)
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM appeals WHERE source = 'written' AND phone IS NULL AND status = 'new' AND created_by = \(world.users["editor"]!) AND received_on = '2026-12-03' AND incoming_number = '01-12/345' AND received_via = 'post'") == 1)
+            let shown = String(buffer: try await editor.request(.get, try #require(created.headers[.location]) + "?lang=ru").body)
+            #expect(shown.contains("03.12.2026") && shown.contains("01-12/345") && shown.contains("Почтой"))
             // Bad input: errors, nothing stored.
             let refused = try await editor.request(.post, "/appeals/new", form: ["_csrf": editor.token, "citizen_name": String(repeating: "x", count: 500),
                                                                                  "category": "nope", "text": "short", "call_id": "x"])

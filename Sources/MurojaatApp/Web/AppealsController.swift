@@ -211,6 +211,7 @@ struct AppealsController: Sendable {
             appeal["forwardBlocked"] = Strings.text(missing, language)
             appeal["forwardBlockedSettings"] = user.role == .admin
         }
+        appeal["letter"] = try await Self.letter(id, language, web)
         appeal["canSMS"] = EditorController.editors.contains(user.role)
         let canChange = Self.changers.contains(user.role)
         let next = AppealStatus(rawValue: statusCode)?.next ?? []
@@ -228,7 +229,9 @@ struct AppealsController: Sendable {
         let language = Pages.language(request, context)
         let classifier = try await Classifier.load(web.database, logger: web.logger)
         return pages.render("appeal_new", request, context, title: "new_written", [
-            "once": draft[FormOnce.field] ?? FormOnce.newKey(), "f": draft, "errors": Pages.errors(errors, language), "hasErrors": !errors.isEmpty, "consentChecked": draft["consent"] != nil,
+            "once": draft[FormOnce.field] ?? FormOnce.newKey(), "f": draft,
+            "vias": AppealDraft.receivedVia.map { ["code": $0, "name": Strings.text("via_\($0)", language), "selected": draft["received_via"] == $0] },
+            "langUz": draft["language"] != "ru", "langRu": draft["language"] == "ru", "errors": Pages.errors(errors, language), "hasErrors": !errors.isEmpty, "consentChecked": draft["consent"] != nil,
             "categories": classifier.options(classifier.categories, selected: draft["category"], language: language),
             "regions": classifier.options(classifier.regions, selected: draft["region"], language: language),
             "topics": classifier.options(classifier.topics.filter { $0.parent == nil }, selected: draft["topic"], language: language),
@@ -253,6 +256,16 @@ struct AppealsController: Sendable {
         try await audit.record(user, ip: context.remoteAddress, action: "appeal.create", objectType: "appeal", objectId: "\(created.id)",
                                details: ["number": created.number, "source": "written"])
         return .seeOther("/appeals/\(created.id)")
+    }
+
+    /// A written appeal's letter in words: day of receipt, incoming number, how it arrived; nil for other appeals.
+    static func letter(_ id: Int64, _ language: UILanguage, _ web: WebContext) async throws -> [String: Any]? {
+        for try await (day, number, via) in try await web.database.query("""
+            SELECT to_char(received_on, 'DD.MM.YYYY'), incoming_number, received_via FROM appeals WHERE id = \(id) AND received_on IS NOT NULL
+            """, logger: web.logger).decode((String, String?, String?).self) {
+            return ["received": day, "number": number ?? "—", "via": via.map { Strings.text("via_\($0)", language) } ?? "—"]
+        }
+        return nil
     }
 
     /// What an outbox row of an appeal is, from its key (`appeal:<id>:sms:registered`, `…:alert:disputed`, `…:chancery`).

@@ -157,7 +157,8 @@ struct EditorController: Sendable {
                         "category": category, "topic": topic, "text": official ?? text, "answer": answer ?? "", "reg": reg ?? "",
                         "status": Strings.text("status_\(status)", language)]
         }
-        guard let document else { throw HTTPError(.notFound) }
+        guard var document else { throw HTTPError(.notFound) }
+        document["letter"] = try await AppealsController.letter(id, language, web)
         try await audit.record(user, ip: context.remoteAddress, action: "appeal.print", objectType: "appeal", objectId: "\(id)")
         return pages.render("print", request, context, title: "appeal", ["doc": document])
     }

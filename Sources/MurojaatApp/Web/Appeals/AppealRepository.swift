@@ -72,6 +72,11 @@ struct AppealDraft: Sendable {
     var callId: UUID?
     var operatorId: Int64?
     var createdBy: Int64?
+    /// A written appeal's letter: the day it was received (yyyy-mm-dd), its incoming number, how it arrived.
+    var receivedOn: String?
+    var incomingNumber: String?
+    var receivedVia: String?
+    static let receivedVia = ["post", "hand", "email", "fax", "other"]
 
     /// `+998` and nine digits from what people type: spaces, dashes, brackets, with or without `+998`/`998`.
     static func normalisePhone(_ raw: String) -> String? { PhoneNumber.normalise(raw) }
@@ -132,6 +137,27 @@ struct AppealDraft: Sendable {
         if let call = form["call_id"] {
             if let id = UUID(uuidString: call) { draft.callId = id } else { errors.add("call_id", "bad_request") }
         }
+        if source == "written" {
+            // The letter's day of receipt: a real day, not in the future (Tashkent), not before 2000.
+            let today = DisplayTime.formatter("yyyy-MM-dd", TimeZone(identifier: "Asia/Tashkent")!).string(from: Date())
+            if let raw = form["received_on"] {
+                if let day = DisplayTime.isoDay(raw), day <= today { draft.receivedOn = day } else { errors.add("received_on", "err_received_on") }
+            } else {
+                errors.add("received_on", "err_required")
+            }
+            if let number = form["incoming_number"] {
+                if number.count <= 64, number.allSatisfy({ $0.isLetter || $0.isNumber || "-/ .№".contains($0) }) {
+                    draft.incomingNumber = number
+                } else {
+                    errors.add("incoming_number", "err_incoming_number")
+                }
+            }
+            if let via = form["received_via"] {
+                if receivedVia.contains(via) { draft.receivedVia = via } else { errors.add("received_via", "err_choice") }
+            } else {
+                errors.add("received_via", "err_required")
+            }
+        }
         return (draft, errors)
     }
 }
@@ -188,11 +214,11 @@ struct AppealRepository: Sendable {
             for try await row in try await connection.query("""
                 INSERT INTO appeals (year, seq, source, citizen_name, phone, region_code, language, category_code, topic_code,
                                      text, answer, status, consent, consent_at, call_id, operator_id, created_by, due_date,
-                                     status_token_hash)
+                                     status_token_hash, received_on, incoming_number, received_via)
                 VALUES (\(year), \(seq), \(draft.source), \(draft.citizenName), \(draft.phone), \(draft.regionCode),
                         \(draft.language.rawValue), \(draft.categoryCode), \(draft.topicCode), \(draft.text), \(draft.answer),
                         \(status.rawValue), \(draft.consent), \(draft.consent ? now : nil), \(draft.callId), \(draft.operatorId),
-                        \(draft.createdBy), \(dueText)::date, \(tokenHash))
+                        \(draft.createdBy), \(dueText)::date, \(tokenHash), \(draft.receivedOn)::date, \(draft.incomingNumber), \(draft.receivedVia))
                 RETURNING id, number
                 """, logger: logger).decode((Int64, String).self) { result = row }
             try await connection.query("""
