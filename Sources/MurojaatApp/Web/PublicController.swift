@@ -185,15 +185,22 @@ struct PublicController: Sendable {
             return statusPage(request, context, values: ["errors": Pages.errors(errors, language), "number": String(number.prefix(20))], status: .unprocessableContent)
         }
         var found: [String: Any]?
-        for try await (status, answer, created) in try await web.database.query("""
-            SELECT status, answer, created_at FROM appeals WHERE number = \(number) AND phone = \(phone)
-            """, logger: web.logger).decode((String, String?, Date).self) {
+        for try await (status, answer, created, due) in try await web.database.query("""
+            SELECT status, answer, created_at, to_char(due_date, 'DD.MM.YYYY') FROM appeals WHERE number = \(number) AND phone = \(phone)
+            """, logger: web.logger).decode((String, String?, Date, String?).self) {
             let formatter = DateFormatter()
             formatter.timeZone = web.configuration.timeZone
             formatter.dateFormat = "dd.MM.yyyy"
             // The answer is shown once the appeal is answered or closed; nothing else of the appeal.
             let visible = ["answered", "closed", "resolved"].contains(status) ? (answer ?? "") : ""
-            found = ["status": Strings.text("status_\(status)", language), "answer": visible, "created": formatter.string(from: created)]
+            // What happens next, in plain words, by where the appeal is.
+            let next = switch status {
+            case "answered", "closed", "resolved": "next_answered"
+            case "forwarded": "next_forwarded"
+            default: "next_working"
+            }
+            found = ["status": Strings.text("status_\(status)", language), "answer": visible, "created": formatter.string(from: created),
+                     "due": due ?? "", "next": Strings.text(next, language)]
         }
         guard let found else {
             return statusPage(request, context, values: ["notFound": true, "number": number], status: .notFound)

@@ -1,0 +1,76 @@
+import Foundation
+import HummingbirdTesting
+@testable import MurojaatApp
+import PostgresNIO
+import Testing
+
+/// Issue 22, point 13: the public form on a 390 px phone, in both languages, as a citizen meets it in Chromium.
+extension BrowserTests {
+    @Test("Public form at 390 px: no horizontal scroll, touch-sized fields, required marked, subtopics of the topic, errors focused and described, the status page says what comes next",
+          arguments: UILanguage.allCases)
+    func publicFormOnAPhone(_ language: UILanguage) async throws {
+        try await BackOffice.run { world, client in
+            let base = "http://127.0.0.1:\(try #require(client.port))"
+            try await withBrowser { browser in
+                try await browser.resize(width: 390, height: 844)
+                try await browser.open(base + "/murojaat?lang=\(language.rawValue)")
+                try await browser.waitFor("#public-form")
+                func noSideScroll(_ what: String) async throws {
+                    let fits = try await browser.script("return document.documentElement.scrollWidth <= window.innerWidth;") as? Bool
+                    #expect(fits == true, "\(what): no horizontal scroll at 390 px")
+                }
+                try await noSideScroll("the form")
+                // Every field a finger can hit: 44 px high at least.
+                let small = try await browser.script("""
+                    return Array.prototype.filter.call(document.querySelectorAll('#public-form input:not([type=hidden]):not([type=checkbox]):not([name=website]), #public-form select, #public-form textarea, #public-form button'),
+                      function (e) { return e.getBoundingClientRect().height < 44; }).map(function (e) { return e.name || e.id; });
+                    """) as? [Any]
+                #expect(small?.isEmpty == true, "fields under 44 px: \(small ?? [])")
+                #expect((try await browser.script("return document.querySelectorAll('#public-form .required').length;") as? Int ?? 0) >= 7)
+                // The consent box sits beside its words, on the same line, before them.
+                let beside = try await browser.script("""
+                    var box = document.getElementById('f-consent').getBoundingClientRect();
+                    var label = document.querySelector('label[for=f-consent]').getBoundingClientRect();
+                    return box.right <= label.left + 1 && Math.abs(box.top - label.top) < 20;
+                    """) as? Bool
+                #expect(beside == true, "the consent checkbox beside its label")
+                // Subtopics: only the chosen topic's.
+                try await browser.select("#f-topic", value: "results")
+                let foreign = try await browser.script("""
+                    return Array.prototype.filter.call(document.getElementById('f-subtopic').options,
+                      function (o) { return !o.hidden && o.getAttribute('data-parent') && o.getAttribute('data-parent') !== 'results'; }).length;
+                    """) as? Int
+                #expect(foreign == 0, "only the subtopics of the chosen topic")
+                // A refused submission: the text stays, the first wrong field has the focus, is marked and names its message.
+                try await browser.type("#f-citizen_name", "Aliyev Vali")
+                try await browser.type("#f-phone", "12345")
+                try await browser.select("#f-region", value: "TK")
+                try await browser.select("#f-category", value: "complaint")
+                try await browser.type("#f-text", "Natijalarim hali ham e'lon qilinmadi, yordam bering.")
+                try await browser.script("document.getElementById('f-consent').checked = true;")
+                try await browser.click("#send")
+                try await browser.waitFor("#form-errors")
+                #expect(try await browser.script("return document.activeElement.id;") as? String == "f-phone")
+                #expect(try await browser.script("return document.getElementById('f-phone').getAttribute('aria-invalid');") as? String == "true")
+                #expect(try await browser.script("return document.getElementById('f-phone').getAttribute('aria-describedby');") as? String == "err-phone")
+                #expect(try await browser.text("#err-phone").isEmpty == false)
+                #expect(try await browser.script("return document.getElementById('f-text').value;") as? String == "Natijalarim hali ham e'lon qilinmadi, yordam bering.")
+                try await noSideScroll("the form with errors")
+                try await browser.screenshot("public-form-errors-\(language.rawValue)-390")
+                try await browser.type("#f-phone", "+998 93 555 44 33")
+                try await browser.click("#send")
+                try await browser.waitFor("#appeal-number")
+                try await noSideScroll("the thank-you page")
+                try await browser.click("#status-link")
+                try await browser.waitFor("#status-form")
+                try await browser.type("input[name=phone]", "935554433")
+                try await browser.click("#check")
+                try await browser.waitFor("#public-next")
+                #expect(try await browser.text("#public-due").count == 10, "the due date, dd.mm.yyyy")
+                try await noSideScroll("the status page")
+                try await browser.screenshot("public-status-\(language.rawValue)-390")
+            }
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM appeals") == 1)
+        }
+    }
+}
