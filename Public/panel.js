@@ -12,10 +12,28 @@
   var $ = function (id) { return document.getElementById(id); };
   var form = $("appeal-card");
 
+  // Wrap-up counts down on screen; the call flow ends it by itself.
+  var countdown = null;
+  function showCountdown(state) {
+    var el = $("wrap-countdown");
+    clearInterval(countdown);
+    el.hidden = state !== "wrap_up";
+    if (state !== "wrap_up") return;
+    var left = parseInt(el.getAttribute("data-seconds"), 10) || 0;
+    var draw = function () {
+      el.textContent = el.getAttribute("data-label") + ": " + Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0");
+      if (left > 0) left -= 1;
+    };
+    draw();
+    countdown = setInterval(draw, 1000);
+  }
+
   function showState(data) {
     var el = $("agent-state");
     el.textContent = data.label;
     el.setAttribute("data-state", data.state);
+    $("agent-reason").textContent = data.reason ? "(" + data.reason + ")" : "";
+    showCountdown(data.state);
     // Ready and pause are refused during ringing and a conversation: the buttons say so.
     var busy = data.state === "ringing" || data.state === "on_call";
     $("set-ready").disabled = busy || data.state === "ready";

@@ -86,7 +86,7 @@ enum BackOffice {
         try await loadTemplates(URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Templates").standardized.path)
     }
 
-    static func run(telephony: Bool = false, configure: @Sendable (inout AppConfiguration) -> Void = { _ in },
+    static func run(telephony: Bool = false, wrapUpSeconds: Double = 0.5, configure: @Sendable (inout AppConfiguration) -> Void = { _ in },
                     _ body: @escaping @Sendable (World, any TestClientProtocol) async throws -> Void) async throws {
         try await withMigratedDatabase { database in
             try await withPostgres(database) { client in
@@ -127,7 +127,7 @@ enum BackOffice {
                     let journal = CallJournal(store: store, logger: logger)
                     var settings = CallCenterSettings()
                     settings.digitTimeoutSeconds = 0.3
-                    settings.wrapUpSeconds = 0.5
+                    settings.wrapUpSeconds = wrapUpSeconds
                     let recordings = FileManager.default.temporaryDirectory.appendingPathComponent("rec-\(UUID())")
                     defer { try? FileManager.default.removeItem(at: recordings) }
                     let center = CallCenter(settings: settings, journal: journal,

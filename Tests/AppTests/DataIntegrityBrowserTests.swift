@@ -68,7 +68,7 @@ extension BrowserTests {
 
     @Test("Operator panel: the appeal card stays with the call it was opened for when the next call comes; state buttons answer in the panel; a double save makes one appeal")
     func panelCardStaysWithItsCall() async throws {
-        try await BackOffice.run(telephony: true) { world, client in
+        try await BackOffice.run(telephony: true, wrapUpSeconds: 30) { world, client in
             let sim = try #require(world.simulator)
             let center = try #require(world.center)
             let base = "http://127.0.0.1:\(try #require(client.port))"
@@ -91,9 +91,18 @@ extension BrowserTests {
                 #expect(try await browser.script("return document.querySelector('input[name=citizen_name]').value;") as? String == "Karimova Dilnoza")
                 let firstCall = try #require(try await browser.script("return document.getElementById('card-call-id').value;") as? String)
                 #expect(firstCall.count == 36)
-                // The caller hangs up; after wrap-up the next call is answered while the card is still being written.
+                // Point 12: the card is pre-filled with what the caller chose in the IVR, and fits one 1366×768 screen.
+                #expect(try await browser.script("return document.getElementById('card-topic').value;") as? String == "results")
+                #expect(try await browser.script("return document.getElementById('card-language').value;") as? String == "uz")
+                let cardHeight = try await browser.script("return document.getElementById('appeal-card').getBoundingClientRect().height;") as? Double
+                #expect((cardHeight ?? 9999) <= 768, "the appeal card is \(cardHeight ?? 0) px high")
+                // The caller hangs up: wrap-up counts down on screen; the operator ends it early, and the next call is
+                // answered while the card is still being written.
                 try await sim.remoteHangup(first)
+                try await browser.waitFor("#wrap-countdown", text: "Yakunlashga qoldi: 0:")
+                try await browser.click("#set-ready")
                 try await browser.waitFor("#agent-state", text: "Tayyor")
+                #expect(try await browser.script("return document.getElementById('wrap-countdown').hidden;") as? Bool == true)
                 let second = try await callAndChoose(sim, center, from: "+998935556677", choice: "9")
                 try await browser.waitFor("#caller-number", text: "+998935556677")
                 try await browser.waitFor("#agent-state", text: "Suhbatda")
@@ -136,6 +145,11 @@ extension BrowserTests {
                 #expect(statuses?.count == 2, "\(statuses ?? [])")
                 #expect(try await rowCount(world.database, "SELECT count(*) FROM appeals WHERE citizen_name = 'Toshmatov Bobur'") == 1)
                 try await sim.remoteHangup(second)
+                // A pause says why.
+                try await browser.waitFor("#wrap-countdown", text: "Yakunlashga qoldi")
+                try await browser.select("#pause-form select[name=reason]", value: "lunch")
+                try await browser.click("#set-pause")
+                try await browser.waitFor("#agent-reason", text: "Tushlik")
             }
         }
     }

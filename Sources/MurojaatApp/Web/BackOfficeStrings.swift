@@ -197,6 +197,7 @@ extension Strings {
                            .ru: "Обращение передано в канцелярию Центра. Ответ придёт по SMS до указанного срока и появится на этой странице."],
         "next_answered": [.uz: "Murojaatingizga javob berilgan — u quyida. Savollar qolsa, yangi murojaat yuboring yoki qo'ng'iroq qiling.",
                           .ru: "На ваше обращение дан ответ — он ниже. Если остались вопросы, подайте новое обращение или позвоните."],
+        "wrap_left": [.uz: "Yakunlashga qoldi", .ru: "До конца обработки"],
         "back": [.uz: "Orqaga", .ru: "Назад"],
         "home_page": [.uz: "Bosh sahifa", .ru: "На главную"],
         "thanks": [.uz: "Murojaatingiz qabul qilindi", .ru: "Ваше обращение принято"],

@@ -31,6 +31,8 @@ struct PanelController: Sendable {
         return pages.render("panel", request, context, title: "nav_panel", [
             "isOperator": user.operatorId != nil,
             "state": state.map { Strings.text("state_\($0.state.rawValue)", language) } ?? Strings.text("state_offline", language),
+            "reason": state.flatMap { $0.state == .paused ? $0.pauseReason.map { Strings.text("reason_\($0)", language) } : nil } ?? "",
+            "wrapUpSeconds": Int(web.callCenter?.settings.wrapUpSeconds ?? 30),
             "stateCode": state?.state.rawValue ?? "offline",
             "busy": state.map { [.ringing, .onCall].contains($0.state) } ?? false,
             "stateError": request.uri.queryParameters["error"] == "busy" ? Strings.text("state_buttons_busy", language) : "",
@@ -75,7 +77,8 @@ struct PanelController: Sendable {
             return try json(StateResult(ok: false, message: Strings.text("state_buttons_busy", language)), status: .conflict)
         }
         if wantsJSON {
-            return try json(StateResult(ok: true, message: "", state: state.rawValue, label: Strings.text("state_\(state.rawValue)", language)))
+            let frame = Self.stateFrame(state, reason: reason, language)
+            return try json(StateResult(ok: true, message: "", state: state.rawValue, label: frame["label"], reason: frame["reason"]))
         }
         return .seeOther("/panel")
     }
@@ -85,6 +88,7 @@ struct PanelController: Sendable {
         var message: String
         var state: String?
         var label: String?
+        var reason: String?
     }
 
     // MARK: screen pop
@@ -152,7 +156,7 @@ struct PanelController: Sendable {
         let live = calls.first { $0.operatorId == operatorId && $0.endedAt == nil }
         let this = self
         let producer = Task {
-            if let initial { sink.yield(Self.frame("state", ["state": initial.state.rawValue, "label": Strings.text("state_\(initial.state.rawValue)", language)])) }
+            if let initial { sink.yield(Self.frame("state", Self.stateFrame(initial.state, reason: initial.pauseReason, language))) }
             let phoneFrame = { (reachable: Bool) in
                 Self.frame("phone", ["reachable": reachable ? "yes" : "no", "label": reachable ? "" : Strings.text("phone_offline", language)])
             }
@@ -160,8 +164,8 @@ struct PanelController: Sendable {
             if let live { sink.yield(Self.frame("call", await this.card(live, phase: "answered", language: language))) }
             for await event in subscription {
                 switch event {
-                case .agentStateChanged(let id, let state, _) where id == operatorId:
-                    sink.yield(Self.frame("state", ["state": state.rawValue, "label": Strings.text("state_\(state.rawValue)", language)]))
+                case .agentStateChanged(let id, let state, let reason) where id == operatorId:
+                    sink.yield(Self.frame("state", Self.stateFrame(state, reason: reason, language)))
                 case .callOffered(let record, let id) where id == operatorId:
                     sink.yield(Self.frame("call", await this.card(record, phase: "offered", language: language)))
                 case .callAnswered(let record, let id) where id == operatorId:
@@ -201,6 +205,13 @@ struct PanelController: Sendable {
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-store"], body: body)
+    }
+
+    /// The state as the panel shows it: its name, why when paused, and how long wrap-up lasts.
+    static func stateFrame(_ state: AgentState, reason: String?, _ language: UILanguage) -> [String: String] {
+        var frame = ["state": state.rawValue, "label": Strings.text("state_\(state.rawValue)", language)]
+        if state == .paused, let reason { frame["reason"] = Strings.text("reason_\(reason)", language) }
+        return frame
     }
 
     static func frame(_ name: String, _ value: some Encodable) -> String {
