@@ -74,3 +74,52 @@ extension BrowserTests {
         }
     }
 }
+
+/// Issue 22, point 11: the wallboard read from across the room.
+extension BrowserTests {
+    @Test("Wallboard at 1920×1080: one big tile per figure, service level coloured against its target, 60 operators on screen without scrolling")
+    func wallboardFromAcrossTheRoom() async throws {
+        try await BackOffice.run(telephony: true) { world, client in
+            let db = world.database
+            let center = try #require(world.center)
+            let logger = Logger(label: "test")
+            // A shift of 60 more operators, and one call today answered after a minute (service level 0 % of a target of 80 %).
+            for n in 0..<60 {
+                let user = try #require(try await db.query("""
+                    INSERT INTO users (login, full_name, password_hash, role) VALUES (\("op\(300 + n)"), \("Operator Familiyasi \(n)"), 'x', 'operator')
+                    RETURNING id
+                    """, logger: logger).decode(Int64.self).first { _ in true })
+                try await db.query("""
+                    INSERT INTO operators (user_id, extension, endpoint, skill_uz, skill_ru) VALUES (\(user), \("\(300 + n)"), \("PJSIP/\(300 + n)"), true, true)
+                    """, logger: logger)
+            }
+            await center.loadOperators(try await PostgresCallStore(client: db, logger: logger).loadOperators())
+            try await db.query("""
+                INSERT INTO calls (asterisk_node, channel_id, caller_number, dialled_number, language, started_at, answered_at, ended_at,
+                                   wait_seconds, talk_seconds, outcome, hangup_side)
+                VALUES ('test', 'wb-1', '+998901234567', '1000', 'uz', now() - interval '5 minutes', now() - interval '4 minutes',
+                        now() - interval '2 minutes', 60, 120, 'answered', 'caller')
+                """, logger: logger)
+            let base = "http://127.0.0.1:\(try #require(client.port))"
+            try await withBrowser { browser in
+                try await browser.resize(width: 1920, height: 1080)
+                try await signIn(browser, base, "supervisor")
+                try await browser.open(base + "/wallboard")
+                try await browser.waitFor("#agents", text: "359")
+                try await browser.waitFor("#sl", text: "0.0")
+                let fontSize = try await browser.script("return parseFloat(getComputedStyle(document.querySelector('.tile .figure')).fontSize);") as? Double
+                #expect((fontSize ?? 0) >= 40, "figures \(fontSize ?? 0) px high")
+                #expect(try await browser.script("return document.querySelectorAll('.wallboard .tile').length;") as? Int ?? 0 >= 9)
+                #expect(try await browser.script("return document.getElementById('sl-tile').classList.contains('bad');") as? Bool == true,
+                        "a service level under its target is red")
+                let lowest = try await browser.script("""
+                    return Math.max.apply(null, Array.prototype.map.call(document.querySelectorAll('#agents .agent'),
+                      function (e) { return e.getBoundingClientRect().bottom; })) <= window.innerHeight;
+                    """) as? Bool
+                #expect(lowest == true, "every operator on screen without scrolling")
+                #expect(try await browser.script("return document.querySelectorAll('#agents .agent').length;") as? Int == 62)
+                try await browser.screenshot("wallboard-1920")
+            }
+        }
+    }
+}

@@ -198,6 +198,7 @@ extension Strings {
         "next_answered": [.uz: "Murojaatingizga javob berilgan — u quyida. Savollar qolsa, yangi murojaat yuboring yoki qo'ng'iroq qiling.",
                           .ru: "На ваше обращение дан ответ — он ниже. Если остались вопросы, подайте новое обращение или позвоните."],
         "wrap_left": [.uz: "Yakunlashga qoldi", .ru: "До конца обработки"],
+        "target": [.uz: "Maqsad", .ru: "Цель"],
         "back": [.uz: "Orqaga", .ru: "Назад"],
         "home_page": [.uz: "Bosh sahifa", .ru: "На главную"],
         "thanks": [.uz: "Murojaatingiz qabul qilindi", .ru: "Ваше обращение принято"],

@@ -163,7 +163,7 @@ struct WallboardController: Sendable {
         var labels: [String: String] = [:]
         for key in AgentState.allCases.map({ "state_\($0.rawValue)" }) + ["phase_ivr", "phase_waiting", "phase_talking", "alert_no_operator_ready",
                                                                            "alert_service_level_low", "alert_recording_failed", "monitor_listen",
-                                                                           "monitor_whisper", "monitor_barge", "alert_ari_connected"]
+                                                                           "monitor_whisper", "monitor_barge", "alert_ari_connected", "lang_uz", "lang_ru"]
             + PanelController.pauseReasons.map({ "reason_\($0)" }) + ["reason_no_answer", "reason_busy", "reason_unreachable", "reason_lost"] {
             labels[key] = Strings.text(key, language)
         }
