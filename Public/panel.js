@@ -232,6 +232,12 @@
       .then(function (articles) {
         var list = $("kb-results");
         list.textContent = "";
+        if (!articles.length) {
+          var none = document.createElement("li");
+          none.className = "muted";
+          none.textContent = panel.getAttribute("data-nothing-found");
+          list.appendChild(none);
+        }
         articles.forEach(function (a) {
           var li = document.createElement("li");
           var title = document.createElement("strong");

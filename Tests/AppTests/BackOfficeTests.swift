@@ -83,6 +83,7 @@ struct BackOfficeTests {
         Route(method: .get, path: "/admin/audit", allowed: [.admin]),
         Route(method: .get, path: "/admin/settings", allowed: [.admin]),
         Route(method: .get, path: "/admin/outbox", allowed: [.admin]),
+        Route(method: .get, path: "/overview", allowed: [.supervisor, .dtm, .admin]),
         Route(method: .post, path: "/admin/outbox/999999/retry", allowed: [.admin]),
         Route(method: .post, path: "/appeals/999999/sms", allowed: [.editor, .supervisor]),
         Route(method: .get, path: "/stats", allowed: [.supervisor, .dtm, .admin]),
@@ -315,10 +316,10 @@ struct BackOfficeTests {
             #expect(plain.headers[.location] == "/appeals/\(id)?error=forward")
             #expect(try await editor.request(.post, "/appeals/\(id)/official", form: ["_csrf": editor.token, "official_text": "Rasmiy matn."]).status == .seeOther)
             try await Self.configureMail(world.database)
-            #expect(try await editor.request(.post, "/appeals/\(id)/forward", form: ["_csrf": editor.token, "comment": "<i>ok</i>"]).headers[.location] == "/appeals/\(id)")
+            #expect(try await editor.request(.post, "/appeals/\(id)/forward", form: ["_csrf": editor.token, "comment": "<i>ok</i>"]).headers[.location] == "/appeals/\(id)?saved=forward")
             for status in ["answered", "closed"] {
                 let moved = try await editor.request(.post, "/appeals/\(id)/status", form: ["_csrf": editor.token, "status": status])
-                #expect(moved.headers[.location] == "/appeals/\(id)")
+                #expect(moved.headers[.location] == "/appeals/\(id)?saved=status")
             }
             #expect(try await rowCount(world.database, "SELECT count(*) FROM appeal_history WHERE appeal_id = \(id)") == 5)
             #expect(try await rowCount(world.database, "SELECT count(*) FROM appeals WHERE status = 'closed' AND forwarded_at IS NOT NULL AND closed_at IS NOT NULL") == 1)
@@ -450,7 +451,7 @@ struct BackOfficeTests {
             let early = try await editor.request(.post, "/appeals/\(id)/forward", form: ["_csrf": editor.token])
             #expect(early.headers[.location] == "/appeals/\(id)?error=forward")
             #expect(try await editor.request(.post, "/appeals/\(id)/official", form: ["_csrf": editor.token, "official_text": "Fuqaro test natijasi bo'yicha shikoyat qildi."]).status == .seeOther)
-            #expect(try await editor.request(.post, "/appeals/\(id)/forward", form: ["_csrf": editor.token]).headers[.location] == "/appeals/\(id)")
+            #expect(try await editor.request(.post, "/appeals/\(id)/forward", form: ["_csrf": editor.token]).headers[.location] == "/appeals/\(id)?saved=forward")
             // A second click changes nothing and sends nothing more.
             #expect(try await editor.request(.post, "/appeals/\(id)/forward", form: ["_csrf": editor.token]).headers[.location] == "/appeals/\(id)?error=forward")
             #expect(try await rowCount(world.database, "SELECT count(*) FROM outbox WHERE appeal_id = \(id) AND dedupe_key = \("appeal:\(id):chancery") AND payload->>'to_setting' = 'chancery.email' AND status = 'pending'") == 1)

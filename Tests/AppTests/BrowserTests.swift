@@ -37,7 +37,7 @@ struct BrowserTests {
         try await BackOffice.run { _, client in
             let base = "http://127.0.0.1:\(try #require(client.port))"
             try await withBrowser { browser in
-                let landing: [Role: String] = [.operator: "/panel", .editor: "/appeals", .supervisor: "/appeals", .admin: "/admin/users", .dtm: "/appeals"]
+                let landing: [Role: String] = [.operator: "/panel", .editor: "/appeals", .supervisor: "/appeals", .admin: "/admin/users", .dtm: "/overview"]
                 for role in Role.allCases {
                     try await signIn(browser, base, role.rawValue)
                     #expect(try await browser.url().hasSuffix(landing[role]!), "\(role) lands on \(landing[role]!)")
@@ -135,12 +135,12 @@ struct BrowserTests {
                 try await browser.open(base + "/admin/settings?lang=uz")
                 try await browser.waitFor("h1", text: "Sozlamalar")
                 try await browser.type("#f-alerts\\.email", "markaz@")
-                try await browser.click("#settings-form button[type=submit]")
+                try await browser.click("#save-settings")
                 try await browser.waitFor(".field-error", text: "E-pochta manzili noto'g'ri")
                 try await browser.script("document.getElementById('f-alerts.email').value = ''")
                 try await browser.type("#f-alerts\\.email", "markaz@dtm.uz")
                 try await browser.select("#f-sms\\.provider", value: "eskiz")
-                try await browser.click("#settings-form button[type=submit]")
+                try await browser.click("#save-settings")
                 try await browser.waitFor("#saved")
                 try await browser.screenshot("admin-settings")
                 try await browser.open(base + "/admin/outbox")

@@ -104,7 +104,7 @@ extension BrowserTests {
                 ("operator", ["/panel", "/appeals", "/appeals/\(appealId)", "/qa/mine"]),
                 ("editor", ["/appeals", "/appeals?queue=1", "/appeals/new", "/appeals/\(appealId)", "/appeals/\(appealId)/print", "/kb", "/classifier"]),
                 ("supervisor", ["/wallboard", "/stats", "/stats/forecast", "/calls", "/qa", "/qa/forms", "/appeals/\(appealId)"]),
-                ("dtm", ["/appeals", "/stats", "/calls", "/qa/answers", "/appeals/\(appealId)/print"]),
+                ("dtm", ["/overview", "/appeals", "/stats", "/calls", "/qa/answers", "/appeals/\(appealId)/print"]),
                 ("admin", ["/admin/users", "/admin/settings", "/admin/outbox", "/admin/audit", "/stats"]),
             ]
             var problems: [String] = []

@@ -123,3 +123,29 @@ extension BrowserTests {
         }
     }
 }
+
+/// Issue 22, point 14: the menu fits one line on a 1366 px office screen for every role, in both languages.
+extension BrowserTests {
+    @Test("The menu fits one line at 1366 px for every role", arguments: UILanguage.allCases)
+    func menuFitsOneLine(_ language: UILanguage) async throws {
+        try await BackOffice.run { _, client in
+            let base = "http://127.0.0.1:\(try #require(client.port))"
+            try await withBrowser { browser in
+                try await browser.resize(width: 1366, height: 768)
+                var tall: [String] = []
+                for role in Role.allCases {
+                    try await signIn(browser, base, role.rawValue)
+                    try await browser.open(base + "/appeals?lang=\(language.rawValue)")
+                    // One line: every link, the language switch and the sign-out button share the first link's row.
+                    let rows = try await browser.script("""
+                        var tops = Array.prototype.map.call(document.querySelectorAll('header.top > *'), function (e) { return Math.round(e.getBoundingClientRect().top); });
+                        return Math.max.apply(null, tops) - Math.min.apply(null, tops);
+                        """) as? Int ?? 999
+                    if rows > 12 { tall.append("\(role.rawValue): \(rows) px between the highest and lowest item") }
+                }
+                try await browser.screenshot("menu-supervisor-\(language.rawValue)-1366")
+                #expect(tall.isEmpty, "\(tall)")
+            }
+        }
+    }
+}

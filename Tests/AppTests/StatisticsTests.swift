@@ -232,6 +232,16 @@ struct StatisticsTests {
             }
             #expect(try await rowCount(world.database, "SELECT count(*) FROM audit_log WHERE action = 'stats.export'") == 8)
 
+            // The month at a glance for the official: October's figures in words, the service level red against 80 %.
+            let overview = String(buffer: try await dtm.request(.get, "/overview?month=2026-10&lang=uz").body)
+            #expect(overview.contains("Oktabr 2026") && overview.contains("01.10.2026 — 31.10.2026"))
+            #expect(overview.contains("<p class=\"figure\">6</p>") && overview.contains("<p class=\"figure\">40.0</p>"))
+            #expect(overview.contains("card bad"), "the service level under its target is marked")
+            #expect(overview.contains("id=\"overview-appeals\">3<") && overview.contains("id=\"overview-overdue\">1<"))
+            #expect(overview.contains("Shikoyat") && overview.contains("/stats?from=2026-10-01&amp;to=2026-10-31"))
+            #expect(try await dtm.request(.get, "/overview?month=2099-01").status == .unprocessableContent)
+            #expect(try await dtm.request(.get, "/overview?month=%27%3B").status == .unprocessableContent)
+
             // The forecast page; hostile numbers are refused.
             #expect(try await dtm.request(.get, "/stats/forecast?weeks=4&surge=1.5&target=80&threshold=20").status == .ok)
             #expect(try await dtm.request(.get, "/stats/forecast?weeks=0").status == .unprocessableContent)

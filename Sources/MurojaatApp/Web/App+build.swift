@@ -31,7 +31,7 @@ public func loadTemplates(_ directory: String) async throws -> MustacheLibrary {
     let library = try await MustacheLibrary(directory: directory)
     for name in ["layout", "status", "error", "login", "panel", "appeals", "appeal", "admin_users", "audit", "public_form",
                  "public_done", "public_status", "print", "kb", "kb_history", "classifier", "appeal_new", "settings", "outbox",
-                 "stats", "stats_print", "forecast", "calls", "wallboard", "qa", "qa_evaluation", "qa_mine", "qa_answers", "qa_forms"] where library.getTemplate(named: name) == nil {
+                 "stats", "stats_print", "forecast", "overview", "calls", "wallboard", "qa", "qa_evaluation", "qa_mine", "qa_answers", "qa_forms"] where library.getTemplate(named: name) == nil {
         throw ConfigurationError(setting: "MUROJAAT_TEMPLATES_DIR", problem: "(\(directory)) has no \(name).mustache")
     }
     return library
@@ -68,6 +68,7 @@ func buildRouter(_ web: WebContext, logger: Logger, bcryptCost: UInt8 = 10) -> R
     SettingsController(web: web, audit: audit, pages: pages).addRoutes(to: router)
     SMSReportsController(web: web).addRoutes(to: router)
     StatsController(web: web, audit: audit, pages: pages).addRoutes(to: router)
+    OverviewController(web: web, pages: pages).addRoutes(to: router)
     RecordingsController(web: web, audit: audit, pages: pages).addRoutes(to: router)
     WallboardController(web: web, audit: audit, pages: pages, feed: WallboardFeed(web: web)).addRoutes(to: router)
     QualityController(web: web, audit: audit, pages: pages).addRoutes(to: router)

@@ -220,7 +220,11 @@ struct AppealsController: Sendable {
         appeal["canChange"] = canChange && !next.subtracting([.forwarded]).isEmpty
         appeal["isEditor"] = EditorController.editors.contains(user.role)
         appeal["canPrint"] = EditorController.printers.contains(user.role)
-        return pages.render("appeal", request, context, title: "appeal", ["appeal": appeal, "error": request.uri.queryParameters["error"].map { Strings.text("err_appeal_\($0)", language) } ?? ""])
+        // What was just done, said once after the redirect (only known actions: nothing typed into the address is shown).
+        let saved = request.uri.queryParameters["saved"].map(String.init).flatMap { ["official", "registration", "status", "forward", "sms"].contains($0) ? $0 : nil }
+        return pages.render("appeal", request, context, title: "appeal", ["appeal": appeal,
+                            "error": request.uri.queryParameters["error"].map { Strings.text("err_appeal_\($0)", language) } ?? "",
+                            "saved": saved.map { Strings.text("saved_\($0)", language) } ?? ""])
     }
 
     /// A written (paper) appeal registered by an editor.
@@ -298,6 +302,6 @@ struct AppealsController: Sendable {
             return .seeOther("/appeals/\(id)?error=transition")
         }
         try await audit.record(user, ip: context.remoteAddress, action: "appeal.status", objectType: "appeal", objectId: "\(id)", details: ["to": status.rawValue])
-        return .seeOther("/appeals/\(id)")
+        return .seeOther("/appeals/\(id)?saved=status")
     }
 }

@@ -45,7 +45,7 @@ struct EditorController: Sendable {
         for try await _ in rows.decode(Int64.self) { updated = true }
         guard updated else { return .seeOther("/appeals/\(id)?error=transition") }
         try await audit.record(user, ip: context.remoteAddress, action: "appeal.official_text", objectType: "appeal", objectId: "\(id)")
-        return .seeOther("/appeals/\(id)")
+        return .seeOther("/appeals/\(id)?saved=official")
     }
 
     /// What keeps a letter to the chancery from leaving (a strings-table key), or nil when it can go: an SMTP server and
@@ -99,7 +99,7 @@ struct EditorController: Sendable {
             return .seeOther("/appeals/\(id)?error=forward")
         }
         try await audit.record(user, ip: context.remoteAddress, action: "appeal.forward", objectType: "appeal", objectId: "\(id)")
-        return .seeOther("/appeals/\(id)")
+        return .seeOther("/appeals/\(id)?saved=forward")
     }
 
     /// A message of the editor's to the citizen's mobile, through the outbox. The same text to the same
@@ -119,7 +119,7 @@ struct EditorController: Sendable {
         try await Outbox.enqueue(.sms, key: "appeal:\(id):sms:manual:\(digest)", payload: OutboxPayload(text: text, phone: phone, language: language),
                                  appealID: id, database: web.database, logger: web.logger)
         try await audit.record(user, ip: context.remoteAddress, action: "appeal.sms", objectType: "appeal", objectId: "\(id)")
-        return .seeOther("/appeals/\(id)")
+        return .seeOther("/appeals/\(id)?saved=sms")
     }
 
     func registration(_ request: Request, _ context: AppRequestContext) async throws -> Response {
@@ -134,7 +134,7 @@ struct EditorController: Sendable {
                                      logger: web.logger)
         try await audit.record(user, ip: context.remoteAddress, action: "appeal.chancery_number", objectType: "appeal", objectId: "\(id)",
                                details: ["number": number])
-        return .seeOther("/appeals/\(id)")
+        return .seeOther("/appeals/\(id)?saved=registration")
     }
 
     /// The appeal as an official A4 document; the browser prints it.

@@ -33,7 +33,9 @@ struct KnowledgeController: Sendable {
         for try await (id, topic, kind, lang, title, version, active) in try await web.database.query("""
             SELECT id, topic_code, kind, language, title, version, active FROM kb_articles ORDER BY topic_code NULLS FIRST, kind, language, title
             """, logger: web.logger).decode((Int64, String?, String, String, String, Int, Bool).self) {
-            rows.append(["id": id, "topic": topic ?? "", "kind": kind, "language": lang, "title": title, "version": version, "active": active])
+            let topicName = topic.flatMap { code in classifier.topics.first { $0.code == code } }.map { classifier.name($0, language) } ?? "—"
+            rows.append(["id": id, "topic": topicName, "kind": Strings.text("kb_\(kind)", language), "language": Strings.text("lang_\(lang)", language),
+                         "title": title, "version": version, "active": active])
         }
         var editing = form
         if editing.isEmpty, let id = request.uri.queryParameters["edit"].flatMap({ Int64(String($0)) }) {

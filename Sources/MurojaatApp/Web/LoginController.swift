@@ -29,6 +29,7 @@ struct LoginController: Sendable {
         switch role {
         case .operator: "/panel"
         case .admin: "/admin/users"
+        case .dtm: "/overview"
         default: "/appeals"
         }
     }

@@ -17,12 +17,13 @@ struct Pages: Sendable {
     static func navigation(for role: Role, _ strings: [String: String]) -> [[String: String]] {
         var items: [(String, String)] = []
         if role == .operator { items.append(("/panel", "nav_panel")) }
+        if role == .dtm { items.append(("/overview", "nav_overview")) }
         items.append(("/appeals", "nav_appeals"))
         if role == .editor || role == .supervisor {
-            items += [("/appeals?queue=1", "to_formalise"), ("/appeals/new", "new_written"), ("/kb", "kb"), ("/classifier", "topic")]
+            items += [("/appeals?queue=1", "nav_queue"), ("/appeals/new", "nav_written"), ("/kb", "nav_kb"), ("/classifier", "nav_topics")]
         }
         if role == .supervisor || role == .dtm {
-            items += [("/wallboard", "nav_wallboard"), ("/stats", "nav_stats"), ("/calls", "nav_calls"), ("/qa", "nav_qa")]
+            items += [("/wallboard", "nav_wallboard"), ("/stats", "nav_stats"), ("/calls", "nav_calls"), ("/qa", "nav_qa_short")]
         }
         if role == .dtm { items.append(("/qa/answers", "nav_qa_answers")) }
         if role == .operator { items.append(("/qa/mine", "nav_qa_mine")) }

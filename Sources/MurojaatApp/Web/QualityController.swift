@@ -182,6 +182,10 @@ struct QualityController: Sendable {
         guard let (info, criteria, operatorUser, _) = try await load(id, language: language) else { throw HTTPError(.notFound) }
         if user.role == .operator && operatorUser != user.id { throw HTTPError(.notFound) }
         var values = info
+        // Where the player was when a draft was saved.
+        if let position = request.uri.queryParameters["t"].flatMap({ Double(String($0)) }), position.isFinite, position > 0, position < 86_400 {
+            values["position"] = String(format: "%.1f", position)
+        }
         values["criteria"] = criteria.map { c in
             ["id": c.id, "title": c.title, "max": c.max, "weight": String(format: "%g", c.weight), "critical": c.critical,
              "points": c.points.map(String.init) ?? "", "comment": c.comment,
@@ -243,6 +247,10 @@ struct QualityController: Sendable {
         }
         try await audit.record(user, ip: context.remoteAddress, action: finalize ? "qa.finalize" : "qa.save", objectType: "qa_evaluation", objectId: "\(id)",
                                details: ["score": String(format: "%.2f", result.score)])
+        // A draft saved while listening comes back where the player was.
+        if !finalize, let position = form["position"].flatMap(Double.init), position.isFinite, position > 0, position < 86_400 {
+            return .seeOther("/qa/evaluations/\(id)?t=\(String(format: "%.1f", position))")
+        }
         return .seeOther("/qa/evaluations/\(id)")
     }
 

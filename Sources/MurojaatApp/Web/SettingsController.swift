@@ -40,8 +40,21 @@ struct SettingsController: Sendable {
             }
             return row
         }
+        // Grouped by channel, each group with its own test buttons beside it.
+        func group(_ key: String) -> String {
+            if key.hasPrefix("smtp.") || key.hasSuffix(".email") && !key.hasPrefix("eskiz.") { return "mail" }
+            if key.hasPrefix("telegram.") { return "telegram" }
+            if key.hasPrefix("sms.") || key.hasPrefix("eskiz.") || key.hasPrefix("playmobile.") { return "sms" }
+            return "other"
+        }
+        let tests: [String: [String]] = ["mail": ["email", "chancery", "report"], "telegram": ["telegram"], "sms": ["sms"], "other": []]
+        let groups: [[String: Any]] = ["mail", "telegram", "sms", "other"].map { name in
+            ["name": name, "title": Strings.text("settings_group_\(name)", language),
+             "fields": fields.filter { group($0["key"] as! String) == name },
+             "tests": (tests[name] ?? []).map { ["channel": $0, "label": Strings.text("test_\($0)", language), "phone": $0 == "sms"] }]
+        }
         let secret = settings["sms.callback_secret"] ?? ""
-        var values: [String: Any] = ["fields": fields, "hasErrors": !errors.isEmpty,
+        var values: [String: Any] = ["fields": fields, "groups": groups, "hasErrors": !errors.isEmpty,
                                      "callbackEskiz": secret.isEmpty ? "" : "\(web.configuration.publicURL)/sms/reports/eskiz?key=\(secret)",
                                      "callbackPlayMobile": secret.isEmpty ? "" : "\(web.configuration.publicURL)/sms/reports/playmobile?key=\(secret)",
                                      "saved": request.uri.queryParameters["saved"] != nil]
@@ -132,8 +145,9 @@ struct SettingsController: Sendable {
 
     func outbox(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let language = Pages.language(request, context)
-        let wanted = request.uri.queryParameters["status"].map(String.init) ?? "failed"
-        let status = ["failed", "pending", "sending", "sent", "all"].contains(wanted) ? wanted : "failed"
+        // The first tab is what is waiting to go; failures next.
+        let wanted = request.uri.queryParameters["status"].map(String.init) ?? "pending"
+        let status = ["pending", "failed", "sending", "sent", "all"].contains(wanted) ? wanted : "pending"
         var rows: [[String: Any]] = []
         for try await (id, channel, key, rowStatus, attempts, error, created, sent, appeal, text) in try await web.database.query("""
             SELECT id, channel, coalesce(dedupe_key, ''), status, attempts, coalesce(last_error, ''),
@@ -155,7 +169,7 @@ struct SettingsController: Sendable {
         var counts: [String: Int] = [:]
         for try await (rowStatus, count) in try await web.database.query("SELECT status, count(*) FROM outbox GROUP BY status", logger: web.logger)
             .decode((String, Int).self) { counts[rowStatus] = count }
-        let filters = ["failed", "pending", "sending", "sent", "all"].map { code in
+        let filters = ["pending", "failed", "sending", "sent", "all"].map { code in
             ["code": code, "name": Strings.text("outbox_\(code)", language), "count": code == "all" ? counts.values.reduce(0, +) : counts[code] ?? 0,
              "selected": code == status] as [String: Any]
         }
