@@ -469,12 +469,18 @@ struct BackOfficeTests {
             #expect(printed.status == .ok)
             let document = String(buffer: printed.body)
             #expect(document.contains("print.css") && document.contains("Fuqaro test natijasi") && document.contains("01-12/345"))
+            // A print button and a way back; labelled signature lines; values in the page's language only.
+            #expect(document.contains("id=\"print-button\"") && document.contains("href=\"/appeals/\(id)\" id=\"print-back\"") && document.contains("/print.js"))
+            #expect(document.contains("Lavozimi") && document.contains("Imzo") && document.contains("F.I.Sh."))
+            let russian = String(buffer: try await editor.request(.get, "/appeals/\(id)/print?lang=ru").body)
+            #expect(russian.contains("Жалоба") && russian.contains("Ташкент") && !russian.contains("Shikoyat") && !russian.contains("Toshkent"))
+            #expect(russian.contains("Подпись") && russian.contains("Ф.И.О."))
             #expect(try await op.request(.get, "/appeals/\(id)/print").status == .forbidden)
             let dtm = Visitor(client)
             try await dtm.signIn("dtm")
             #expect(try await dtm.request(.get, "/appeals/\(id)/print").status == .ok)
             #expect(try await dtm.request(.post, "/appeals/\(id)/forward", form: ["_csrf": dtm.token]).status == .forbidden)
-            #expect(try await rowCount(world.database, "SELECT count(*) FROM audit_log WHERE action = 'appeal.print'") == 2)
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM audit_log WHERE action = 'appeal.print'") == 3)
         }
     }
 

@@ -178,3 +178,85 @@ extension BrowserTests {
         }
     }
 }
+
+/// Issue 22, point 1 for the back office's forms, and the small points of 14 a person meets in the browser.
+extension BrowserTests {
+    /// Sends the form `css` twice at once with the same contents (as a double click does) and returns both statuses.
+    func submitTwice(_ browser: WebDriver, _ css: String) async throws -> [Any] {
+        try await browser.script("""
+            var form = document.querySelector(arguments[0]);
+            var body = new URLSearchParams(new FormData(form));
+            var send = function () { return fetch(form.action, { method: 'POST', body: body, credentials: 'same-origin', redirect: 'manual' })
+                .then(function (r) { return r.type === 'opaqueredirect' ? 303 : r.status; }); };
+            return Promise.all([send(), send()]);
+            """, [css]) as? [Any] ?? []
+    }
+
+    @Test("Written appeal and user creation: a double submission creates one; deactivating asks first; the SMS editor offers plain quotes; settings tests sit with their channel; the outbox opens on what is queued")
+    func backOfficeFormsSubmitOnceAndAskFirst() async throws {
+        try await BackOffice.run { world, client in
+            let base = "http://127.0.0.1:\(try #require(client.port))"
+            try await withBrowser { browser in
+                try await browser.resize(width: 1366, height: 768)
+                // The editor registers a letter; a double click makes one appeal.
+                try await signIn(browser, base, "editor")
+                try await browser.open(base + "/appeals/new")
+                try await browser.type("input[name=received_on]", "01.12.2026")
+                try await browser.select("select[name=received_via]", value: "post")
+                try await browser.type("input[name=citizen_name]", "Rahimov Sardor")
+                try await browser.select("select[name=region]", value: "TK")
+                try await browser.select("select[name=category]", value: "application")
+                try await browser.select("select[name=topic]", value: "results")
+                try await browser.type("textarea[name=text]", "Xat orqali kelgan ariza: natijani qayta ko'rib chiqish so'raladi.")
+                try await browser.script("document.querySelector('#written-form input[name=consent]').checked = true;")
+                let written = try await submitTwice(browser, "#written-form")
+                #expect(written.count == 2, "\(written)")
+                #expect(try await rowCount(world.database, "SELECT count(*) FROM appeals WHERE citizen_name = 'Rahimov Sardor'") == 1)
+                // The SMS editor: a curly quote makes the text UCS-2; the editor is told and offered plain quotes.
+                let id = try #require(try await world.database.query("SELECT id FROM appeals WHERE citizen_name = 'Rahimov Sardor'").decode(Int64.self).first { _ in true })
+                try await world.database.query("UPDATE appeals SET phone = '+998901234567' WHERE id = \(id)")
+                try await browser.open(base + "/appeals/\(id)")
+                try await browser.type("#sms-text", "Hurmatli fuqaro, murojaatingiz ko\u{2018}rib chiqildi.")
+                try await browser.waitFor("#sms-count", text: "UCS-2")
+                #expect(try await browser.script("return document.getElementById('sms-quote-warning').hidden;") as? Bool == false)
+                try await browser.click("#sms-quote-fix")
+                try await browser.waitFor("#sms-count", text: "GSM-7")
+                #expect(try await browser.script("return document.getElementById('sms-text').value;") as? String == "Hurmatli fuqaro, murojaatingiz ko'rib chiqildi.")
+
+                // The admin creates a user; a double click makes one, and the page says it was created.
+                try await signIn(browser, base, "admin")
+                try await browser.open(base + "/admin/users")
+                try await browser.type("input[name=login]", "yangi.operator")
+                try await browser.type("input[name=full_name]", "Yangi Operator")
+                try await browser.select("select[name=role]", value: "editor")
+                try await browser.type("input[name=password]", "Yangi-parol-2026")
+                let created = try await submitTwice(browser, "form[action='/admin/users']")
+                #expect(created.count == 2 && created.allSatisfy { ($0 as? Int) == 303 }, "\(created): both land on the created user, neither says the login is taken")
+                #expect(try await rowCount(world.database, "SELECT count(*) FROM users WHERE login = 'yangi.operator'") == 1)
+                try await browser.open(base + "/admin/users")
+                try await browser.type("input[name=login]", "ikkinchi")
+                try await browser.type("input[name=full_name]", "Ikkinchi Foydalanuvchi")
+                try await browser.select("select[name=role]", value: "dtm")
+                try await browser.type("input[name=password]", "Ikkinchi-parol-2026")
+                try await browser.click("form[action='/admin/users'] button[type=submit]")
+                try await browser.waitFor("#user-created", text: "ikkinchi")
+                // Deactivating asks first: dismissed, nothing changes; accepted, the user is off.
+                let user = try #require(world.users["operator2"])
+                let button = "form[action='/admin/users/\(user)/active'] button.deactivate"
+                try await browser.click(button)
+                #expect((try await browser.send("GET", "/alert/text") as? String)?.contains("kira olmaydi") == true)
+                try await browser.send("POST", "/alert/dismiss", [:])
+                #expect(try await rowCount(world.database, "SELECT count(*) FROM users WHERE id = \(user) AND active") == 1)
+                try await browser.click(button)
+                try await browser.send("POST", "/alert/accept", [:])
+                try await browser.waitFor("form[action='/admin/users/\(user)/active'] button.activate")
+                #expect(try await rowCount(world.database, "SELECT count(*) FROM users WHERE id = \(user) AND NOT active") == 1)
+                // Settings: each channel's test button inside its own group; the outbox opens on the queued messages.
+                try await browser.open(base + "/admin/settings")
+                #expect(try await browser.script("return !!document.querySelector('#group-mail #test-button-chancery') && !!document.querySelector('#group-sms #test-button-sms') && !!document.querySelector('#group-telegram #test-button-telegram');") as? Bool == true)
+                try await browser.open(base + "/admin/outbox")
+                #expect(try await browser.text(".filters a.selected").contains("Navbatda"))
+            }
+        }
+    }
+}

@@ -458,8 +458,17 @@ struct StatisticsTests {
             missingCritical["points_\(criteria[2])"] = "na"
             missingCritical["finalize"] = "1"
             #expect(try await supervisor.request(.post, "/qa/evaluations/\(evaluation)", form: missingCritical).status == .unprocessableContent)
-            #expect(try await supervisor.request(.post, "/qa/evaluations/\(evaluation)", form: form).status == .seeOther)
+            // A draft saved while listening comes back where the player was (a hostile position is ignored).
+            var draft = form
+            draft["position"] = "42.4"
+            let saved = try await supervisor.request(.post, "/qa/evaluations/\(evaluation)", form: draft)
+            #expect(saved.status == .seeOther && saved.headers[.location] == "/qa/evaluations/\(evaluation)?t=42.4")
+            let resumed = String(buffer: try await supervisor.request(.get, "/qa/evaluations/\(evaluation)?t=42.4").body)
+            #expect(resumed.contains("/audio#t=42.4") && resumed.contains("value=\"42.4\""))
+            draft["position"] = "javascript:alert(1)"
+            #expect(try await supervisor.request(.post, "/qa/evaluations/\(evaluation)", form: draft).headers[.location] == "/qa/evaluations/\(evaluation)")
             #expect(try await rowCount(db, "SELECT count(*) FROM qa_evaluations WHERE id = \(evaluation) AND status = 'draft' AND total_score = 75.56") == 1)
+            #expect(String(buffer: try await supervisor.request(.get, "/qa/evaluations/\(evaluation)").body).contains("data-confirm="), "finishing asks first")
             form["finalize"] = "1"
             #expect(try await supervisor.request(.post, "/qa/evaluations/\(evaluation)", form: form).status == .seeOther)
             #expect(try await rowCount(db, "SELECT count(*) FROM qa_evaluations WHERE id = \(evaluation) AND status = 'final' AND total_score = 75.56 AND NOT critical_failed") == 1)

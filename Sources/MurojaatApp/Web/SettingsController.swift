@@ -51,6 +51,7 @@ struct SettingsController: Sendable {
         let groups: [[String: Any]] = ["mail", "telegram", "sms", "other"].map { name in
             ["name": name, "title": Strings.text("settings_group_\(name)", language),
              "fields": fields.filter { group($0["key"] as! String) == name },
+             "hasTests": !(tests[name] ?? []).isEmpty,
              "tests": (tests[name] ?? []).map { ["channel": $0, "label": Strings.text("test_\($0)", language), "phone": $0 == "sms"] }]
         }
         let secret = settings["sms.callback_secret"] ?? ""
