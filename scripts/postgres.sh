@@ -42,9 +42,11 @@ if [ "$(id -u)" -eq 0 ]; then
     fi
 fi
 if [ ! -f "$DATA/PG_VERSION" ]; then
-    PWFILE=$(mktemp)
+    # Beside the data directory, which the postgres user reaches (a private $TMPDIR it may not).
+    PWFILE=$(mktemp "$(dirname "$DATA")/.murojaat-pw.XXXXXX")
     echo murojaat > "$PWFILE"
-    chmod 644 "$PWFILE"
+    if [ "$(id -u)" -eq 0 ]; then chown postgres "$PWFILE"; fi
+    chmod 600 "$PWFILE"
     as_owner "$BIN/initdb" -D "$DATA" -U murojaat --pwfile="$PWFILE" --auth-host=scram-sha-256 --auth-local=trust \
         -E UTF8 --locale=C.UTF-8 >&2
     rm -f "$PWFILE"
