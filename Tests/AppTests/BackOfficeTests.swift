@@ -276,6 +276,14 @@ struct BackOfficeTests {
             neighbour["phone"] = "+998 91 765 43 21"
             neighbour["_once"] = "neighbour-submission-key-1"
             #expect(try await citizen.request(.post, "/murojaat", form: neighbour).status == .seeOther)
+            // Another browser sending the first appeal's phone and text is never shown that citizen's appeal (here the
+            // phone's limit answers it instead).
+            let stranger = Visitor(client)
+            var copied = Self.validPublic
+            copied["_pcsrf"] = try await publicForm(stranger)
+            copied["_once"] = "stranger-submission-key-01"
+            let strangers = try await stranger.request(.post, "/murojaat", form: copied)
+            #expect(strangers.status == .tooManyRequests && strangers.headers[.location] == nil)
         }
     }
 
@@ -382,6 +390,11 @@ struct BackOfficeTests {
             let forbidden = try await op.request(.get, "/admin/users?\(lang)", headers: [.referer: "\(origin)/appeals?status=new"])
             check(forbidden, .forbidden, menu: "/panel", text: [.uz: "rolingiz uchun emas", .ru: "недоступна"], back: "/appeals?status=new",
                   "403 keeps the operator's menu and leads back")
+            // A percent-encoded path of this site is never decoded into another site's address.
+            for trick in ["/%2F%2Fevil.example", "/%5Cevil.example", "//evil.example/x"] {
+                let page = String(buffer: try await op.request(.get, "/admin/users?\(lang)", headers: [.referer: "\(origin)\(trick)"]).body)
+                #expect(!page.contains("href=\"//") && !page.contains("evil.example\" id=\"error-back"), "\(trick)")
+            }
             // Another site as the referrer is never offered as "back".
             let foreign = String(buffer: try await op.request(.get, "/admin/users?\(lang)", headers: [.referer: "https://evil.example/x"]).body)
             #expect(!foreign.contains("evil.example"))
@@ -389,6 +402,42 @@ struct BackOfficeTests {
             check(try await op.request(.post, "/panel/state?\(lang)", form: ["_csrf": op.token, "state": "ready"]), .conflict, menu: "/panel",
                   text: [.uz: "Telefoniya ishlamayapti", .ru: "Телефония не работает"], "409")
             _ = world
+        }
+    }
+
+    @Test func rateLimitReservationsCannotBeOverrun() async {
+        let limiter = RateLimiter(limit: 3, window: 600)
+        // Fifty submissions at once: exactly three get through.
+        let granted = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<50 { group.addTask { limiter.reserve("+998901234567") == nil } }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(granted == 3)
+        limiter.release("+998901234567")
+        #expect(limiter.reserve("+998901234567") == nil, "a reservation given back is free again")
+        #expect((limiter.reserve("+998901234567") ?? 0) > 0)
+        #expect(PublicController.addressKey("2001:db8:1:2:aaaa::1") == PublicController.addressKey("2001:db8:1:2:bbbb:cccc:dddd:eeee"))
+        #expect(PublicController.addressKey("2001:db8:1:2::1") != PublicController.addressKey("2001:db8:1:3::1"))
+        #expect(PublicController.addressKey("203.0.113.7") == "203.0.113.7")
+    }
+
+    @Test("A failure inside the server is a 500 page with the layout, the menu and a way home; its cause stays in the log")
+    func serverErrorPageKeepsTheLayout() async throws {
+        struct Broken: Error, CustomStringConvertible { var description: String { "secret internal detail" } }
+        let templates = try await BackOffice.templates()
+        let router = Router(context: AppRequestContext.self)
+        router.add(middleware: ErrorPageMiddleware(templates: templates, logger: Logger(label: "test")))
+        router.get("/broken") { _, _ -> String in throw Broken() }
+        let app = Application(router: router)
+        try await app.test(.router) { client in
+            for (language, words) in [("uz", "Serverda xatolik"), ("ru", "Ошибка на сервере")] {
+                let response = try await client.execute(uri: "/broken?lang=\(language)", method: .get)
+                let html = String(buffer: response.body)
+                #expect(response.status == .internalServerError)
+                #expect(html.contains(words) && html.contains("<header class=\"top\">") && html.contains("id=\"error-home\""))
+                #expect(html.contains("class=\"nav\" href=\"/murojaat\""), "the public site's links for a visitor")
+                #expect(!html.contains("secret internal detail"))
+            }
         }
     }
 

@@ -49,6 +49,8 @@ func buildRouter(_ web: WebContext, logger: Logger, bcryptCost: UInt8 = 10) -> R
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: ErrorPageMiddleware(templates: web.templates, logger: logger))
     router.add(middleware: SecurityHeadersMiddleware())
+    // Scripts, styles and pictures are served before the session is looked up (no database work for a file).
+    router.add(middleware: StaticFilesMiddleware(files: FileMiddleware(web.configuration.publicDirectory, searchForIndexHtml: false)))
     var accounts = Accounts(database: web.database, logger: logger)
     accounts.bcryptCost = bcryptCost
     let audit = AuditLog(database: web.database, logger: logger)
@@ -56,8 +58,6 @@ func buildRouter(_ web: WebContext, logger: Logger, bcryptCost: UInt8 = 10) -> R
     router.add(middleware: SessionMiddleware(accounts: accounts))
     // Again inside the session: an error page of a signed-in user keeps their menu and language.
     router.add(middleware: ErrorPageMiddleware(templates: web.templates, logger: logger))
-    // Files answer what the routes do not know (FileMiddleware serves on the routes' 404), so they sit inside the error pages.
-    router.add(middleware: FileMiddleware(web.configuration.publicDirectory, searchForIndexHtml: false))
     StatusController(web: web).addRoutes(to: router)
     LoginController(accounts: accounts, audit: audit, pages: pages).addRoutes(to: router)
     PanelController(web: web, audit: audit, pages: pages).addRoutes(to: router)
@@ -75,6 +75,22 @@ func buildRouter(_ web: WebContext, logger: Logger, bcryptCost: UInt8 = 10) -> R
     PublicController(web: web, pages: pages, submissions: RateLimiter(limit: 30, window: 600), phones: RateLimiter(limit: 3, window: 600),
                      lookups: RateLimiter(limit: 30, window: 600)).addRoutes(to: router)
     return router
+}
+
+/// Serves a request for a static file (by its extension) from the public folder without going further down the
+/// middleware chain: no session lookup, no routes. A missing file is a 404 like any other.
+struct StaticFilesMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let files: FileMiddleware<AppRequestContext, LocalFileSystem>
+    static let extensions: Set<String> = ["css", "js", "png", "svg", "ico", "txt", "woff2", "map"]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let path = request.uri.path
+        guard let dot = path.lastIndex(of: "."), Self.extensions.contains(path[path.index(after: dot)...].lowercased()) else {
+            return try await next(request, context)
+        }
+        return try await files.handle(request, context: context) { _, _ in throw HTTPError(.notFound) }
+    }
 }
 
 /// No framing by other sites, no MIME sniffing, no referrer leaks; scripts and styles only from here.
@@ -149,9 +165,15 @@ struct ErrorPageMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         values["home"] = home
         // Back to where the user was, when that was a page of this site (never another site's address).
+        // The path as sent (still percent-encoded: `%2F%2Fevil.example` must not become `//evil.example`), and only a plain
+        // local path.
         if let referer = request.headers[.referer], let url = URL(string: referer), let authority = request.head.authority,
-           Self.sameSite(url, authority: authority), url.path != request.uri.path {
-            values["back"] = url.path + (url.query.map { "?" + $0 } ?? "")
+           Self.sameSite(url, authority: authority) {
+            let path = url.path(percentEncoded: true)
+            if path.hasPrefix("/"), !path.hasPrefix("//"), !path.contains("\\"), !path.lowercased().contains("%2f%2f"), !path.lowercased().contains("%5c"),
+               path != request.uri.path {
+                values["back"] = path + (url.query(percentEncoded: true).map { "?" + $0 } ?? "")
+            }
         }
         let html = templates.render(values, withTemplate: "error") ?? text
         var response = Response(status: status, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))

@@ -25,8 +25,10 @@ struct OverviewController: Sendable {
         var error = ""
         if let raw = request.uri.queryParameters["month"].map(String.init), !raw.isEmpty {
             let parts = raw.split(separator: "-").compactMap { Int($0) }
-            if parts.count == 2, (2000...2099).contains(parts[0]), (1...12).contains(parts[1]),
-               let date = calendar.date(from: DateComponents(year: parts[0], month: parts[1], day: 15, hour: 12)), date <= Date().addingTimeInterval(31 * 86400) {
+            let now = calendar.dateComponents([.year, .month], from: Date())
+            if raw.range(of: #"^\d{4}-\d{2}$"#, options: .regularExpression) != nil, parts.count == 2, (2000...2099).contains(parts[0]), (1...12).contains(parts[1]),
+               parts[0] * 12 + parts[1] <= now.year! * 12 + now.month!,
+               let date = calendar.date(from: DateComponents(year: parts[0], month: parts[1], day: 15, hour: 12)) {
                 anchor = date
             } else {
                 error = Strings.text("err_month", language)

@@ -24,6 +24,32 @@ final class RateLimiter: Sendable {
         }
     }
 
+    /// Counts a hit for `key` if it is within the limit, in one step (two submissions at once cannot both slip under
+    /// it); nil when counted, else how long to wait. A reservation that is not used is given back with `release`.
+    func reserve(_ key: String, now: Date = Date()) -> TimeInterval? {
+        hits.withLock { hits in
+            if hits.count > 50_000 { hits = hits.filter { $0.value.last.map { now.timeIntervalSince($0) < window } ?? false } }
+            var list = hits[key, default: []].filter { now.timeIntervalSince($0) < window }
+            if list.count >= limit, let oldest = list.first {
+                hits[key] = list
+                return max(1, window - now.timeIntervalSince(oldest))
+            }
+            list.append(now)
+            hits[key] = list
+            return nil
+        }
+    }
+
+    /// Gives back the latest reservation of `key` (the submission was refused or was a repeat).
+    func release(_ key: String) {
+        hits.withLock { hits in
+            if var list = hits[key], !list.isEmpty {
+                list.removeLast()
+                hits[key] = list.isEmpty ? nil : list
+            }
+        }
+    }
+
     /// Counts one accepted hit for `key`.
     func record(_ key: String, now: Date = Date()) {
         hits.withLock { hits in
@@ -118,41 +144,75 @@ struct PublicController: Sendable {
         // Post/redirect/get: the thank-you page is a page of its own, and the form's one-time key makes a repeated
         // submission (back and send again, a double click) land there too without a second appeal.
         let once = FormOnce.key(form) ?? FormOnce.newKey()
-        if try await FormOnce.result(once, kind: "appeal", database: web.database, logger: web.logger) != nil {
+        if try await FormOnce.result(once, kind: "public_appeal", database: web.database, logger: web.logger) != nil {
             return .seeOther("/murojaat/qabul/\(once)")
         }
-        // The same text from the same phone within the hour is the same appeal sent again from a form the browser
-        // restored (back, then send; a second tab): the citizen gets the first one's page.
+        // The same text from the same phone within the hour, from this same browser, is the same appeal sent again from a
+        // form the browser restored (back, then send; a second tab): it gets the first one's page. Never another browser's.
+        let browser = Self.browserHash(cookie)
         for try await earlier in try await web.database.query("""
-            SELECT f.key FROM appeals a JOIN form_submissions f ON f.kind = 'appeal' AND f.object_id = a.id
-            WHERE a.source = 'web' AND a.phone = \(draft.phone) AND a.text = \(draft.text) AND a.created_at > now() - interval '1 hour'
+            SELECT f.key FROM appeals a JOIN form_submissions f ON f.kind = 'public_appeal' AND f.object_id = a.id
+            WHERE f.browser = \(browser) AND a.source = 'web' AND a.phone = \(draft.phone) AND a.text = \(draft.text)
+              AND a.created_at > now() - interval '1 hour'
             ORDER BY a.id LIMIT 1
             """, logger: web.logger).decode(String.self) {
             return .seeOther("/murojaat/qabul/\(earlier)")
         }
-        // Only accepted appeals count; the typed text stays on the page, with how long to wait.
-        let address = context.remoteAddress ?? "unknown", phone = draft.phone ?? ""
-        if let wait = [submissions.retryAfter(address), phones.retryAfter(phone)].compactMap({ $0 }).max() {
+        // Only accepted appeals count; checked and counted in one step per limit, given back if not used. The typed
+        // text stays on the page, with how long to wait.
+        let address = Self.addressKey(context.remoteAddress), phone = draft.phone ?? ""
+        let waitAddress = submissions.reserve(address)
+        let waitPhone = waitAddress == nil ? phones.reserve(phone) : nil
+        if let wait = waitAddress ?? waitPhone {
+            if waitAddress == nil { submissions.release(address) }
             let minutes = Int((wait / 60).rounded(.up))
             let message = Strings.text("too_many_appeals", language).replacingOccurrences(of: "{minutes}", with: "\(minutes)")
             var response = try await self.form(request, context, draft: form.echo, errors: FieldErrors(), limited: message, status: .tooManyRequests)
             response.headers[.retryAfter] = "\(Int(wait.rounded(.up)))"
             return response
         }
-        let created = try await AppealRepository(database: web.database, logger: web.logger, publicURL: web.configuration.publicURL)
-            .create(draft, classifier: classifier, once: once)
-        if !created.repeated {
-            submissions.record(address)
-            phones.record(phone)
+        let created: AppealRepository.Created
+        do {
+            created = try await AppealRepository(database: web.database, logger: web.logger, publicURL: web.configuration.publicURL)
+                .create(draft, classifier: classifier, once: once, kind: "public_appeal", browser: browser)
+        } catch is FormOnce.ForeignKey {
+            submissions.release(address)
+            phones.release(phone)
+            throw HTTPError(.forbidden, message: "csrf")
+        } catch {
+            submissions.release(address)
+            phones.release(phone)
+            throw error
+        }
+        if created.repeated {
+            submissions.release(address)
+            phones.release(phone)
         }
         return .seeOther("/murojaat/qabul/\(once)")
+    }
+
+    /// The browser that sends a public form, as a hash of its form cookie (the cookie itself is never stored).
+    static func browserHash(_ cookie: String) -> String {
+        SHA256.hash(data: Array(cookie.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The address a limit counts by: IPv4 as it is, IPv6 by its /64 (one customer's network; rotating addresses
+    /// inside it does not escape the limit).
+    static func addressKey(_ address: String?) -> String {
+        guard let address, address.contains(":") else { return address ?? "unknown" }
+        var expanded = address
+        if let range = expanded.range(of: "::") {
+            let head = expanded[..<range.lowerBound].split(separator: ":"), tail = expanded[range.upperBound...].split(separator: ":")
+            expanded = (head + Array(repeating: "0", count: max(0, 8 - head.count - tail.count)) + tail).joined(separator: ":")
+        }
+        return expanded.split(separator: ":", omittingEmptySubsequences: false).prefix(4).joined(separator: ":") + "::/64"
     }
 
     /// The thank-you page of one submission: its number, due date and what happens next. The address holds the
     /// submission's one-time key, so a refresh shows the same page and nobody can list others' appeals.
     func done(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         guard let raw = context.parameters.get("key"), let key = FormOnce.key(Form(fields: [FormOnce.field: raw])),
-              let (id, number) = try await FormOnce.result(key, kind: "appeal", database: web.database, logger: web.logger) else {
+              let (id, number) = try await FormOnce.result(key, kind: "public_appeal", database: web.database, logger: web.logger) else {
             throw HTTPError(.notFound)
         }
         var due = ""
@@ -174,7 +234,7 @@ struct PublicController: Sendable {
         guard let cookie = request.cookies[Self.csrfCookie]?.value, let field = form.fields["_pcsrf"], constantTimeEquals(cookie, field) else {
             throw HTTPError(.forbidden, message: "csrf")
         }
-        guard lookups.allow(context.remoteAddress ?? "unknown") else { throw HTTPError(.tooManyRequests, message: "too_many") }
+        guard lookups.allow(Self.addressKey(context.remoteAddress)) else { throw HTTPError(.tooManyRequests, message: "too_many") }
         let language = Pages.language(request, context)
         let number = form["number"] ?? ""
         let phone = form["phone"].flatMap(AppealDraft.normalisePhone)

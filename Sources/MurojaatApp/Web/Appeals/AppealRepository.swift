@@ -180,7 +180,8 @@ struct AppealRepository: Sendable {
     /// history rows, all in one transaction.
     /// With `once` (the form's one-time key, `FormOnce`), a repeated submission creates nothing and returns the
     /// appeal the first one created.
-    func create(_ draft: AppealDraft, classifier: Classifier, withStatusToken: Bool = false, once: String? = nil) async throws -> Created {
+    func create(_ draft: AppealDraft, classifier: Classifier, withStatusToken: Bool = false, once: String? = nil, kind: String = "appeal",
+                browser: String? = nil) async throws -> Created {
         let now = Date()
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "Asia/Tashkent")!
@@ -199,10 +200,10 @@ struct AppealRepository: Sendable {
         let (id, number, repeated) = try await database.transaction(logger: logger) { connection -> (Int64, String, Bool) in
             var claimed = false
             if let once {
-                switch try await FormOnce.claim(once, kind: "appeal", on: connection, logger: logger) {
+                switch try await FormOnce.claim(once, kind: kind, browser: browser, on: connection, logger: logger) {
                 case .claimed: claimed = true
                 case .taken(let id?, let number?): return (id, number, true)
-                case .taken: break // a key of another kind of form: this submission is simply new
+                case .taken: throw FormOnce.ForeignKey() // a key of another kind of form: never this form's
                 }
             }
             var seq = 0

@@ -20,16 +20,21 @@ enum FormOnce {
 
     enum Claim: Sendable { case claimed, taken(objectId: Int64?, label: String?) }
 
+    /// A key that belongs to another kind of form: refused as a stale form would be.
+    struct ForeignKey: Error {}
+
     /// Inside the creating transaction: takes `key` for `kind`, or says what the earlier submission made. A
     /// concurrent submission with the same key waits for the first transaction and then sees its result.
-    static func claim(_ key: String, kind: String, on connection: PostgresConnection, logger: Logger) async throws -> Claim {
+    /// `browser` (the public form's: a hash of its form cookie) is kept with the key, so that a restored form is matched
+    /// to the same browser's earlier appeal only.
+    static func claim(_ key: String, kind: String, browser: String? = nil, on connection: PostgresConnection, logger: Logger) async throws -> Claim {
         // Keys live 30 days; an occasional sweep keeps the table small.
         if Int.random(in: 0..<200) == 0 {
             try await connection.query("DELETE FROM form_submissions WHERE created_at < now() - interval '30 days'", logger: logger)
         }
         var claimed = false
         for try await _ in try await connection.query("""
-            INSERT INTO form_submissions (key, kind) VALUES (\(key), \(kind)) ON CONFLICT (key) DO NOTHING RETURNING 1
+            INSERT INTO form_submissions (key, kind, browser) VALUES (\(key), \(kind), \(browser)) ON CONFLICT (key) DO NOTHING RETURNING 1
             """, logger: logger).decode(Int.self) { claimed = true }
         if claimed { return .claimed }
         var result: Claim = .taken(objectId: nil, label: nil)
