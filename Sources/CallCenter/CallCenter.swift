@@ -122,9 +122,7 @@ public actor CallCenter {
     /// Takes `connection`'s events directly: on this actor's loop each one is handled where it was read;
     /// from anywhere else it is handed to the loop, in order. Create the connection with `eventLoop`.
     public nonisolated func attach(_ connection: ARIEventConnection) {
-        connection.setConsumer { [weak self, weak connection] item in
-            self?.deliver(item, heldBack: connection?.heldBackNanoseconds.load(ordering: .relaxed) ?? 0)
-        }
+        connection.setConsumer { [weak self] item in self?.deliver(item) }
     }
 
     /// One event of a socket `attach`ed (or wired by the caller) to this call flow.

@@ -22,10 +22,6 @@ struct ConfigurationTests {
         #expect(config.ariServers.map(\.password) == ["pw", "s3cret"])
         #expect(config.ariServers.map(\.name) == ["ast1", "ast2"])
         #expect(config.ariServers[0].requestTimeout == .milliseconds(2500))
-        #expect(config.ariServers.allSatisfy { $0.eventReadPause == .milliseconds(3) }, "events read in batches by default")
-        let unbatched = try AppConfiguration.load(environment: ["MUROJAAT_ARI_URL": "http://10.0.0.5:8088/ari", "MUROJAAT_ARI_PASSWORD": "pw",
-                                                                "MUROJAAT_ARI_EVENT_BATCH_MS": "0"])
-        #expect(unbatched.ariServers[0].eventReadPause == .zero)
     }
 
     @Test(arguments: [
@@ -36,8 +32,6 @@ struct ConfigurationTests {
         ("MUROJAAT_ARI_URL", "not a url", "MUROJAAT_ARI_URL"),
         ("MUROJAAT_ARI_URL", "http://10.0.0.5:8088/ari", "MUROJAAT_ARI_PASSWORD"),
         ("MUROJAAT_ARI_TIMEOUT", "-1", "MUROJAAT_ARI_TIMEOUT"),
-        ("MUROJAAT_ARI_EVENT_BATCH_MS", "500", "MUROJAAT_ARI_EVENT_BATCH_MS"),
-        ("MUROJAAT_ARI_EVENT_BATCH_MS", "soon", "MUROJAAT_ARI_EVENT_BATCH_MS"),
         ("MUROJAAT_ARI_APP", "my app;rm", "MUROJAAT_ARI_APP"),
         ("MUROJAAT_TIMEZONE", "Mars/Olympus", "MUROJAAT_TIMEZONE"),
         ("MUROJAAT_LOG_LEVEL", "loud", "MUROJAAT_LOG_LEVEL"),

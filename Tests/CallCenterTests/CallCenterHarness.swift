@@ -54,9 +54,6 @@ struct Harness: Sendable {
         try await withSimulator(config) { sim, ari in
             var ari = ari
             ari.restOverWebSocket = route == .socket
-            // As in production (MUROJAAT_ARI_EVENT_BATCH_MS): events read in batches on the socket route, one by
-            // one on the HTTP route, so that both ways of reading run every call-flow test.
-            ari.eventReadPause = route == .socket ? .milliseconds(3) : .zero
             let store = InMemoryCallStore(operators: operators)
             let logger = Logger(label: "test.calls")
             let journal = CallJournal(store: store, logger: logger)

@@ -18,17 +18,10 @@ public struct ARIServerConfiguration: Sendable, Equatable {
     public var requestTimeout: Duration
     /// Send requests over the events WebSocket when Asterisk answers them there (20.14, 21.9, 22.4 and later).
     public var restOverWebSocket: Bool
-    /// How long the events socket is left unread after each batch of frames, so that under load one wake-up
-    /// reads many (`EventSocketHandler`): a frame (an event, or the answer to a request) may wait up to this
-    /// long before it is read, more only while the loop is busy anyway; one that comes after a quiet spell
-    /// is read at once. Zero reads every frame as it arrives. Plain `ws://` only.
-    public var eventReadPause: Duration
 
     public init(name: String = "ast1", baseURL: String, username: String, password: String,
-                application: String = "murojaat", requestTimeout: Duration = .seconds(10), restOverWebSocket: Bool = true,
-                eventReadPause: Duration = .zero) {
+                application: String = "murojaat", requestTimeout: Duration = .seconds(10), restOverWebSocket: Bool = true) {
         self.restOverWebSocket = restOverWebSocket
-        self.eventReadPause = eventReadPause
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
         self.name = name

@@ -47,10 +47,11 @@ public final class ARIEventConnection: Service, Sendable {
     let connected = Mutex(false)
     /// Whether to try REST over this socket (it is used only once Asterisk has answered a probe on it).
     public let restOverWebSocketWanted: Bool
-    let writer = Mutex<EventSocketWriter?>(nil)
-    /// The loop a plain `ws://` socket lives on. A consumer on the same loop gets events without a thread hop
-    /// and may write requests straight into the socket (`pipeline`).
+    let writer = Mutex<SocketWriter?>(nil)
+    /// The loop the socket lives on (the call flow's, so that its writes need no hop there).
     public let eventLoop: any EventLoop
+    /// How often an idle socket is pinged; a peer that does not answer within it closes the socket.
+    let pingPeriod: Duration
     /// Boxed: a closure kept directly in a `Mutex` and read back per event was wrapped in one more
     /// reabstraction thunk on every read (seen as a 16,000-frame stack overflow after 50,000 events).
     let consumer = Mutex<EventConsumer?>(nil)
@@ -64,14 +65,12 @@ public final class ARIEventConnection: Service, Sendable {
     public let framesReceived = Atomic<Int>(0)
     public let eventsDelivered = Atomic<Int>(0)
     public let requestsSent = Atomic<Int>(0)
-    /// For the frames being handled: the most they may have waited unread because events are read in batches
-    /// (`ARIServerConfiguration.eventReadPause`), in nanoseconds. Read on the socket's loop, while handling.
-    public let heldBackNanoseconds = Atomic<Int64>(0)
 
     public init(configuration: ARIServerConfiguration, backoff: ReconnectBackoff = .init(),
-                maxMessageSize: Int = 1 << 20, handshakeTimeout: Duration = .seconds(10),
+                maxMessageSize: Int = 1 << 20, handshakeTimeout: Duration = .seconds(10), pingPeriod: Duration = .seconds(10),
                 eventTypes: Set<String>? = nil, eventLoop: (any EventLoop)? = nil,
                 logger: Logger = Logger(label: "murojaat.ari.events")) {
+        self.pingPeriod = pingPeriod
         self.eventLoop = eventLoop ?? MultiThreadedEventLoopGroup.singleton.next()
         self.eventTypes = eventTypes
         self.wantedTypes = eventTypes.map { TypeMatcher($0.union(Self.responseType)) }
@@ -166,16 +165,29 @@ public final class ARIEventConnection: Service, Sendable {
         }
     }
 
+    /// The socket, `ws://` or `wss://`, through swift-websocket's client on `eventLoop`. Every frame the app sends (requests
+    /// from any thread) goes through one queue, written in order by one task: Asterisk handles one socket's requests
+    /// strictly in order, so a call's requests written one after another keep their order. Auto-ping closes a socket
+    /// whose peer stopped answering (a network that drops packets instead of closing).
     func session(_ wsConfiguration: WebSocketClientConfiguration, server: String) async -> String {
-        if configuration.eventsURL.hasPrefix("ws://") { return await nativeSession(server: server) }
+        var wsConfiguration = wsConfiguration
+        wsConfiguration.autoPing = .enabled(timePeriod: pingPeriod)
         do {
             defer { socketClosed() }
-            let close = try await WebSocketClient.connect(url: configuration.eventsURL, configuration: wsConfiguration, logger: logger) {
-                inbound, outbound, _ in
-                self.opened(.wsClient(outbound), server: server)
-                for try await message in inbound.messages(maxSize: self.maxMessageSize) {
-                    guard case .text(let text) = message else { continue }
-                    self.handle(text)
+            let close = try await WebSocketClient.connect(url: configuration.eventsURL, configuration: wsConfiguration, eventLoopGroup: eventLoop,
+                                                          logger: logger) { inbound, outbound, _ in
+                let (frames, queue) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .unbounded)
+                defer { queue.finish() }
+                self.opened(SocketWriter(frames: queue), server: server)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for await frame in frames { try await outbound.write(.text(frame)) }
+                    }
+                    for try await message in inbound.messages(maxSize: self.maxMessageSize) {
+                        guard case .text(let text) = message else { continue }
+                        self.handle(text)
+                    }
+                    group.cancelAll()
                 }
             }
             return close.map { "closed by server: \($0.closeCode)" } ?? "closed"
@@ -184,45 +196,8 @@ public final class ARIEventConnection: Service, Sendable {
         }
     }
 
-    /// A plain `ws://` socket on `eventLoop` (see `EventSocketHandler`).
-    func nativeSession(server: String) async -> String {
-        do {
-            let connected = try await EventSocketConnector.connect(
-                url: configuration.eventsURL, authorization: configuration.basicAuthorization, maxMessageSize: maxMessageSize,
-                readPause: TimeAmount(configuration.eventReadPause),
-                onHeldBack: { [weak self] wait in self?.heldBackNanoseconds.store(wait.nanoseconds, ordering: .relaxed) },
-                eventLoop: eventLoop, onText: { [weak self] text in self?.handle(text) },
-                onOpen: { [weak self] handler, channel in self?.opened(.channel(handler, channel), server: server) })
-            let channel = connected.channel
-            return await withTaskCancellationHandler {
-                defer { socketClosed() }
-                do {
-                    // `onOpen` has marked the socket open on the loop, before any frame could be read there.
-                    guard let handler = try await connected.upgraded.get() else {
-                        channel.close(promise: nil)
-                        return "Asterisk refused the WebSocket upgrade (check the ARI user, password and application)"
-                    }
-                    try? await channel.closeFuture.get()
-                    return try await eventLoop.submit { handler.value.closeReason ?? "closed" }.get()
-                } catch {
-                    channel.close(promise: nil)
-                    return String(describing: error)
-                }
-            } onCancel: {
-                // A close handshake, as Asterisk expects (it logs a read error for a socket just dropped).
-                if case .channel(let handler, _)? = self.writer.withLock({ $0 }) {
-                    channel.eventLoop.execute { handler.value.close() }
-                } else {
-                    channel.eventLoop.execute { channel.close(promise: nil) }
-                }
-            }
-        } catch {
-            return String(describing: error)
-        }
-    }
-
     /// The socket is up: requests may use it, consumers hear `.connected`, and REST over it is probed.
-    func opened(_ socket: EventSocketWriter, server: String) {
+    func opened(_ socket: SocketWriter, server: String) {
         writer.withLock { $0 = socket }
         connected.withLock { $0 = true }
         emit(.connected(server: server))
@@ -257,17 +232,9 @@ public final class ARIEventConnection: Service, Sendable {
         let frame = RESTFrame.request(id: id, request)
         requests.expect(id, deadline: .now + (timeout ?? configuration.requestTimeout))
         requestsSent.add(1, ordering: .relaxed)
-        do {
-            switch writer {
-            case .wsClient(let outbound):
-                try await outbound.write(.text(frame))
-            case .channel(let handler, let channel):
-                let sent = try await channel.eventLoop.submit { handler.value.send(frame) }.get()
-                guard sent else { throw ARIError.transport("ARI events socket closing") }
-            }
-        } catch {
+        guard writer.send(frame) else {
             requests.cancel(id)
-            throw ARIError.transport("ARI events socket: \(error)")
+            throw ARIError.transport("ARI events socket closing")
         }
         let response = try await requests.wait(id)
         guard (200..<300).contains(response.status) else {
@@ -276,13 +243,11 @@ public final class ARIEventConnection: Service, Sendable {
         return response
     }
 
-    /// Writes a request into the socket now, without waiting: `completion` gets its answer (or the failure)
-    /// later. Only on `eventLoop`, with a `ws://` socket whose REST Asterisk has answered; returns false
-    /// otherwise and the caller sends the request another way. One socket's requests are handled by Asterisk
-    /// strictly in order, so a call's requests written one after another keep their order.
+    /// Sends a request over the socket now, without waiting: `completion` gets its answer (or the failure) later.
+    /// Only once Asterisk has answered REST on this socket; returns false otherwise and the caller sends the request
+    /// another way. Requests sent one after another leave in that order (one queue, one writer).
     public func pipeline(_ request: ARIRequest, completion: @escaping @Sendable (Result<ARIResponse, any Error>) -> Void) -> Bool {
-        guard eventLoop.inEventLoop, restReady.withLock({ $0 }),
-              case .channel(let handler, let channel)? = writer.withLock({ $0 }), channel.eventLoop === eventLoop else { return false }
+        guard restReady.withLock({ $0 }), let writer = writer.withLock({ $0 }) else { return false }
         let id = requests.nextId()
         requests.expect(id, deadline: .now + configuration.requestTimeout) { result in
             completion(result.flatMap { response in
@@ -290,7 +255,7 @@ public final class ARIEventConnection: Service, Sendable {
                     : .failure(ARIError(status: response.status, message: HTTPARITransport.message(from: response.body)))
             })
         }
-        guard handler.value.send(writing: { RESTFrame.write(id: id, request, into: &$0) }) else {
+        guard writer.send(RESTFrame.request(id: id, request)) else {
             requests.cancel(id)
             return false
         }
@@ -340,6 +305,17 @@ public final class ARIEventConnection: Service, Sendable {
         } catch {
             logger.warning("malformed ARI event skipped", metadata: ["error": "\(error)", "text": "\(text.prefix(200))"])
         }
+    }
+}
+
+/// The socket's outgoing side: frames queued for its one writer task.
+struct SocketWriter: Sendable {
+    let frames: AsyncStream<String>.Continuation
+
+    /// Queues `text`; false once the socket is closing.
+    func send(_ text: String) -> Bool {
+        if case .enqueued = frames.yield(text) { return true }
+        return false
     }
 }
 

@@ -34,7 +34,6 @@ extension MurojaatCommand.Bench {
         @Option(help: "Where the run keeps the simulator's recordings and the app's copies (removed at the end; default: /dev/shm when it is a writable memory file system, else the temporary directory).")
         var recordingsDirectory: String?
         @Flag(help: "Send ARI requests over HTTP instead of the events WebSocket.") var http = false
-        @Option(help: "Milliseconds the events socket is left unread after each batch of frames, 0 to 20 (MUROJAAT_ARI_EVENT_BATCH_MS; 0: read each frame as it arrives).") var eventBatchMs = 3.0
         @Flag(inversion: .prefixedNo, help: "Copy every finished recording from the simulator over ARI into a directory of the run, as the app does in production.")
         var copyRecordings = true
         @Option(help: "Operator panels open, each listening to its operator's events as the operator's screen does (default: one per operator).")
@@ -86,11 +85,8 @@ extension MurojaatCommand.Bench {
                 if simulator.isRunning { kill(simulator.processIdentifier, SIGKILL) }
                 try? FileManager.default.removeItem(at: recordings)
             }
-            guard eventBatchMs.isFinite, (0...20).contains(eventBatchMs) else {
-                throw ValidationError("--event-batch-ms takes milliseconds from 0 to 20")
-            }
             let ari = ARIServerConfiguration(name: "bench", baseURL: "http://127.0.0.1:\(port)/ari", username: "murojaat", password: password,
-                                             restOverWebSocket: !http, eventReadPause: .microseconds(Int64(eventBatchMs * 1000)))
+                                             restOverWebSocket: !http)
             config.ariServers = [ari]
             try await waitForSimulator(ari)
 
@@ -186,7 +182,7 @@ extension MurojaatCommand.Bench {
                 let cpu = after.cpu - before.cpu
                 func ms(_ v: Double?) -> String { v.map { String(format: "%.2f ms", $0) } ?? "n/a" }
                 print("""
-                    bench calls: concurrency \(concurrency), total \(total), operators \(operators), talk \(talkMs) ms (simulated), time scale \(timeScale), ARI requests over \(connection.restOverWebSocket ? "the events WebSocket" : "HTTP"), events read in batches every \(eventBatchMs) ms
+                    bench calls: concurrency \(concurrency), total \(total), operators \(operators), talk \(talkMs) ms (simulated), time scale \(timeScale), ARI requests over \(connection.restOverWebSocket ? "the events WebSocket" : "HTTP"), events handled as they arrive
                     calls completed:            \(completed) in \(String(format: "%.1f", seconds)) s
                     calls per second:           \(String(format: "%.1f", Double(completed) / seconds))
                     StasisStart → answer:       p50 \(ms(latencies.percentile(.answer, 50))), p99 \(ms(latencies.percentile(.answer, 99))) (\(latencies.count(.answer)) samples)

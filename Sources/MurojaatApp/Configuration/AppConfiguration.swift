@@ -40,7 +40,6 @@ public struct AppConfiguration: Sendable {
         ("MUROJAAT_ARI_PASSWORD", "", "ARI password"),
         ("MUROJAAT_ARI_APP", "murojaat", "Stasis application name used in extensions.conf"),
         ("MUROJAAT_ARI_TIMEOUT", "10", "seconds before an ARI request is given up"),
-        ("MUROJAAT_ARI_EVENT_BATCH_MS", "3", "milliseconds (0 to 20) the events socket is left unread after each batch of frames, so that under load one wake-up handles many; a frame (an event or an answer) may wait up to this long, more only while the call flow is busy anyway (0: read each frame as it arrives; ws:// only)"),
         ("MUROJAAT_ARI_REST_OVER_WEBSOCKET", "yes", "yes: send ARI requests over the events WebSocket once Asterisk answers there (20.14, 21.9, 22.4+), else HTTP; no: always HTTP"),
         ("MUROJAAT_OPERATOR_ENDPOINT", "PJSIP/{extension}", "how an operator's phone is called ({extension} is replaced)"),
         ("MUROJAAT_CALLBACK_ENDPOINT", "PJSIP/{number}@trunk", "how a citizen is called back through the trunk ({number}: digits)"),
@@ -127,14 +126,10 @@ public struct AppConfiguration: Sendable {
             throw ConfigurationError(setting: "MUROJAAT_ARI_REST_OVER_WEBSOCKET", problem: "is '\(overSocketText)'; give yes or no")
         }
         let overSocket = ["yes", "true", "1"].contains(overSocketText)
-        let batchText = value("MUROJAAT_ARI_EVENT_BATCH_MS")
-        guard let batch = Double(batchText), batch >= 0, batch <= 20 else {
-            throw ConfigurationError(setting: "MUROJAAT_ARI_EVENT_BATCH_MS", problem: "is '\(batchText)'; give milliseconds from 0 to 20")
-        }
         let urls = value("MUROJAAT_ARI_URL").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         ariServers = try urls.enumerated().map { index, text in
             try Self.ariServer(text, index: index, user: value("MUROJAAT_ARI_USER"), password: value("MUROJAAT_ARI_PASSWORD"),
-                               app: app, timeout: timeout, restOverWebSocket: overSocket, eventReadPause: .microseconds(Int64(batch * 1000)))
+                               app: app, timeout: timeout, restOverWebSocket: overSocket)
         }
         recordingsDirectory = URL(fileURLWithPath: value("MUROJAAT_RECORDINGS_DIR"))
         soundsDirectory = URL(fileURLWithPath: value("MUROJAAT_SOUNDS_DIR"))
@@ -220,7 +215,7 @@ public struct AppConfiguration: Sendable {
     }
 
     static func ariServer(_ text: String, index: Int, user: String, password: String, app: String, timeout: Double,
-                          restOverWebSocket: Bool = true, eventReadPause: Duration = .zero) throws -> ARIServerConfiguration {
+                          restOverWebSocket: Bool = true) throws -> ARIServerConfiguration {
         let setting = "MUROJAAT_ARI_URL"
         guard var components = URLComponents(string: text), let scheme = components.scheme, ["http", "https"].contains(scheme),
               let host = components.host, !host.isEmpty
@@ -237,7 +232,6 @@ public struct AppConfiguration: Sendable {
         while base.hasSuffix("/") { base.removeLast() }
         if !base.hasSuffix("/ari") { base += "/ari" }
         return ARIServerConfiguration(name: "ast\(index + 1)", baseURL: base, username: username, password: secret, application: app,
-                                      requestTimeout: .milliseconds(Int64(timeout * 1000)), restOverWebSocket: restOverWebSocket,
-                                      eventReadPause: eventReadPause)
+                                      requestTimeout: .milliseconds(Int64(timeout * 1000)), restOverWebSocket: restOverWebSocket)
     }
 }
