@@ -8,116 +8,64 @@ import WSCore
 /// HTTP there is no request head to write and parse, no connection pool and no connection per
 /// request in flight: one frame out, one frame in.
 enum RESTFrame {
+    struct Query: Codable { var name: String; var value: String }
+
+    /// A `RESTRequest` frame as Asterisk reads it (res_ari `ari_websocket_process_request`).
+    struct Request: Encodable {
+        var type = "RESTRequest"
+        var transaction_id: String
+        var request_id: String
+        var method: String
+        var uri: String
+        var query_strings: [Query]?
+        var content_type: String?
+        var message_body: String?
+    }
+
+    /// A `RESTResponse` frame as Asterisk writes it.
+    struct Response: Decodable {
+        var type: String
+        var transaction_id: String?
+        var request_id: String?
+        var status_code: Int
+        var content_type: String?
+        var message_body: String?
+    }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return encoder
+    }()
+
     /// The `RESTRequest` frame of a request: uri relative to `/ari/` without a leading slash, query
     /// parameters as `query_strings`, a JSON body as a string with its content type.
     static func request(id: String, _ request: ARIRequest) -> String {
-        var bytes: [UInt8] = []
-        write(id: id, request, into: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
+        var path: [UInt8] = []
+        request.appendFilledPath(to: &path)
+        let uri = String(decoding: path.drop { $0 == UInt8(ascii: "/") }, as: UTF8.self)
+        let frame = Request(transaction_id: id, request_id: id, method: request.method.rawValue, uri: uri,
+                            query_strings: request.query.isEmpty ? nil : request.query.map { Query(name: $0.name, value: $0.value) },
+                            content_type: request.body == nil ? nil : json,
+                            message_body: request.body.map { String(decoding: $0, as: UTF8.self) })
+        // Encoding strings, arrays of strings and optionals cannot fail.
+        return (try? String(decoding: encoder.encode(frame), as: UTF8.self)) ?? "{}"
     }
 
-    /// The same frame as UTF-8, appended to `out`: straight into the socket's buffer, with no string per
-    /// request, per path or per parameter (framing was about a twelfth of the call flow's thread).
-    static func write(id: String, _ request: ARIRequest, into out: inout [UInt8]) {
-        func literal(_ text: StaticString) { text.withUTF8Buffer { out.append(contentsOf: $0) } }
-        literal("{\"type\":\"RESTRequest\",\"transaction_id\":")
-        JSONText.appendQuoted(id, to: &out)
-        literal(",\"request_id\":")
-        JSONText.appendQuoted(id, to: &out)
-        literal(",\"method\":\"")
-        out.append(contentsOf: request.method.rawValue.utf8)
-        literal("\",\"uri\":")
-        // The path without its leading slashes, escaped as a JSON string. Filled-in values are percent-encoded
-        // (nothing to escape); only an odd template could hold a quote, a backslash or a control character.
-        let start = out.count
-        request.appendFilledPath(to: &out)
-        let slashes = out[start...].prefix { $0 == UInt8(ascii: "/") }.count
-        if slashes > 0 { out.removeSubrange(start..<start + slashes) }
-        if out[start...].contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 < 0x20 }) {
-            let path = String(decoding: out[start...], as: UTF8.self)
-            out.removeSubrange(start...)
-            JSONText.appendQuoted(path, to: &out)
-        } else {
-            out.insert(UInt8(ascii: "\""), at: start)
-            out.append(UInt8(ascii: "\""))
-        }
-        if !request.query.isEmpty {
-            literal(",\"query_strings\":[")
-            for (index, item) in request.query.enumerated() {
-                if index > 0 { out.append(UInt8(ascii: ",")) }
-                literal("{\"name\":")
-                JSONText.appendQuoted(item.name, to: &out)
-                literal(",\"value\":")
-                JSONText.appendQuoted(item.value, to: &out)
-                out.append(UInt8(ascii: "}"))
-            }
-            out.append(UInt8(ascii: "]"))
-        }
-        if let body = request.body {
-            literal(",\"content_type\":\"application/json\",\"message_body\":")
-            JSONText.appendQuoted(String(decoding: body, as: UTF8.self), to: &out)
-        }
-        out.append(UInt8(ascii: "}"))
-    }
-
-    /// A `RESTResponse` frame: its request id and the answer; nil when the frame is something else.
+    /// A `RESTResponse` frame: its request id and the answer; nil when the frame is something else or malformed (a
+    /// status that is not a number from 0 to 999 included).
     static func response(_ text: String) -> (id: String, response: ARIResponse)? {
         response(text, withBody: { _, _ in true })
     }
 
-    /// The same, reading the body only when `withBody(id, status)` asks for it: a pipelined request's
-    /// sender looks at the status alone, and unescaping a body (a JSON text inside a JSON string) was most
-    /// of the cost of reading an answer.
-    ///
-    /// Member names and the `type` and `content_type` values are compared in place, without a string each (an
-    /// answer has about a dozen members, and one comes for every request of every call). A status that is not
-    /// a number from 0 to 999 makes the frame malformed (as a number JSON allows but no HTTP status is, it
-    /// once brought the process down converting it).
+    /// The same, keeping the body only when `withBody(id, status)` asks for it (a pipelined request's sender looks at
+    /// the status alone).
     static func response(_ text: String, withBody: (String, Int) -> Bool) -> (id: String, response: ARIResponse)? {
-        var text = text
-        return text.withUTF8 { bytes -> (id: String, response: ARIResponse)? in
-            var reader = FlatJSON.Reader(bytes: bytes)
-            var isResponse = false, status: Int?, requestId = "", transactionId = "", contentType: String?
-            var body: Int?
-            let valid = reader.members(inPlace: { key, reader in
-                if key == "message_body", reader.index < reader.bytes.count, reader.bytes[reader.index] == UInt8(ascii: "\"") {
-                    body = reader.index
-                    return reader.skipString()
-                }
-                if key == "type" {
-                    guard let type = reader.stringValue(equals: "RESTResponse") else { return false }
-                    isResponse = type
-                } else if key == "status_code" {
-                    guard reader.statusCode(into: &status) else { return false }
-                } else if key == "request_id" || key == "transaction_id" {
-                    guard let value = reader.value(depth: 0) else { return false }
-                    if case .string(let id) = value {
-                        if key == "request_id" { requestId = id } else { transactionId = id }
-                    }
-                } else if key == "content_type" {
-                    if reader.isString("application/json") {
-                        contentType = Self.json // one string for every answer instead of a new one each
-                        return reader.skipString()
-                    } else {
-                        guard let value = reader.value(depth: 0) else { return false }
-                        if case .string(let type) = value { contentType = type }
-                    }
-                } else {
-                    // The request's URI and the reason phrase are passed over, not built.
-                    return reader.skipValue(depth: 0)
-                }
-                return true
-            })
-            guard valid, isResponse, let status else { return nil }
-            let id = requestId.isEmpty ? transactionId : requestId
-            var data = Data()
-            if let body, withBody(id, status) {
-                reader.index = body
-                guard let text = reader.string() else { return nil }
-                data = Data(text.utf8)
-            }
-            return (id, ARIResponse(status: status, contentType: contentType, body: data))
-        }
+        guard let frame = try? JSONDecoder().decode(Response.self, from: Data(text.utf8)), frame.type == "RESTResponse",
+              (0...999).contains(frame.status_code) else { return nil }
+        let id = frame.request_id.flatMap { $0.isEmpty ? nil : $0 } ?? frame.transaction_id ?? ""
+        let body = withBody(id, frame.status_code) ? Data((frame.message_body ?? "").utf8) : Data()
+        return (id, ARIResponse(status: frame.status_code, contentType: frame.content_type, body: body))
     }
 
     static let json = "application/json"

@@ -201,10 +201,9 @@ public struct ARIEventMessage: Codable, Sendable, Equatable {
     /// type at the front need not scan the rest, so the simulator must not move it behind a channel snapshot.
     public func encoded() throws -> Data {
         let (type, payload) = event.typeAndPayload
-        var text = "{\"type\":"
-        FlatJSON.appendQuoted(type, to: &text)
-        text += ",\"timestamp\":"
-        FlatJSON.appendQuoted(timestamp, to: &text)
+        func quoted(_ value: String) throws -> String { String(decoding: try ARICoding.encoder().encode(value), as: UTF8.self) }
+        var text = "{\"type\":" + (try quoted(type))
+        text += ",\"timestamp\":" + (try quoted(timestamp))
         if let payload {
             let members = String(decoding: try ARICoding.encoder().encode(payload), as: UTF8.self)
             // An object's members without its braces ("{}" has none).
@@ -213,11 +212,9 @@ public struct ARIEventMessage: Codable, Sendable, Equatable {
             if !inner.isEmpty { text += "," + inner }
         }
         if let asteriskId {
-            text += ",\"asterisk_id\":"
-            FlatJSON.appendQuoted(asteriskId, to: &text)
+            text += ",\"asterisk_id\":" + (try quoted(asteriskId))
         }
-        text += ",\"application\":"
-        FlatJSON.appendQuoted(application, to: &text)
+        text += ",\"application\":" + (try quoted(application))
         text += "}"
         return Data(text.utf8)
     }

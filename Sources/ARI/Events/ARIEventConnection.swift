@@ -296,7 +296,7 @@ public final class ARIEventConnection: Service, Sendable {
             return
         }
         do {
-            let message = try FastEventDecoder.decode(text) ?? ARIEventMessage.decode(Data(text.utf8))
+            let message = try ARIEventMessage.decode(Data(text.utf8))
             if case .unknown(let type, _) = message.event {
                 logger.debug("ARI event of a type not modelled", metadata: ["type": "\(type)"])
             }
