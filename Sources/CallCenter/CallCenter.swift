@@ -526,7 +526,13 @@ public actor CallCenter {
         guard let session = sessions[id] else { return }
         if label == "originate operator", case .ringing(let operatorId, let leg) = session.phase {
             channels[Self.key(session.server, leg)] = nil
-            ringFailed(id, operatorId: operatorId, reason: "unreachable")
+            // The network between us and Asterisk failed, not the phone: the caller keeps the place and the operator
+            // stays available (a leg Asterisk made anyway belongs to no call and is hung up when it shows).
+            if case ARIError.transport = error {
+                ringLost(id, operatorId: operatorId)
+            } else {
+                ringFailed(id, operatorId: operatorId, reason: "unreachable")
+            }
         } else if label == "originate citizen", case .callingBack(let operatorId, let leg, _) = session.phase {
             callbackUnanswered(id, operatorId: operatorId, leg: leg)
         }

@@ -443,6 +443,17 @@ struct BackOfficeTests {
 
     // MARK: the editor's workflow
 
+    /// An operator saves the appeal card of a call as unresolved; its id.
+    static func unresolvedCallAppeal(_ world: BackOffice.World, _ client: any TestClientProtocol) async throws -> Int64 {
+        let op = Visitor(client)
+        try await op.signIn("operator")
+        var card = validPublic
+        card["_csrf"] = op.token
+        card["outcome"] = "unresolved"
+        #expect(try await op.request(.post, "/panel/appeal", form: card, headers: [.accept: "application/json"]).status == .created)
+        return try #require(try await world.database.query("SELECT id FROM appeals ORDER BY id DESC").decode(Int64.self).first { _ in true })
+    }
+
     /// An SMTP server and sender, and (with `chancery`) the chancery's address: what forwarding needs.
     static func configureMail(_ database: PostgresClient, smtp: Bool = true, chancery: Bool = true) async throws {
         var values: [(String, String)] = []
@@ -460,13 +471,7 @@ struct BackOfficeTests {
     func forwardingNeedsMail(_ smtp: Bool, _ chancery: Bool) async throws {
         try await BackOffice.run { world, client in
             try await Self.configureMail(world.database, smtp: smtp, chancery: chancery)
-            let op = Visitor(client)
-            try await op.signIn("operator")
-            var card = Self.validPublic
-            card["_csrf"] = op.token
-            card["outcome"] = "unresolved"
-            #expect(try await op.request(.post, "/panel/appeal", form: card, headers: [.accept: "application/json"]).status == .created)
-            let id = try #require(try await world.database.query("SELECT id FROM appeals").decode(Int64.self).first { _ in true })
+            let id = try await Self.unresolvedCallAppeal(world, client)
             let editor = Visitor(client)
             try await editor.signIn("editor")
             #expect(try await editor.request(.post, "/appeals/\(id)/official", form: ["_csrf": editor.token, "official_text": "Rasmiy matn."]).status == .seeOther)
@@ -487,13 +492,7 @@ struct BackOfficeTests {
     @Test func editorFormalisesForwardsOnceRecordsTheRegistrationAndPrints() async throws {
         try await BackOffice.run { world, client in
             try await Self.configureMail(world.database)
-            let op = Visitor(client)
-            try await op.signIn("operator")
-            var card = Self.validPublic
-            card["_csrf"] = op.token
-            card["outcome"] = "unresolved"
-            #expect(try await op.request(.post, "/panel/appeal", form: card, headers: [.accept: "application/json"]).status == .created)
-            let id = try #require(try await world.database.query("SELECT id FROM appeals").decode(Int64.self).first { _ in true })
+            let id = try await Self.unresolvedCallAppeal(world, client)
             let editor = Visitor(client)
             try await editor.signIn("editor")
             // Without the official wording it cannot go.
@@ -524,6 +523,8 @@ struct BackOfficeTests {
             let russian = String(buffer: try await editor.request(.get, "/appeals/\(id)/print?lang=ru").body)
             #expect(russian.contains("Жалоба") && russian.contains("Ташкент") && !russian.contains("Shikoyat") && !russian.contains("Toshkent"))
             #expect(russian.contains("Подпись") && russian.contains("Ф.И.О."))
+            let op = Visitor(client)
+            try await op.signIn("operator")
             #expect(try await op.request(.get, "/appeals/\(id)/print").status == .forbidden)
             let dtm = Visitor(client)
             try await dtm.signIn("dtm")

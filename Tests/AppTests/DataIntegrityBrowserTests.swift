@@ -157,13 +157,7 @@ extension BrowserTests {
     @Test("Appeal page: with e-mail not configured the editor is not offered forwarding and is told why")
     func forwardingWithoutMailIsExplained() async throws {
         try await BackOffice.run { world, client in
-            let op = Visitor(client)
-            try await op.signIn("operator")
-            var card = BackOfficeTests.validPublic
-            card["_csrf"] = op.token
-            card["outcome"] = "unresolved"
-            #expect(try await op.request(.post, "/panel/appeal", form: card, headers: [.accept: "application/json"]).status == .created)
-            let id = try #require(try await world.database.query("SELECT id FROM appeals").decode(Int64.self).first { _ in true })
+            let id = try await BackOfficeTests.unresolvedCallAppeal(world, client)
             let base = "http://127.0.0.1:\(try #require(client.port))"
             try await withBrowser { browser in
                 try await signIn(browser, base, "editor")

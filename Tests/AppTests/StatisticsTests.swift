@@ -284,28 +284,21 @@ struct StatisticsTests {
 
     /// The first sheet's rows as openpyxl reads them, each cell as text.
     static func openpyxlRows(_ data: Data) throws -> [[String]] {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("t-\(UUID()).xlsx")
-        try data.write(to: file)
-        defer { try? FileManager.default.removeItem(at: file) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import openpyxl,sys\nws=openpyxl.load_workbook(sys.argv[1]).active\nfor r in ws.iter_rows(values_only=True): print('\\t'.join('' if v is None else str(v) for v in r))", file.path]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "openpyxl opened the file")
+        let text = try runOpenpyxl(data, "print('\\t'.join('' if v is None else str(v) for v in r))")
         return text.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
     }
 
-    static func openpyxl(_ data: Data) throws -> String {
+    static func openpyxl(_ data: Data) throws -> String { try runOpenpyxl(data, "print(*r)") }
+
+    /// Opens `data` with openpyxl (an independent reader, as LibreOffice and Excel read OOXML) and runs `perRow` (Python,
+    /// with the row in `r`) for each row of the first sheet; returns what it printed.
+    static func runOpenpyxl(_ data: Data, _ perRow: String) throws -> String {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("t-\(UUID()).xlsx")
         try data.write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import openpyxl,sys\nws=openpyxl.load_workbook(sys.argv[1]).active\nfor r in ws.iter_rows(values_only=True): print(*r)", file.path]
+        process.arguments = ["python3", "-c", "import openpyxl,sys\nws=openpyxl.load_workbook(sys.argv[1]).active\nfor r in ws.iter_rows(values_only=True): \(perRow)", file.path]
         let output = Pipe()
         process.standardOutput = output
         try process.run()
