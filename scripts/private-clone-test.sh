@@ -23,10 +23,13 @@ trap cleanup EXIT
 git clone -q "$SRC" "$clone"
 port=${MUROJAAT_PRIVATE_TEST_PG_PORT:-55499}
 log=$home/postgres.log
-if ! url=$(MUROJAAT_PG_NAME=postgres-private-test MUROJAAT_PG_PORT=$port "$clone/scripts/postgres.sh" murojaat 2>"$log"); then
+ok=yes
+url=$(MUROJAAT_PG_NAME=postgres-private-test MUROJAAT_PG_PORT=$port "$clone/scripts/postgres.sh" murojaat 2>"$log") || ok=no
+# Where the data went (removed on exit, also after a failure).
+data=$(sed -n 's/^postgres.sh: .* the database lives in //p' "$log")
+if [ "$ok" = no ]; then
     echo "private-clone-test: FAILED: postgres.sh from a mode-700 folder:" >&2; cat "$log" >&2; exit 1
 fi
-data=$(sed -n 's/^postgres.sh: .* the database lives in //p' "$log")
 [ -n "$data" ] || { echo "private-clone-test: FAILED: postgres.sh did not move the data out of the private folder" >&2; cat "$log" >&2; exit 1; }
 PGPASSWORD=murojaat psql "$url" -tAc "SHOW fsync" | grep -qx on || { echo "private-clone-test: FAILED: the product's PostgreSQL runs without fsync" >&2; exit 1; }
 echo "private-clone-test: passed (a clone in a mode-700 folder starts its PostgreSQL in $data, fsync on)"
