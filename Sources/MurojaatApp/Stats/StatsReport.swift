@@ -32,9 +32,8 @@ public struct StatsFilter: Sendable, Equatable {
         return StatsFilter(from: StatsRollup.day(start, timeZone), to: StatsRollup.day(end, timeZone))
     }
 
-    static func isDay(_ text: String) -> Bool {
-        text.range(of: #"^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"#, options: .regularExpression) != nil
-    }
+    /// A day as `yyyy-mm-dd` (and a real one).
+    static func isDay(_ text: String) -> Bool { DisplayTime.isoDay(text) == text }
 
     /// The query string that reproduces this filter (for links and exports).
     public var query: String {

@@ -63,7 +63,7 @@ struct AdminController: Sendable {
 
     /// The login of the user `?created=<key>` names (the page a user creation redirects to).
     func createdLogin(_ request: Request) async throws -> String {
-        guard let raw = request.uri.queryParameters["created"].map(String.init), let key = FormOnce.key(Form(fields: [FormOnce.field: raw])),
+        guard let raw = request.uri.queryParameters["created"].map(String.init), let key = FormOnce.valid(raw),
               let (_, login) = try await FormOnce.result(key, kind: "user", database: web.database, logger: web.logger) else { return "" }
         return login
     }

@@ -11,9 +11,7 @@ enum DisplayTime {
         return formatter
     }
 
-    static func day(_ date: Date, _ zone: TimeZone) -> String { formatter("dd.MM.yyyy", zone).string(from: date) }
     static func minute(_ date: Date, _ zone: TimeZone) -> String { formatter("dd.MM.yyyy HH:mm", zone).string(from: date) }
-    static func second(_ date: Date, _ zone: TimeZone) -> String { formatter("dd.MM.yyyy HH:mm:ss", zone).string(from: date) }
     static func clock(_ date: Date, _ zone: TimeZone) -> String { formatter("HH:mm:ss", zone).string(from: date) }
 
     /// A typed day, `dd.mm.yyyy` (or `d.m.yyyy`) or `yyyy-mm-dd`, as `yyyy-mm-dd`; nil when it is not a real day.

@@ -15,15 +15,6 @@ final class RateLimiter: Sendable {
         self.window = window
     }
 
-    /// How long until `key` may go again; nil when it may now. Counts nothing (see `record`).
-    func retryAfter(_ key: String, now: Date = Date()) -> TimeInterval? {
-        hits.withLock { hits in
-            let list = hits[key, default: []].filter { now.timeIntervalSince($0) < window }
-            guard list.count >= limit, let oldest = list.first else { return nil }
-            return max(1, window - now.timeIntervalSince(oldest))
-        }
-    }
-
     /// Counts a hit for `key` if it is within the limit, in one step (two submissions at once cannot both slip under
     /// it); nil when counted, else how long to wait. A reservation that is not used is given back with `release`.
     func reserve(_ key: String, now: Date = Date()) -> TimeInterval? {
@@ -50,28 +41,8 @@ final class RateLimiter: Sendable {
         }
     }
 
-    /// Counts one accepted hit for `key`.
-    func record(_ key: String, now: Date = Date()) {
-        hits.withLock { hits in
-            if hits.count > 50_000 { hits = hits.filter { $0.value.last.map { now.timeIntervalSince($0) < window } ?? false } }
-            hits[key] = hits[key, default: []].filter { now.timeIntervalSince($0) < window } + [now]
-        }
-    }
-
     /// Counts a hit and says whether it is within the limit.
-    func allow(_ key: String, now: Date = Date()) -> Bool {
-        hits.withLock { hits in
-            if hits.count > 50_000 { hits = hits.filter { $0.value.last.map { now.timeIntervalSince($0) < window } ?? false } }
-            var list = hits[key, default: []].filter { now.timeIntervalSince($0) < window }
-            guard list.count < limit else {
-                hits[key] = list
-                return false
-            }
-            list.append(now)
-            hits[key] = list
-            return true
-        }
-    }
+    func allow(_ key: String, now: Date = Date()) -> Bool { reserve(key, now: now) == nil }
 }
 
 /// The public site: the appeal form and the status page (number + phone → status and answer, nothing else).
@@ -211,7 +182,7 @@ struct PublicController: Sendable {
     /// The thank-you page of one submission: its number, due date and what happens next. The address holds the
     /// submission's one-time key, so a refresh shows the same page and nobody can list others' appeals.
     func done(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        guard let raw = context.parameters.get("key"), let key = FormOnce.key(Form(fields: [FormOnce.field: raw])),
+        guard let raw = context.parameters.get("key"), let key = FormOnce.valid(raw),
               let (id, number) = try await FormOnce.result(key, kind: "public_appeal", database: web.database, logger: web.logger) else {
             throw HTTPError(.notFound)
         }

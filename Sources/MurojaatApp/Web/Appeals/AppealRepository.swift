@@ -139,7 +139,7 @@ struct AppealDraft: Sendable {
         }
         if source == "written" {
             // The letter's day of receipt: a real day, not in the future (Tashkent), not before 2000.
-            let today = DisplayTime.formatter("yyyy-MM-dd", TimeZone(identifier: "Asia/Tashkent")!).string(from: Date())
+            let today = StatsRollup.day(Date(), TimeZone(identifier: "Asia/Tashkent")!)
             if let raw = form["received_on"] {
                 if let day = DisplayTime.isoDay(raw), day <= today { draft.receivedOn = day } else { errors.add("received_on", "err_received_on") }
             } else {

@@ -12,10 +12,12 @@ enum FormOnce {
     static func newKey() -> String { Accounts.randomToken(bytes: 24) }
 
     /// The key a submitted form carries, if it is well formed.
-    static func key(_ form: Form) -> String? {
-        guard let key = form[field], (16...64).contains(key.count),
-              key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else { return nil }
-        return key
+    static func key(_ form: Form) -> String? { form[field].flatMap(valid) }
+
+    /// `raw` if it is a well-formed key (from a form, an address or a query).
+    static func valid(_ raw: String) -> String? {
+        guard (16...64).contains(raw.count), raw.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else { return nil }
+        return raw
     }
 
     enum Claim: Sendable { case claimed, taken(objectId: Int64?, label: String?) }
