@@ -419,6 +419,8 @@ struct BackOfficeTests {
         #expect(PublicController.addressKey("2001:db8:1:2:aaaa::1") == PublicController.addressKey("2001:db8:1:2:bbbb:cccc:dddd:eeee"))
         #expect(PublicController.addressKey("2001:db8:1:2::1") != PublicController.addressKey("2001:db8:1:3::1"))
         #expect(PublicController.addressKey("203.0.113.7") == "203.0.113.7")
+        #expect(PublicController.addressKey("::ffff:203.0.113.7") == "203.0.113.7", "an IPv4 client on a dual-stack socket")
+        #expect(PublicController.addressKey("::ffff:203.0.113.7") != PublicController.addressKey("::ffff:198.51.100.1"))
     }
 
     @Test("A failure inside the server is a 500 page with the layout, the menu and a way home; its cause stays in the log")

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Hummingbird
+import NIOCore
 import PostgresNIO
 import Synchronization
 
@@ -168,15 +169,16 @@ struct PublicController: Sendable {
     }
 
     /// The address a limit counts by: IPv4 as it is, IPv6 by its /64 (one customer's network; rotating addresses
-    /// inside it does not escape the limit).
+    /// inside it does not escape the limit), parsed by NIO. An IPv4 client seen on a dual-stack socket
+    /// (`::ffff:a.b.c.d`) counts as its IPv4 address, not as one shared /64.
     static func addressKey(_ address: String?) -> String {
-        guard let address, address.contains(":") else { return address ?? "unknown" }
-        var expanded = address
-        if let range = expanded.range(of: "::") {
-            let head = expanded[..<range.lowerBound].split(separator: ":"), tail = expanded[range.upperBound...].split(separator: ":")
-            expanded = (head + Array(repeating: "0", count: max(0, 8 - head.count - tail.count)) + tail).joined(separator: ":")
+        guard let address, let parsed = try? SocketAddress(ipAddress: address, port: 0) else { return address ?? "unknown" }
+        guard case .v6(let v6) = parsed else { return address }
+        let bytes = withUnsafeBytes(of: v6.address.sin6_addr) { Array($0) }
+        if bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xff, bytes[11] == 0xff {
+            return bytes[12...].map(String.init).joined(separator: ".")
         }
-        return expanded.split(separator: ":", omittingEmptySubsequences: false).prefix(4).joined(separator: ":") + "::/64"
+        return stride(from: 0, to: 8, by: 2).map { String(Int(bytes[$0]) << 8 | Int(bytes[$0 + 1]), radix: 16) }.joined(separator: ":") + "::/64"
     }
 
     /// The thank-you page of one submission: its number, due date and what happens next. The address holds the
