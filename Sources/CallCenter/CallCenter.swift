@@ -126,14 +126,8 @@ public actor CallCenter {
     }
 
     /// One event of a socket `attach`ed (or wired by the caller) to this call flow.
-    /// `heldBack`: nanoseconds the event may have waited unread on the socket (the benchmark's latencies count it).
-    public nonisolated func deliver(_ item: ARIConnectionEvent, heldBack: Int64 = 0) {
-        // On the loop (the events socket's own case) without an escaping closure: no allocation per event.
-        if eventLoop.inEventLoop {
-            assumeIsolated { $0.receive(item, heldBack: heldBack) }
-        } else {
-            onFlowThread { $0.receive(item, heldBack: heldBack) }
-        }
+    public nonisolated func deliver(_ item: ARIConnectionEvent) {
+        onFlowThread { $0.receive(item) }
     }
 
     /// Runs `body` on the actor: at once when already on its loop, else queued there (in order).
@@ -145,31 +139,26 @@ public actor CallCenter {
         }
     }
 
-    func receive(_ item: ARIConnectionEvent, heldBack: Int64 = 0) {
+    func receive(_ item: ARIConnectionEvent) {
         switch item {
         case .event(let server, let message):
-            eventReceivedAt = .now - .nanoseconds(heldBack)
+            eventReceivedAt = .now
             handle(message.event, server: server)
         case .connected, .disconnected:
             Task { await self.handle(item) }
         }
     }
 
-    /// Publishes `event` with the others published within `eventHandOver` of the first: a step of the call flow
-    /// makes several (a call offered and its operator ringing), and under load many calls' steps fall in one
-    /// window, so each listener's task is woken once for all of them instead of once per event or per step.
+    /// Publishes `event` with the others of the same turn of the call flow's loop: a step makes several (a call
+    /// offered and its operator ringing), handed to listeners together as soon as the step is done — never
+    /// held back to wait for more.
     func publish(_ event: CallCenterEvent) {
-        guard events.hasListeners else { return } // as before batching: nobody listens, nothing is kept
+        guard events.hasListeners else { return } // nobody listens, nothing is kept
         if pendingEvents.isEmpty {
-            _ = eventLoop.scheduleTask(in: Self.eventHandOver) { self.assumeIsolated { $0.flushEvents() } }
+            eventLoop.execute { self.assumeIsolated { $0.flushEvents() } }
         }
         pendingEvents.append(event)
     }
-
-    /// How long published events gather before listeners get them: under load one hand-over (and one wake-up of
-    /// each listener with events) serves many calls' steps instead of one loop turn's. A screen pop 20 ms later
-    /// is not seen; the events stay in order.
-    static let eventHandOver = TimeAmount.milliseconds(20)
 
     func flushEvents() {
         let batch = pendingEvents

@@ -50,11 +50,16 @@ public struct HTTPARITransport: ARITransport {
     let httpClient: HTTPClient
     /// Largest JSON answer accepted; a listing of 300 channels is well under 1 MiB.
     let maxBodySize: Int
+    /// The longest a recording's copy may take: a long call's recording is tens of megabytes, so six request
+    /// timeouts and ten minutes at least unless given.
+    let copyTimeout: TimeAmount
 
-    public init(configuration: ARIServerConfiguration, httpClient: HTTPClient = .shared, maxBodySize: Int = 16 << 20) {
+    public init(configuration: ARIServerConfiguration, httpClient: HTTPClient = .shared, maxBodySize: Int = 16 << 20,
+                copyTimeout: Duration? = nil) {
         self.configuration = configuration
         self.httpClient = httpClient
         self.maxBodySize = maxBodySize
+        self.copyTimeout = copyTimeout.map(TimeAmount.init) ?? max(TimeAmount(configuration.requestTimeout) * 6, .minutes(10))
     }
 
     public func send(_ request: ARIRequest) async throws -> ARIResponse {
@@ -104,71 +109,25 @@ public struct HTTPARITransport: ARITransport {
         try await startDownload(request, toFile: path).get()
     }
 
-    /// The copy is started on the copies' loop and ends there: the caller (the call flow) only hands it over,
-    /// with no task made and no pool thread woken, and pays none of the request's setting up. Copies handed
-    /// over within `downloadGrouping` start together: the copies' loop wakes once for the group instead of
-    /// once per copy, and their answers arrive together on parallel connections (at 150 calls a second
-    /// each copy alone cost that thread more than a wake-up per copy).
+    /// The copy is started and ends on the copies' loop: the caller (the call flow) only hands it over.
     public func download(_ request: ARIRequest, toFile path: String, completion: @escaping @Sendable (Result<Int, any Error>) -> Void) {
-        let start: @Sendable () -> Void = { self.startDownload(request, toFile: path).whenComplete(completion) }
-        let first = Self.waitingDownloads.withLock { waiting in
-            waiting.append(start)
-            return waiting.count == 1
-        }
-        guard first else { return }
-        Self.downloadLoop.scheduleTask(in: Self.downloadGrouping) {
-            let starts = Self.waitingDownloads.withLock { waiting in
-                defer { waiting = [] }
-                return waiting
-            }
-            for start in starts { start() }
-        }
+        startDownload(request, toFile: path).whenComplete(completion)
     }
 
-    /// Copies handed over and not started yet.
-    static let waitingDownloads = Mutex<[@Sendable () -> Void]>([])
-    /// How long a handed-over copy waits for others to start with it. A recording is listened to minutes
-    /// after its call at the earliest; a fifth of a second is nothing to it.
-    static let downloadGrouping = TimeAmount.milliseconds(200)
-
+    /// One GET whose 2xx body goes into a new file as it arrives (AsyncHTTPClient, connections kept per
+    /// Asterisk in the copies' loop's client); anything else leaves no file.
     func startDownload(_ request: ARIRequest, toFile path: String) -> EventLoopFuture<Int> {
         let loop = Self.downloadLoop
-        if let copier = Self.copier(for: configuration, timeout: timeout) {
-            let promise = loop.makePromise(of: Int.self)
-            copier.copy(copier.basePath + request.pathAndQuery, toFile: path) { promise.completeWith($0) }
-            return promise.futureResult
-        }
         let http: HTTPClient.Request
         do {
             http = try HTTPClient.Request(url: configuration.baseURL + request.pathAndQuery, method: .GET, headers: headers(for: request))
         } catch {
             return loop.makeFailedFuture(ARIError.transport(String(describing: error)))
         }
-        // A long call's recording is tens of megabytes: the deadline grows with the request timeout but
-        // allows ten minutes at least.
-        let deadline = NIODeadline.now() + max(timeout * 6, .minutes(10))
         return Self.client(for: loop)
-            .execute(request: http, delegate: FileDownload(path: path), eventLoop: .indifferent, deadline: deadline).futureResult
+            .execute(request: http, delegate: FileDownload(path: path), eventLoop: .indifferent, deadline: .now() + copyTimeout).futureResult
             .flatMapErrorThrowing { error in throw Self.mapError(error) }
     }
-
-    /// The copier of a plain `http://` Asterisk (one per server and user, for the life of the process); nil for
-    /// `https://`, whose copies keep AsyncHTTPClient (it brings TLS).
-    static func copier(for configuration: ARIServerConfiguration, timeout: TimeAmount) -> RecordingCopier? {
-        copiers.withLock { copiers in
-            let key = configuration.baseURL + "\n" + configuration.basicAuthorization + "\n\(timeout)"
-            if let copier = copiers[key] { return copier }
-            guard let (host, port, path) = RecordingCopier.endpoint(configuration.baseURL) else { return nil }
-            // A long call's recording is tens of megabytes: a copy may take six request timeouts, ten minutes at least.
-            let copier = RecordingCopier(loop: downloadLoop, host: host, port: port, basePath: path,
-                                         authorization: configuration.basicAuthorization, connectTimeout: timeout,
-                                         copyTimeout: max(timeout * 6, .minutes(10)))
-            copiers[key] = copier
-            return copier
-        }
-    }
-
-    static let copiers = Mutex<[String: RecordingCopier]>([:])
 
     /// Sends `request` from `loop` without a task: the connection and the answer stay on that loop (a client
     /// per loop, made on first use), so a call flow running there hands its request over and hears the answer
@@ -268,8 +227,7 @@ public struct HTTPARITransport: ARITransport {
 }
 
 /// A download's answer as it arrives: a 2xx body goes into a new file at `path`; any other answer becomes the
-/// `ARIError` with ARI's message (from the first 64 KiB of its body), and no file is left. Shared by both ways
-/// recordings are copied (`FileDownload`, `RecordingCopier`).
+/// `ARIError` with ARI's message (from the first 64 KiB of its body), and no file is left.
 struct DownloadAnswer {
     let path: String
     private var status = 0

@@ -1,0 +1,185 @@
+@testable import ARI
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+import Testing
+
+/// Recording copies (`HTTPARITransport.download`, AsyncHTTPClient) against a small HTTP server whose every
+/// answer is chosen by path: kept connections, chunked and closing answers, a server that never answers,
+/// errors, a connection dropped unanswered, and an unreachable server.
+@Suite("Recording copies over HTTP", .timeLimit(.minutes(1)))
+struct RecordingDownloadTests {
+    static let body = ByteBuffer(bytes: (0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+
+    /// Answers `/ari/recordings/stored/<mode>/file`.
+    final class Server: Sendable {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let accepted = Atomic<Int>(0)
+        let channel = Mutex<(any NIOCore.Channel)?>(nil)
+
+        func start() async throws -> Int {
+            let server = try await ServerBootstrap(group: group)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelInitializer { channel in
+                    self.accepted.add(1, ordering: .relaxed)
+                    return channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                        try channel.pipeline.syncOperations.addHandler(Answer())
+                    }
+                }
+                .bind(host: "127.0.0.1", port: 0).get()
+            channel.withLock { $0 = server }
+            return server.localAddress?.port ?? 0
+        }
+
+        func stop() async {
+            try? await channel.withLock { $0 }?.close()
+            try? await group.shutdownGracefully()
+        }
+    }
+
+    final class Answer: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = HTTPServerRequestPart
+        typealias OutboundOut = HTTPServerResponsePart
+        var uri = ""
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            switch Self.unwrapInboundIn(data) {
+            case .head(let head):
+                uri = head.uri
+                #expect(head.uri.hasPrefix("/ari/recordings/stored/") && head.uri.hasSuffix("/file"))
+                #expect(head.headers["Authorization"].first == "Basic dTpw" && head.headers["Host"].first?.hasPrefix("127.0.0.1:") == true)
+            case .body:
+                break
+            case .end:
+                let mode = uri.split(separator: "/").dropLast().last.map(String.init) ?? ""
+                switch mode {
+                case "ok":
+                    respond(context, .ok, ["Content-Length": "\(RecordingDownloadTests.body.readableBytes)"], [RecordingDownloadTests.body])
+                case "chunked":
+                    let parts = [RecordingDownloadTests.body.getSlice(at: 0, length: 1000)!, RecordingDownloadTests.body.getSlice(at: 1000, length: 40_000)!,
+                                 RecordingDownloadTests.body.getSlice(at: 41_000, length: 29_000)!]
+                    respond(context, .ok, ["Transfer-Encoding": "chunked"], parts)
+                case "close":
+                    respond(context, .ok, ["Content-Length": "\(RecordingDownloadTests.body.readableBytes)", "Connection": "close"],
+                            [RecordingDownloadTests.body], close: true)
+                case "error":
+                    let json = ByteBuffer(string: #"{"message":"Recording not found"}"#)
+                    respond(context, .notFound, ["Content-Length": "\(json.readableBytes)", "Content-Type": "application/json"], [json])
+                case "drop":
+                    context.close(promise: nil)
+                default:
+                    break // "silent": never answers
+                }
+            }
+        }
+
+        func respond(_ context: ChannelHandlerContext, _ status: HTTPResponseStatus, _ headers: [String: String], _ parts: [ByteBuffer],
+                     close: Bool = false) {
+            var head = HTTPResponseHead(version: .http1_1, status: status)
+            for (name, value) in headers { head.headers.add(name: name, value: value) }
+            context.write(Self.wrapOutboundOut(.head(head)), promise: nil)
+            for part in parts { context.write(Self.wrapOutboundOut(.body(.byteBuffer(part))), promise: nil) }
+            let done = context.writeAndFlush(Self.wrapOutboundOut(.end(nil)))
+            if close { done.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) } }
+        }
+    }
+
+    static func withTransport(copyTimeout: Duration = .seconds(10), port fixedPort: Int? = nil,
+                              _ body: (HTTPARITransport, Server, String) async throws -> Void) async throws {
+        let server = Server()
+        let port = try await server.start()
+        let configuration = ARIServerConfiguration(baseURL: "http://127.0.0.1:\(fixedPort ?? port)/ari", username: "u", password: "p",
+                                                   requestTimeout: .seconds(2))
+        let transport = HTTPARITransport(configuration: configuration, copyTimeout: copyTimeout)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("copies-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        do {
+            try await body(transport, server, folder)
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
+    }
+
+    static func copy(_ transport: HTTPARITransport, _ mode: String, to file: String) async -> Result<Int, any Error> {
+        await withCheckedContinuation { continuation in
+            transport.download(ARIRequest(.GET, "/recordings/stored/\(mode)/file"), toFile: file) { continuation.resume(returning: $0) }
+        }
+    }
+
+    static func contents(_ path: String) -> ByteBuffer? {
+        FileManager.default.contents(atPath: path).map { ByteBuffer(bytes: $0) }
+    }
+
+    @Test func copiesOneAfterAnotherShareOneConnection() async throws {
+        try await Self.withTransport { transport, server, folder in
+            for index in 0..<5 {
+                let size = try await Self.copy(transport, "ok", to: "\(folder)/\(index).wav").get()
+                #expect(size == Self.body.readableBytes)
+                #expect(Self.contents("\(folder)/\(index).wav") == Self.body)
+            }
+            #expect(server.accepted.load(ordering: .relaxed) == 1)
+        }
+    }
+
+    @Test func chunkedAndClosingAnswersAreCopiedWhole() async throws {
+        try await Self.withTransport { transport, server, folder in
+            let chunked = try await Self.copy(transport, "chunked", to: "\(folder)/a.wav").get()
+            #expect(chunked == Self.body.readableBytes)
+            #expect(Self.contents("\(folder)/a.wav") == Self.body)
+            let closing = try await Self.copy(transport, "close", to: "\(folder)/b.wav").get()
+            #expect(closing == Self.body.readableBytes)
+            #expect(Self.contents("\(folder)/b.wav") == Self.body)
+            // The server closed that connection: the next copy opens a new one.
+            let next = try await Self.copy(transport, "ok", to: "\(folder)/c.wav").get()
+            #expect(next == Self.body.readableBytes)
+            #expect(server.accepted.load(ordering: .relaxed) == 2)
+        }
+    }
+
+    @Test func refusalsTimeoutsDropsAndMissingFoldersLeaveNoFile() async throws {
+        try await Self.withTransport(copyTimeout: .milliseconds(300)) { transport, _, folder in
+            let refused = await Self.copy(transport, "error", to: "\(folder)/a.wav")
+            #expect(throws: ARIError.notFound("Recording not found")) { try refused.get() }
+            let unanswered = await Self.copy(transport, "silent", to: "\(folder)/b.wav")
+            #expect(throws: ARIError.timeout) { try unanswered.get() }
+            let dropped = await Self.copy(transport, "drop", to: "\(folder)/c.wav")
+            guard case .failure(ARIError.transport) = dropped else {
+                Issue.record("expected a transport error, got \(dropped)")
+                return
+            }
+            do {
+                _ = try await Self.copy(transport, "ok", to: "\(folder)/missing/d.wav").get()
+                Issue.record("a file in a missing folder was written")
+            } catch let failure as DownloadFile.Failure {
+                #expect(failure.isMissingFolder)
+            }
+            let left = try FileManager.default.contentsOfDirectory(atPath: folder)
+            #expect(left.isEmpty, "no file left: \(left)")
+            // Copies go on working after all that.
+            let size = try await Self.copy(transport, "ok", to: "\(folder)/e.wav").get()
+            #expect(size == Self.body.readableBytes)
+        }
+    }
+
+    @Test func anUnreachableServerFailsTheCopy() async throws {
+        // Nothing listens on the port of a closed listener.
+        let probe = Server()
+        let closedPort = try await probe.start()
+        await probe.stop()
+        // AsyncHTTPClient tries to connect again until the copy's deadline.
+        try await Self.withTransport(copyTimeout: .seconds(1), port: closedPort) { transport, _, folder in
+            let result = await Self.copy(transport, "ok", to: "\(folder)/a.wav")
+            switch result {
+            case .failure(ARIError.transport), .failure(ARIError.timeout): break
+            default: Issue.record("expected a transport error or a time-out, got \(result)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: "\(folder)/a.wav"))
+        }
+    }
+}
