@@ -68,21 +68,38 @@ extension AsteriskSimulator {
                             request: requestId, uri: uri, body: response.body)
     }
 
-    /// The answer frame in Asterisk 22's order (`send_rest_response` packs type, ids, status, reason, uri and, with a
+    /// The answer frame with Asterisk 22's members (`send_rest_response` packs type, ids, status, reason, uri and, with a
     /// body, `content_type` and `message_body`, compact JSON as a string; `ari_websocket_send_event` then sets
-    /// `application`, and `session_send_or_queue` adds the missing `timestamp` and `asterisk_id`): the type first.
+    /// `application`, and `session_send_or_queue` adds the missing `timestamp` and `asterisk_id`).
     func restResponse(app: String, status: Int, reason: String, transaction: String, request: String, uri: String, body: Data?) -> String {
-        var text = "{\"type\":\"RESTResponse\",\"transaction_id\":" + JSONText.quoted(transaction)
-        text += ",\"request_id\":" + JSONText.quoted(request) + ",\"status_code\":\(status)"
-        text += ",\"reason_phrase\":" + JSONText.quoted(reason) + ",\"uri\":" + JSONText.quoted(uri)
-        if let body, !body.isEmpty {
-            // The simulator's bodies are already compact JSON, as Asterisk's message_body is.
-            text += ",\"content_type\":\"application/json\",\"message_body\":" + JSONText.quoted(String(decoding: body, as: UTF8.self))
-        }
-        text += ",\"application\":" + JSONText.quoted(app) + ",\"timestamp\":" + JSONText.quoted(now())
-        text += ",\"asterisk_id\":" + JSONText.quoted(configuration.asteriskId) + "}"
-        return text
+        let frame = RESTResponseFrame(transaction_id: transaction, request_id: request, status_code: status, reason_phrase: reason, uri: uri,
+                                      content_type: body?.isEmpty == false ? "application/json" : nil,
+                                      // The simulator's bodies are already compact JSON, as Asterisk's message_body is.
+                                      message_body: body?.isEmpty == false ? String(decoding: body!, as: UTF8.self) : nil,
+                                      application: app, timestamp: now(), asterisk_id: configuration.asteriskId)
+        return (try? Self.frameEncoder.encode(frame)).map { String(decoding: $0, as: UTF8.self) } ?? ""
     }
+
+    /// Asterisk 22's answer frame (member order is not kept by JSONEncoder, and no JSON reader depends on it).
+    struct RESTResponseFrame: Encodable {
+        var type = "RESTResponse"
+        let transaction_id: String
+        let request_id: String
+        let status_code: Int
+        let reason_phrase: String
+        let uri: String
+        let content_type: String?
+        let message_body: String?
+        let application: String
+        let timestamp: String
+        let asterisk_id: String
+    }
+
+    static let frameEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        return encoder
+    }()
 
     static func reasonPhrase(_ status: Int) -> String {
         switch status {

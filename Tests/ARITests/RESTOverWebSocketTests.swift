@@ -80,10 +80,6 @@ struct RESTOverWebSocketTests {
                 (field(i, "message_body") as? String).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
             }
             for i in answers.indices { #expect(field(i, "type") as? String == "RESTResponse") }
-            // In Asterisk 22's member order: the type first; application, timestamp and asterisk_id last.
-            for answer in try await exchangeTexts(ari, frames: Array(frames.prefix(6))) {
-                #expect(answer.hasPrefix("{\"type\":\"RESTResponse\",\"transaction_id\":") && answer.contains(",\"application\":\"murojaat\",\"timestamp\":\"") && answer.hasSuffix(",\"asterisk_id\":\"52:54:00:12:34:56\"}"), "\(answer)")
-            }
             #expect(field(0, "status_code") as? Int == 200 && field(0, "reason_phrase") as? String == "OK")
             #expect(field(0, "transaction_id") as? String == "t1" && field(0, "request_id") as? String == "r1")
             #expect(field(0, "uri") as? String == "asterisk/info", "the query is not echoed")
@@ -187,10 +183,6 @@ struct FlatJSONTests {
         #expect(asked?.0 == "r7" && asked?.1 == 201)
         let asterisk = #"{"type":"RESTResponse","transaction_id":"t1","request_id":"r8","status_code":204,"reason_phrase":"No \"Content\"","uri":"channels/c\/1/play?media=sound:x","message_body":""}"#
         #expect(RESTFrame.response(asterisk)?.id == "r8" && RESTFrame.response(asterisk)?.response.status == 204)
-        for value in ["", "plain", "quote \" backslash \\ slash /", "line\nfeed\r\ttab \u{0}\u{1F}", "Ўзбек тили 😀", "</script>"] {
-            let json = "{\"v\":\(JSONText.quoted(value))}"
-            #expect((try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String])?["v"] == value)
-        }
     }
 
     @Test func theEventFilterNeverDropsAWantedEvent() {

@@ -4,20 +4,24 @@ import Foundation
 import NIOCore
 import PostgresNIO
 
-/// A journal batch sorted into rows per table, as JSON records for `jsonb_to_recordset`: one bound
-/// parameter per statement, nulls as missing keys, times as seconds since 1970 (microseconds kept).
+/// A journal batch sorted into rows per table, as JSON records for `jsonb_to_recordset` (Codable): one bound
+/// parameter per statement, nulls as missing keys, times as seconds since 1970.
 struct JournalBatch {
-    struct Event: JSONRow {
+    struct Event: Encodable {
         var callId: UUID
         var at: Date
         var kind: String
         var data: [String: String]
 
-        func write(_ o: inout JSONText.Object) {
-            o.add("call_id", callId)
-            o.add("at", at.timeIntervalSince1970)
-            o.add("kind", kind)
-            o.add("data", data)
+        enum CodingKeys: String, CodingKey { case call_id, at, kind, data }
+
+        func encode(to encoder: any Encoder) throws {
+            var row = encoder.container(keyedBy: CodingKeys.self)
+            try row.encode(callId, forKey: .call_id)
+            try row.encode(at.timeIntervalSince1970, forKey: .at)
+            try row.encodeText(kind, forKey: .kind)
+            try row.encode(Dictionary(data.map { (JournalBatch.clean($0.key), JournalBatch.clean($0.value)) }, uniquingKeysWith: { first, _ in first }),
+                           forKey: .data)
         }
     }
 
@@ -29,7 +33,7 @@ struct JournalBatch {
         var at: Date
     }
 
-    struct AgentRow: JSONRow {
+    struct AgentRow: Encodable {
         var operator_id: Int64
         var state: String?
         var reason: String?
@@ -46,19 +50,9 @@ struct JournalBatch {
         init(_ change: AgentChange) {
             operator_id = change.operatorId
             state = change.state.rawValue
-            reason = change.reason
+            reason = change.reason.map(JournalBatch.clean)
             call_id = change.callId
             at = change.at.timeIntervalSince1970
-        }
-
-        func write(_ o: inout JSONText.Object) {
-            o.add("operator_id", operator_id)
-            o.add("state", state)
-            o.add("reason", reason)
-            o.add("call_id", call_id)
-            o.add("at", at)
-            o.add("ended_at", ended_at)
-            o.add("wrap_up_at", wrap_up_at)
         }
     }
 
@@ -115,68 +109,92 @@ struct JournalBatch {
         }
     }
 
-    /// The rows as a JSON array, written by hand (Foundation's encoder was a visible share of the call flow's CPU).
-    static func json(_ rows: [some JSONRow]) -> JSONRows {
-        JSONRows(bytes: JSONText.array(rows) { row, object in row.write(&object) })
+    /// The rows as a JSON array (nil members left out).
+    static func json(_ rows: [some Encodable]) -> String {
+        do {
+            return String(decoding: try encoder.encode(rows), as: UTF8.self)
+        } catch {
+            // Rows hold text, ids, whole numbers and finite times only (non-finite ones are written as text).
+            preconditionFailure("a journal row could not be written as JSON: \(error)")
+        }
+    }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return encoder
+    }()
+
+    /// Text as PostgreSQL's `text` and `jsonb` can hold it: U+0000 (which a caller's number or an Asterisk
+    /// event may carry) becomes U+FFFD instead of failing the whole batch.
+    static func clean(_ text: String) -> String {
+        text.contains("\u{0}") ? text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : text
     }
 }
 
-/// JSON text bound as a `text` parameter straight from its bytes (the statements cast it to `jsonb`).
-struct JSONRows: PostgresNonThrowingEncodable {
-    let bytes: [UInt8]
-
-    static var psqlType: PostgresDataType { .text }
-    static var psqlFormat: PostgresFormat { .binary }
-
-    func encode<JSONEncoder: PostgresJSONEncoder>(into byteBuffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
-        byteBuffer.writeBytes(bytes)
+extension KeyedEncodingContainer {
+    /// Text cleaned for PostgreSQL (`JournalBatch.clean`); nil is left out.
+    mutating func encodeText(_ text: String?, forKey key: Key) throws {
+        try encodeIfPresent(text.map(JournalBatch.clean), forKey: key)
     }
-}
-
-protocol JSONRow {
-    func write(_ object: inout JSONText.Object)
 }
 
 /// A `calls` row, keys as the columns.
-extension CallRecord: JSONRow {
-    func write(_ o: inout JSONText.Object) {
-        o.add("id", id)
-        o.add("direction", direction)
-        o.add("asterisk_node", server)
-        o.add("channel_id", channelId)
-        o.add("caller_number", callerNumber)
-        o.add("dialled_number", dialledNumber)
-        o.add("language", language?.rawValue)
-        o.add("ivr_path", ivrPath)
-        o.add("topic_code", topic)
-        o.add("started_at", startedAt.timeIntervalSince1970)
-        o.add("ivr_ended_at", ivrEndedAt?.timeIntervalSince1970)
-        o.add("queued_at", queuedAt?.timeIntervalSince1970)
-        o.add("answered_at", answeredAt?.timeIntervalSince1970)
-        o.add("ended_at", endedAt?.timeIntervalSince1970)
-        o.add("wait_seconds", waitSeconds)
-        o.add("talk_seconds", talkSeconds)
-        o.add("operator_id", operatorId)
-        o.add("outcome", outcome.rawValue)
-        o.add("hangup_side", hangupSide?.rawValue)
-        o.add("repeated", repeated)
-        o.add("callback_number", callbackNumber)
+struct CallRow: Encodable {
+    let call: CallRecord
+
+    enum CodingKeys: String, CodingKey {
+        case id, direction, asterisk_node, channel_id, caller_number, dialled_number, language, ivr_path, topic_code, started_at, ivr_ended_at,
+             queued_at, answered_at, ended_at, wait_seconds, talk_seconds, operator_id, outcome, hangup_side, repeated, callback_number
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var row = encoder.container(keyedBy: CodingKeys.self)
+        try row.encode(call.id, forKey: .id)
+        try row.encodeText(call.direction, forKey: .direction)
+        try row.encodeText(call.server, forKey: .asterisk_node)
+        try row.encodeText(call.channelId, forKey: .channel_id)
+        try row.encodeText(call.callerNumber, forKey: .caller_number)
+        try row.encodeText(call.dialledNumber, forKey: .dialled_number)
+        try row.encodeText(call.language?.rawValue, forKey: .language)
+        try row.encode(call.ivrPath.map(JournalBatch.clean), forKey: .ivr_path)
+        try row.encodeText(call.topic, forKey: .topic_code)
+        try row.encode(call.startedAt.timeIntervalSince1970, forKey: .started_at)
+        try row.encodeIfPresent(call.ivrEndedAt?.timeIntervalSince1970, forKey: .ivr_ended_at)
+        try row.encodeIfPresent(call.queuedAt?.timeIntervalSince1970, forKey: .queued_at)
+        try row.encodeIfPresent(call.answeredAt?.timeIntervalSince1970, forKey: .answered_at)
+        try row.encodeIfPresent(call.endedAt?.timeIntervalSince1970, forKey: .ended_at)
+        try row.encodeIfPresent(call.waitSeconds, forKey: .wait_seconds)
+        try row.encodeIfPresent(call.talkSeconds, forKey: .talk_seconds)
+        try row.encodeIfPresent(call.operatorId, forKey: .operator_id)
+        try row.encode(call.outcome.rawValue, forKey: .outcome)
+        try row.encodeIfPresent(call.hangupSide?.rawValue, forKey: .hangup_side)
+        try row.encode(call.repeated, forKey: .repeated)
+        try row.encodeText(call.callbackNumber, forKey: .callback_number)
     }
 }
 
 /// A `recordings` row, keys as the columns.
-extension RecordingRecord: JSONRow {
-    func write(_ o: inout JSONText.Object) {
-        o.add("call_id", callId)
-        o.add("name", name)
-        o.add("format", format)
-        o.add("asterisk_node", server)
-        o.add("state", state.rawValue)
-        o.add("error", error)
-        o.add("duration_seconds", durationSeconds)
-        o.add("size_bytes", sizeBytes)
-        o.add("storage_path", storagePath)
-        o.add("started_at", startedAt.timeIntervalSince1970)
-        o.add("finished_at", finishedAt?.timeIntervalSince1970)
+struct RecordingRow: Encodable {
+    let recording: RecordingRecord
+
+    enum CodingKeys: String, CodingKey {
+        case call_id, name, format, asterisk_node, state, error, duration_seconds, size_bytes, storage_path, started_at, finished_at
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var row = encoder.container(keyedBy: CodingKeys.self)
+        let r = recording
+        try row.encode(r.callId, forKey: .call_id)
+        try row.encodeText(r.name, forKey: .name)
+        try row.encodeText(r.format, forKey: .format)
+        try row.encodeText(r.server, forKey: .asterisk_node)
+        try row.encode(r.state.rawValue, forKey: .state)
+        try row.encodeText(r.error, forKey: .error)
+        try row.encodeIfPresent(r.durationSeconds, forKey: .duration_seconds)
+        try row.encodeIfPresent(r.sizeBytes, forKey: .size_bytes)
+        try row.encodeText(r.storagePath, forKey: .storage_path)
+        try row.encode(r.startedAt.timeIntervalSince1970, forKey: .started_at)
+        try row.encodeIfPresent(r.finishedAt?.timeIntervalSince1970, forKey: .finished_at)
     }
 }

@@ -61,7 +61,7 @@ public struct PostgresCallStore: CallStore {
     func callsQuery(_ calls: [CallRecord]) -> PostgresQuery {
         """
             WITH r AS (
-                SELECT * FROM jsonb_to_recordset(\(JournalBatch.json(calls))::jsonb) AS r(
+                SELECT * FROM jsonb_to_recordset(\(JournalBatch.json(calls.map(CallRow.init)))::jsonb) AS r(
                     id uuid, direction text, asterisk_node text, channel_id text, caller_number text, dialled_number text, language text,
                     ivr_path text[], topic_code text, started_at double precision, ivr_ended_at double precision, queued_at double precision,
                     answered_at double precision, ended_at double precision, wait_seconds integer, talk_seconds integer, operator_id bigint,
@@ -153,7 +153,7 @@ public struct PostgresCallStore: CallStore {
             INSERT INTO recordings (call_id, name, format, asterisk_node, state, error, duration_seconds, size_bytes, storage_path, started_at, finished_at)
             SELECT r.call_id, r.name, r.format, r.asterisk_node, r.state, r.error, r.duration_seconds, r.size_bytes, r.storage_path,
                    to_timestamp(r.started_at), to_timestamp(r.finished_at)
-            FROM jsonb_to_recordset(\(JournalBatch.json(recordings))::jsonb) AS r(
+            FROM jsonb_to_recordset(\(JournalBatch.json(recordings.map(RecordingRow.init)))::jsonb) AS r(
                 call_id uuid, name text, format text, asterisk_node text, state text, error text, duration_seconds integer,
                 size_bytes bigint, storage_path text, started_at double precision, finished_at double precision)
             WHERE EXISTS (SELECT 1 FROM calls WHERE id = r.call_id)
