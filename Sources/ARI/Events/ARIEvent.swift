@@ -197,8 +197,7 @@ public struct ARIEventMessage: Codable, Sendable, Equatable {
 
     /// The message as Asterisk writes it on the events socket: `type` and `timestamp` first (packed with the
     /// event), then the event's own members, then `asterisk_id` (added by `app_send`) and `application` (added by
-    /// `ari_websocket_send_event`): jansson keeps members in the order they were set. A client that finds the
-    /// type at the front need not scan the rest, so the simulator must not move it behind a channel snapshot.
+    /// `ari_websocket_send_event`): jansson keeps members in the order they were set.
     public func encoded() throws -> Data {
         let (type, payload) = event.typeAndPayload
         func quoted(_ value: String) throws -> String { String(decoding: try ARICoding.encoder().encode(value), as: UTF8.self) }

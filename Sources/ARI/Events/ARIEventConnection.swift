@@ -59,8 +59,6 @@ public final class ARIEventConnection: Service, Sendable {
     let requests = RESTRequestTable()
     /// When set, only events of these types are decoded and delivered; the rest are dropped unread.
     public let eventTypes: Set<String>?
-    /// `eventTypes` and the answers to requests over the socket.
-    let wantedTypes: TypeMatcher?
     /// Frames read (events and answers), events delivered, and requests written on this socket, for the benchmark.
     public let framesReceived = Atomic<Int>(0)
     public let eventsDelivered = Atomic<Int>(0)
@@ -73,7 +71,6 @@ public final class ARIEventConnection: Service, Sendable {
         self.pingPeriod = pingPeriod
         self.eventLoop = eventLoop ?? MultiThreadedEventLoopGroup.singleton.next()
         self.eventTypes = eventTypes
-        self.wantedTypes = eventTypes.map { TypeMatcher($0.union(Self.responseType)) }
         self.restOverWebSocketWanted = configuration.restOverWebSocket
         self.handshakeTimeout = handshakeTimeout
         self.configuration = configuration
@@ -264,39 +261,32 @@ public final class ARIEventConnection: Service, Sendable {
     }
 
     /// Answers to requests sent over the socket are matched to their senders; they are not events.
-    func handleResponse(_ text: String, scanned: Bool = false) -> Bool {
-        guard scanned || Self.responseMatcher.match(text) != nil else { return false }
+    func handleResponse(_ text: String) {
         guard let (id, response) = RESTFrame.response(text, withBody: { id, status in
             !(200..<300).contains(status) || requests.wantsBody(id)
-        }) else { return false }
+        }) else {
+            logger.warning("malformed ARI answer skipped", metadata: ["text": "\(text.prefix(200))"])
+            return
+        }
         if !requests.resolve(id, with: .success(response)) {
             logger.debug("ARI answer to no request in flight", metadata: ["request": "\(id)"])
         }
-        return true
     }
 
-    static let responseType: Set<String> = ["RESTResponse"]
-    /// Made once: without an event filter every frame is checked for being an answer.
-    static let responseMatcher = TypeMatcher(responseType)
-
-    /// Whether any `"type": "…"` member in the text names one of `types`. Every occurrence counts, nested
-    /// or not, so a wanted event is never dropped; a value inside a string cannot match (its quotes are escaped).
-    static func mentionsType(in text: String, from types: Set<String>) -> Bool {
-        TypeMatcher(types).match(text) != nil
-    }
+    /// A frame's `type`, read first: answers go to their requests, unwanted events are dropped undecoded.
+    struct FrameType: Decodable { let type: String }
 
     func handle(_ text: String) {
         framesReceived.add(1, ordering: .relaxed)
-        // One scan tells an answer from a wanted event from an unwanted one.
-        if let wanted = wantedTypes {
-            guard let type = wanted.match(text) else { return }
-            if type == "RESTResponse" || type.isEmpty, handleResponse(text, scanned: true) { return }
-            if type == "RESTResponse" { return } // a malformed answer: never an event
-        } else if handleResponse(text) {
+        let data = Data(text.utf8)
+        guard let type = try? JSONDecoder().decode(FrameType.self, from: data).type else {
+            logger.warning("malformed ARI event skipped", metadata: ["text": "\(text.prefix(200))"])
             return
         }
+        if type == "RESTResponse" { return handleResponse(text) }
+        if let eventTypes, !eventTypes.contains(type) { return }
         do {
-            let message = try ARIEventMessage.decode(Data(text.utf8))
+            let message = try ARIEventMessage.decode(data)
             if case .unknown(let type, _) = message.event {
                 logger.debug("ARI event of a type not modelled", metadata: ["type": "\(type)"])
             }
@@ -322,65 +312,4 @@ struct SocketWriter: Sendable {
 final class EventConsumer: Sendable {
     let body: @Sendable (ARIConnectionEvent) -> Void
     init(body: @escaping @Sendable (ARIConnectionEvent) -> Void) { self.body = body }
-}
-
-/// Finds the first `"type": "…"` member whose value is one of a set of names, comparing bytes: a frame's
-/// type was read into a new string and hashed into a set for every frame.
-struct TypeMatcher: Sendable {
-    let names: [String]
-    let bytes: [[UInt8]]
-
-    init(_ types: Set<String>) {
-        names = types.sorted()
-        bytes = names.map { Array($0.utf8) }
-    }
-
-    /// The matching name; "" for an escaped type (which may be anything: decode to be sure); nil when none matches.
-    func match(_ text: String) -> String? {
-        var text = text
-        return text.withUTF8 { match(bytes: $0) }
-    }
-
-    func match(bytes text: UnsafeBufferPointer<UInt8>) -> String? {
-        let key: StaticString = "\"type\""
-        let keyLength = key.utf8CodeUnitCount
-        let count = text.count
-        @inline(__always) func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
-        return key.withUTF8Buffer { key -> String? in
-            var index = 0
-            while index + keyLength < count {
-                guard text[index] == 0x22, text[index + 1] == 0x74 else { // `"t`
-                    index += 1
-                    continue
-                }
-                var matched = true
-                for offset in 2..<keyLength where text[index + offset] != key[offset] {
-                    matched = false
-                    break
-                }
-                index += 1
-                guard matched else { continue }
-                var cursor = index - 1 + keyLength
-                while cursor < count, isSpace(text[cursor]) { cursor += 1 }
-                guard cursor < count, text[cursor] == UInt8(ascii: ":") else { continue }
-                cursor += 1
-                while cursor < count, isSpace(text[cursor]) { cursor += 1 }
-                guard cursor < count, text[cursor] == 0x22 else { continue }
-                let start = cursor + 1
-                var end = start
-                while end < count, text[end] != 0x22, text[end] != 0x5C { end += 1 }
-                if end < count, text[end] == 0x5C { return "" }
-                let length = end - start
-                for (position, candidate) in bytes.enumerated() where candidate.count == length {
-                    var equal = true
-                    for offset in 0..<length where candidate[offset] != text[start + offset] {
-                        equal = false
-                        break
-                    }
-                    if equal { return names[position] }
-                }
-            }
-            return nil
-        }
-    }
 }
