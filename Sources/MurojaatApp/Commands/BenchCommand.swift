@@ -42,6 +42,7 @@ extension MurojaatCommand.Bench {
         var shareCores = false
 
         func runAsync() async throws {
+            print(BenchRun.header())
             var config = try options.load()
             let logger = Logger(label: "murojaat.bench")
             var quiet = logger
@@ -400,4 +401,28 @@ enum CoreSplit {
     }
 
     static func describe(_ cpus: [Int]) -> String { cpus.map(String.init).joined(separator: ",") }
+}
+
+/// What a benchmark ran on, printed first so that no figure is read without it.
+enum BenchRun {
+    static var buildConfiguration: String {
+        #if DEBUG
+        "debug"
+        #else
+        "release"
+        #endif
+    }
+
+    /// Build configuration, CPU model and count, and the date; a loud warning in a debug build.
+    static func header() -> String {
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }?
+            .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
+        let date = ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate])
+        var text = "build: \(buildConfiguration); machine: \(model), \(ProcessInfo.processInfo.activeProcessorCount) CPUs; date: \(date)"
+        if buildConfiguration == "debug" {
+            text += "\nWARNING: debug build: figures are several times slower than the product's; measure with `swift build -c release`."
+        }
+        return text
+    }
 }

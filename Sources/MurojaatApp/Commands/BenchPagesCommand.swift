@@ -26,6 +26,7 @@ extension MurojaatCommand.Bench {
         }
 
         func runAsync() async throws {
+            print(BenchRun.header())
             var config = try options.load()
             let logger: Logger = {
                 var logger = Logger(label: "murojaat.bench")

@@ -5,83 +5,156 @@ import PostgresNIO
 import Storage
 
 extension MurojaatCommand {
-    /// Generates volume for measuring pages and reports: calls spread over the past year (with their
-    /// outcomes, wait and talk times) and appeals for part of them, in batches inside PostgreSQL.
+    /// Generates volume for measuring pages and reports: a year of calls with the shape a hotline has (the hours
+    /// of the day, weekdays, the exam periods' surges several times the normal volume, repeat callers, longer
+    /// waits and more abandoned calls when the line is busy) and appeals for part of them, inside PostgreSQL.
     struct Seed: AsyncCommand {
         static let configuration = CommandConfiguration(abstract: "Generate a year of calls and appeals for measurements (not for production).")
         @OptionGroup var options: ConfigOptions
-        @Option(help: "Calls to generate.") var calls = 1_800_000
-        @Option(help: "Share of calls that leave an appeal.") var appealShare = 0.8
+        @Option(help: "Calls to generate (about; each hour's count is drawn around its share).") var calls = 1_800_000
+        @Option(help: "Share of answered calls that leave an appeal.") var appealShare = 0.8
         @Option(help: "Days back the calls are spread over.") var days = 365
-        @Option(help: "Rows per batch.") var batch = 100_000
+        @Option(help: "Operators the calls are answered by.") var operators = 60
+
+        /// Calls by hour of the day in Tashkent (a day's share, before weekday and season): quiet at night, a
+        /// morning peak from 10 to 12 and an afternoon one from 14 to 17.
+        static let hourWeights: [Double] = [0.25, 0.15, 0.1, 0.1, 0.1, 0.2, 0.5, 1.3, 3.0, 4.6, 5.6, 5.9, 5.0, 4.8, 5.6, 5.7, 5.3, 4.5,
+                                            3.6, 2.9, 2.3, 1.7, 1.0, 0.5]
+        /// Monday to Sunday.
+        static let weekdayWeights: [Double] = [1.15, 1.1, 1.05, 1.0, 0.95, 0.7, 0.45]
+
+        /// How many times the normal volume a day has: the admission campaign (documents in June, the entrance
+        /// tests in July and early August, results in the second half of August) and the spring registration
+        /// of school leavers; quiet at New Year.
+        static func surge(month: Int, day: Int) -> Double {
+            switch (month, day) {
+            case (6, 1...14): return 2.0
+            case (6, _): return 3.0
+            case (7, _): return 4.5
+            case (8, 1...10): return 4.0
+            case (8, 11...25): return 6.0 // results
+            case (8, _): return 2.5
+            case (3, 1...20): return 2.0
+            case (9, 1...10): return 1.5
+            case (1, 1...7), (12, 30...31): return 0.5
+            default: return 1.0
+            }
+        }
 
         func runAsync() async throws {
             let config = try options.load()
             let logger = Logger(label: "murojaat.seed")
             let client = PostgresClient(configuration: config.database.clientConfiguration, backgroundLogger: logger)
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = config.timeZone
+            // Every hour of the period with its weight and the day's surge.
+            let today = calendar.startOfDay(for: Date())
+            var slots: [(start: Date, weight: Double, surge: Double)] = []
+            for back in stride(from: days, to: 0, by: -1) {
+                let day = calendar.date(byAdding: .day, value: -back, to: today)!
+                let parts = calendar.dateComponents([.month, .day, .weekday], from: day)
+                let surge = Self.surge(month: parts.month!, day: parts.day!)
+                let weekday = Self.weekdayWeights[(parts.weekday! + 5) % 7] // Calendar: 1 = Sunday
+                for hour in 0..<24 {
+                    slots.append((day.addingTimeInterval(Double(hour) * 3600), Self.hourWeights[hour] * weekday * surge, surge))
+                }
+            }
+            let total = slots.reduce(0) { $0 + $1.weight }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await client.run() }
                 defer { group.cancelAll() }
                 try await Migrator(client: client, migrations: try Migration.bundled(), logger: logger).migrate()
                 try await ReferenceData.bundled().seed(client, logger: logger)
-                try await DemoData.seed(client, operators: 10, logger: logger)
+                try await DemoData.seed(client, operators: operators, logger: logger)
                 let started = Date()
                 var done = 0
-                while done < calls {
-                    let size = min(batch, calls - done)
-                    let share = appealShare, span = days
-                    try await client.query("""
-                        WITH ops AS (SELECT array_agg(id) AS ids FROM operators),
-                             tops AS (SELECT array_agg(code) AS codes FROM topics WHERE parent_code IS NULL),
+                // A week at a time: at most a few hundred thousand rows per statement.
+                for week in stride(from: 0, to: slots.count, by: 24 * 7) {
+                    let part = slots[week..<min(slots.count, week + 24 * 7)]
+                    let starts = part.map { $0.start }
+                    // Each hour's count drawn around its share (the fraction decides one call more or not).
+                    let counts = part.map { slot -> Int in
+                        let expected = Double(calls) * slot.weight / total
+                        return Int(expected) + (Double.random(in: 0..<1) < expected - expected.rounded(.down) ? 1 : 0)
+                    }
+                    let surges = part.map { $0.surge }
+                    let share = appealShare
+                    let rows = try await client.query("""
+                        WITH ops AS (SELECT array_agg(id ORDER BY id) AS ids FROM operators),
+                             tops AS (SELECT array_agg(code ORDER BY code) AS codes FROM topics WHERE parent_code IS NULL),
                              regs AS (SELECT array_agg(code ORDER BY sort, code) AS codes FROM regions),
                              base AS (SELECT coalesce(max(seq), 0) AS s FROM appeals),
+                             slot AS (SELECT * FROM unnest(\(starts)::timestamptz[], \(counts)::int[], \(surges)::float8[]) AS s(at, n, surge)),
                              generated AS (
-                               SELECT gen_random_uuid() AS id, g,
-                                      now() - random() * make_interval(days => \(span)::int) AS started,
-                                      (random() * 60)::int AS wait, (30 + random() * 400)::int AS talk, random() AS r
-                               FROM generate_series(1, \(size)) g),
+                               SELECT gen_random_uuid() AS id, row_number() OVER () AS g, s.surge,
+                                      s.at + random() * interval '1 hour' AS started, random() AS r, random() AS q,
+                                      -- Waits grow with the surge; a busy line loses more callers in the queue.
+                                      (random() * random() * 40 * s.surge)::int AS wait, (40 + random() * random() * 500)::int AS talk,
+                                      -- Three callers in ten come back (a pool of 40,000 numbers, some far more often than
+                                      -- others); the rest call once from anywhere in the country.
+                                      CASE WHEN random() < 0.3 THEN '+99890' || lpad((floor(random() * random() * 40000))::int::text, 7, '0')
+                                           ELSE '+9989' || (1 + floor(random() * 9))::int::text || lpad((floor(random() * 9999999))::int::text, 7, '0') END AS number
+                               FROM slot s, generate_series(1, s.n)),
+                             shaped AS (
+                               SELECT x.*, CASE WHEN x.r < 0.06 THEN 'abandoned_ivr'
+                                                WHEN x.r < 0.06 + 0.015 * x.surge THEN 'abandoned_queue'
+                                                WHEN x.r < 0.075 + 0.015 * x.surge THEN 'operator_no_answer'
+                                                WHEN x.r < 0.08 + 0.015 * x.surge THEN 'callback_done'
+                                                ELSE 'answered' END AS outcome
+                               FROM generated x),
                              inserted AS (
                                INSERT INTO calls (id, asterisk_node, channel_id, caller_number, dialled_number, language, topic_code,
                                                   started_at, ivr_ended_at, queued_at, answered_at, ended_at, wait_seconds, talk_seconds,
                                                   operator_id, outcome, hangup_side, repeated)
-                               SELECT x.id, 'seed', 'seed-' || x.id, '+99890' || lpad((random() * 9999999)::int::text, 7, '0'), '1000',
-                                      CASE WHEN x.g % 3 = 0 THEN 'ru' ELSE 'uz' END, tops.codes[1 + (x.g % array_length(tops.codes, 1))],
-                                      x.started, x.started + interval '20 seconds', x.started + interval '20 seconds',
-                                      CASE WHEN x.r < 0.9 THEN x.started + interval '20 seconds' + make_interval(secs => x.wait::float8) END,
-                                      x.started + interval '20 seconds' + make_interval(secs => (x.wait + CASE WHEN x.r < 0.9 THEN x.talk ELSE 0 END)::float8),
-                                      x.wait, CASE WHEN x.r < 0.9 THEN x.talk END,
-                                      CASE WHEN x.r < 0.9 THEN ops.ids[1 + (x.g % array_length(ops.ids, 1))] END,
-                                      CASE WHEN x.r < 0.9 THEN 'answered' WHEN x.r < 0.95 THEN 'abandoned_queue' ELSE 'abandoned_ivr' END,
-                                      'caller', x.g % 7 = 0
-                               FROM generated x, ops, tops
+                               SELECT x.id, 'seed', 'seed-' || x.id, x.number, '1000',
+                                      CASE WHEN x.q < 0.35 THEN 'ru' ELSE 'uz' END, tops.codes[1 + floor(x.q * x.q * array_length(tops.codes, 1))::int],
+                                      x.started, x.started + interval '25 seconds',
+                                      CASE WHEN x.outcome <> 'abandoned_ivr' THEN x.started + interval '25 seconds' END,
+                                      CASE WHEN x.outcome IN ('answered', 'callback_done') THEN x.started + interval '25 seconds' + make_interval(secs => x.wait) END,
+                                      x.started + interval '25 seconds' + make_interval(secs => x.wait + CASE WHEN x.outcome IN ('answered', 'callback_done') THEN x.talk ELSE 0 END),
+                                      CASE WHEN x.outcome <> 'abandoned_ivr' THEN x.wait END,
+                                      CASE WHEN x.outcome IN ('answered', 'callback_done') THEN x.talk END,
+                                      CASE WHEN x.outcome IN ('answered', 'callback_done', 'operator_no_answer')
+                                           THEN ops.ids[1 + floor(random() * array_length(ops.ids, 1))::int] END,
+                                      x.outcome, CASE WHEN x.q < 0.7 THEN 'caller' ELSE 'operator' END, false
+                               FROM shaped x, ops, tops
                                RETURNING id, started_at, caller_number, language, topic_code, operator_id, outcome),
                              chosen AS (
                                SELECT i.*, row_number() OVER () AS n FROM inserted i
-                               WHERE i.outcome = 'answered' AND random() < \(share) / 0.9)
+                               WHERE i.outcome IN ('answered', 'callback_done') AND random() < \(share))
                         INSERT INTO appeals (year, seq, source, citizen_name, phone, region_code, language, category_code, topic_code,
                                              text, answer, status, consent, call_id, operator_id, due_date, created_at, updated_at)
                         SELECT extract(year FROM c.started_at)::smallint, base.s + c.n, 'call', 'Fuqaro ' || c.n, c.caller_number,
                                regs.codes[1 + (c.n % 14)::int], c.language,
-                               (array['question','question','question','complaint','application','suggestion','gratitude'])[1 + (c.n % 7)::int],
+                               (array['question','question','question','question','complaint','application','suggestion','gratitude'])[1 + (c.n % 8)::int],
                                c.topic_code, 'Generated appeal text for measurements ' || c.n, 'Javob berildi',
                                (array['resolved','resolved','resolved','unresolved','disputed','forwarded','answered','closed'])[1 + (c.n % 8)::int],
                                true, c.id, c.operator_id, (c.started_at + interval '15 days')::date, c.started_at, c.started_at
                         FROM chosen c, base, regs
                         """, logger: logger)
-                    done += size
-                    print("calls: \(done) of \(calls) (\(Int(Date().timeIntervalSince(started))) s)")
+                    for try await _ in rows {}
+                    done += counts.reduce(0, +)
+                    print("calls: \(done) (\(Int(Date().timeIntervalSince(started))) s)")
                 }
+                // A call is repeated when its number called in the 24 hours before it (as the call flow marks it).
+                try await client.query("""
+                    UPDATE calls c SET repeated = true FROM (
+                        SELECT id, started_at - lag(started_at) OVER (PARTITION BY caller_number ORDER BY started_at) AS gap
+                        FROM calls WHERE asterisk_node = 'seed') p
+                    WHERE c.id = p.id AND p.gap <= interval '24 hours' AND NOT c.repeated
+                    """, logger: logger)
                 try await client.query("""
                     INSERT INTO appeal_counters (year, last_seq) SELECT year, max(seq) FROM appeals GROUP BY year
                     ON CONFLICT (year) DO UPDATE SET last_seq = greatest(appeal_counters.last_seq, EXCLUDED.last_seq)
                     """, logger: logger)
                 try await client.query("ANALYZE calls", logger: logger)
                 try await client.query("ANALYZE appeals", logger: logger)
-                // The statistics read the daily roll-up: build it for the whole seeded year.
+                // The statistics read the daily roll-up: build it for the whole seeded period.
                 let zone = config.timeZone
-                let from = StatsRollup.day(Date().addingTimeInterval(-367 * 86400), zone), to = StatsRollup.day(Date(), zone)
+                let from = StatsRollup.day(Date().addingTimeInterval(-Double(days + 2) * 86400), zone), to = StatsRollup.day(Date(), zone)
                 let rows = try await StatsRollup.rebuild(client, from: from, to: to, timeZone: zone, thresholdSeconds: 20, logger: logger)
                 try await client.query("ANALYZE call_stats_daily", logger: logger)
+                try await client.query("ANALYZE call_stats_hourly", logger: logger)
                 print("statistics roll-up: \(rows) rows for \(from) … \(to)")
                 print("done in \(Int(Date().timeIntervalSince(started))) s")
             }
