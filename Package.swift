@@ -83,7 +83,7 @@ let package = Package(
         .target(
             name: "MurojaatApp",
             dependencies: [
-                "ARI", "AsteriskSimulator", "Storage", "CallCenter", "Notifications",
+                "ARI", "AsteriskSimulator", "AsteriskLab", "Storage", "CallCenter", "Notifications",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -96,8 +96,13 @@ let package = Package(
             ]
         ),
         .target(
+            name: "AsteriskLab",
+            dependencies: ["ARI", "AsteriskSimulator"],
+            path: "Sources/AsteriskLab"
+        ),
+        .target(
             name: "TestSupport",
-            dependencies: ["ARI", "AsteriskSimulator", .product(name: "HummingbirdTesting", package: "hummingbird"),
+            dependencies: ["ARI", "AsteriskSimulator", "AsteriskLab", .product(name: "HummingbirdTesting", package: "hummingbird"),
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
             path: "Sources/TestSupport",
             resources: [.copy("Resources")]

@@ -18,13 +18,14 @@ extension CallCenter {
             return
         }
         session.phase = .bridged(operatorId: operatorId, leg: leg)
-        connect(&session, id: id, operatorId: operatorId, legs: [session.callerChannel, leg])
+        connect(&session, id: id, operatorId: operatorId, legs: [session.callerChannel, leg], answeredAt: eventReceivedAt)
         sessions[id] = session
     }
 
     /// Bridge, add both sides, record; stamps the answer. Adding a channel of the app subscribes the app to
     /// the bridge (Asterisk 22.10 was seen to), which brings the recording's events: no subscription request.
-    func connect(_ session: inout CallSession, id: UUID, operatorId: Int64, legs: [String]) {
+    /// `answeredAt`: when the operator's answer arrived (the benchmark's answer → bridged).
+    func connect(_ session: inout CallSession, id: UUID, operatorId: Int64, legs: [String], answeredAt: ContinuousClock.Instant? = nil) {
         let now = Date()
         leaveLine(session)
         session.ticket = nil
@@ -37,7 +38,8 @@ extension CallCenter {
         session.recordingName = name
         let format = settings.recordingFormat
         session.ops.send("create bridge", ARIClient.createBridgeRequest(types: [.mixing], bridgeId: bridgeId, name: "call-\(bridgeId)"))
-        session.ops.send("add channels", ARIClient.addChannelRequest(bridge: bridgeId, channels: legs))
+        session.ops.send("add channels", ARIClient.addChannelRequest(bridge: bridgeId, channels: legs),
+                         onDone: answeredAt.flatMap { LatencyRecorder.recording(latencies, .bridge, since: $0) })
         session.ops.send("record bridge", ARIClient.recordBridgeRequest(bridge: bridgeId, name: name, format: format, ifExists: .overwrite))
         journal.append(.call(session.record))
         // The recording's row as the request goes: a refusal or RecordingFailed turns it to failed, RecordingFinished

@@ -19,7 +19,11 @@ extension CallCenter {
             session.playbacks.append(playbackId)
             playbacks[playbackId] = id
             let language = session.record.language ?? language ?? .uz
-            session.ops.send("play", ARIClient.playRequest(channel: session.callerChannel, media: media, lang: language.rawValue, playbackId: playbackId))
+            // The first prompt after a digit is what the caller waits for (the benchmark's digit → prompt).
+            let onDone = session.digitAt.flatMap { LatencyRecorder.recording(latencies, .prompt, since: $0) }
+            session.digitAt = nil
+            session.ops.send("play", ARIClient.playRequest(channel: session.callerChannel, media: media, lang: language.rawValue, playbackId: playbackId),
+                             onDone: onDone)
         }
         session.after = after
         sessions[id] = session
@@ -77,7 +81,11 @@ extension CallCenter {
     }
 
     func digit(_ digit: String, call id: UUID) {
-        guard let session = sessions[id] else { return }
+        guard var session = sessions[id] else { return }
+        if latencies != nil {
+            session.digitAt = eventReceivedAt
+            sessions[id] = session
+        }
         switch session.phase {
         case .ivr:
             menuChoice(digit, call: id)

@@ -223,9 +223,8 @@ extension CallCenter {
                                              callerId: session.record.callerNumber, timeout: settings.ringTimeoutSeconds)
         let since = max(session.routableSince, agents[agent.id]?.readySince ?? session.routableSince)
         // Sent at once, not behind the caller's prompt requests: the operator's phone should ring now.
-        var onSent: (@Sendable () -> Void)?
-        if let latencies { onSent = { latencies.record(.routing, since: since) } }
-        session.ops.sendNow("originate operator", session.ops.client.originateRequest(parameters), onSent: onSent)
+        session.ops.sendNow("originate operator", session.ops.client.originateRequest(parameters),
+                            onDone: LatencyRecorder.recording(latencies, .routing, since: since))
         note(id, "offered", ["operator": "\(agent.id)", "endpoint": endpoint, "callback": isCallback ? "yes" : "no"])
         publish(.callOffered(session.record, operatorId: agent.id))
     }

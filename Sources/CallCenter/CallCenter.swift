@@ -289,12 +289,7 @@ public actor CallCenter {
         note(id, "started", ["caller": record.callerNumber, "dialled": dialled, "channel": channel.id])
         publish(.callStarted(record))
         let channelId = channel.id
-        var onSent: (@Sendable () -> Void)?
-        if let latencies {
-            let received = eventReceivedAt
-            onSent = { latencies.record(.answer, since: received) }
-        }
-        ops.send("answer", ARIClient.answerRequest(channelId), onSent: onSent)
+        ops.send("answer", ARIClient.answerRequest(channelId), onDone: LatencyRecorder.recording(latencies, .answer, since: eventReceivedAt))
         // Greeting in both languages from the first second, then the language menu.
         play(id, [("greeting", .uz), ("greeting", .ru)] + (settings.announcement.map { [($0, .uz), ($0, .ru)] } ?? []), then: .returnToMenu)
     }

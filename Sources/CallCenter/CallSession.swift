@@ -31,6 +31,8 @@ struct CallSession {
     var failures = 0
     var playbacks: [String] = []
     var after: AfterPrompts = .nothing
+    /// When the caller's last digit arrived, until the prompt it leads to is asked for (benchmark only).
+    var digitAt: ContinuousClock.Instant?
     var timer: Scheduled<Void>?
     var ops: CallRequests
     var ringAttempts = 0

@@ -17,7 +17,7 @@ final class CallRequests: Sendable {
     typealias Operation = @Sendable (ARIClient) async throws -> Void
 
     enum Item: Sendable {
-        case request(label: String, ARIRequest, ignoringErrors: Bool, onSent: (@Sendable () -> Void)?)
+        case request(label: String, ARIRequest, ignoringErrors: Bool, onDone: (@Sendable () -> Void)?)
         case operation(label: String, Operation)
     }
 
@@ -44,27 +44,23 @@ final class CallRequests: Sendable {
 
     /// Sends `request` after the call's earlier requests. A failure reaches `onError` unless `ignoringErrors`
     /// (hang-ups and stops of things that may already be gone).
-    /// `onSent` runs when the request leaves (the benchmark's latencies): at once when pipelined, when its
-    /// turn comes in the chain otherwise.
-    func send(_ label: String, _ request: ARIRequest, ignoringErrors: Bool = false, onSent: (@Sendable () -> Void)? = nil) {
+    /// `onDone` runs when Asterisk has answered it with success (the benchmark's latencies: what a caller or an
+    /// operator waits for includes Asterisk's own work).
+    func send(_ label: String, _ request: ARIRequest, ignoringErrors: Bool = false, onDone: (@Sendable () -> Void)? = nil) {
         let chained = chain.withLock { $0.used }
-        if !chained, let connection, connection.pipeline(request, completion: completion(label, ignoringErrors)) {
-            onSent?()
+        if !chained, let connection, connection.pipeline(request, completion: completion(label, ignoringErrors, onDone: onDone)) {
             return
         }
-        append(.request(label: label, request, ignoringErrors: ignoringErrors, onSent: onSent))
+        append(.request(label: label, request, ignoringErrors: ignoringErrors, onDone: onDone))
     }
 
     /// Sends `request` now, ahead of any requests still waiting in the call's chain (an operator's phone
     /// should ring at once, not after the caller's prompt requests).
-    func sendNow(_ label: String, _ request: ARIRequest, onSent: (@Sendable () -> Void)? = nil) {
-        if let connection, connection.pipeline(request, completion: completion(label, false)) {
-            onSent?()
+    func sendNow(_ label: String, _ request: ARIRequest, onDone: (@Sendable () -> Void)? = nil) {
+        if let connection, connection.pipeline(request, completion: completion(label, false, onDone: onDone)) {
             return
         }
-        let onError = onError
-        onSent?()
-        submit(request).whenFailure { error in onError(label, error) }
+        submit(request).whenComplete(completion(label, false, onDone: onDone))
     }
 
     /// A request whose answer is read (monitoring): always through the chain, after the call's earlier requests.
@@ -101,10 +97,9 @@ final class CallRequests: Sendable {
         guard let item else { return }
         let done: EventLoopFuture<Void>
         switch item {
-        case .request(let label, let request, let ignoringErrors, let onSent):
-            onSent?()
+        case .request(let label, let request, let ignoringErrors, let onDone):
             let onError = onError
-            done = submit(request).map { _ in }.flatMapError { error in
+            done = submit(request).map { _ in onDone?() }.flatMapError { error in
                 if !ignoringErrors { onError(label, error) }
                 return self.loop.makeSucceededVoidFuture()
             }
@@ -131,11 +126,14 @@ final class CallRequests: Sendable {
         return loop.makeFutureWithTask { try await client.transport.send(request) }
     }
 
-    private func completion(_ label: String, _ ignoringErrors: Bool) -> @Sendable (Result<ARIResponse, any Error>) -> Void {
-        if ignoringErrors { return { _ in } }
+    private func completion(_ label: String, _ ignoringErrors: Bool,
+                            onDone: (@Sendable () -> Void)? = nil) -> @Sendable (Result<ARIResponse, any Error>) -> Void {
         let onError = onError
         return { result in
-            if case .failure(let error) = result { onError(label, error) }
+            switch result {
+            case .success: onDone?()
+            case .failure(let error): if !ignoringErrors { onError(label, error) }
+            }
         }
     }
 }

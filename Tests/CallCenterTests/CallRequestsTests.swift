@@ -22,7 +22,7 @@ struct CallRequestsTests {
             let sent = Mutex(0)
             // As the call flow does: everything handed over from the loop's thread, nothing awaited.
             try await loop.submit {
-                requests.send("first", ARIClient.createBridgeRequest(types: [.mixing], bridgeId: "b1", name: nil), onSent: { sent.withLock { $0 += 1 } })
+                requests.send("first", ARIClient.createBridgeRequest(types: [.mixing], bridgeId: "b1", name: nil), onDone: { sent.withLock { $0 += 1 } })
                 requests.send("gone", ARIClient.hangupRequest("no-such-channel"))
                 requests.send("ignored", ARIClient.hangupRequest("no-such-channel-either"), ignoringErrors: true)
                 requests.enqueue("operation") { client in

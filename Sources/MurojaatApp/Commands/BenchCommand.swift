@@ -14,7 +14,7 @@ import Glibc
 
 extension MurojaatCommand {
     struct Bench: AsyncCommand {
-        static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [Calls.self, Pages.self])
+        static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [Calls.self, Pages.self, Asterisk.self])
         func runAsync() async throws { print(Self.helpMessage()) }
     }
 }
@@ -186,9 +186,11 @@ extension MurojaatCommand.Bench {
                     bench calls: concurrency \(concurrency), total \(total), operators \(operators), talk \(talkMs) ms (simulated), time scale \(timeScale), ARI requests over \(connection.restOverWebSocket ? "the events WebSocket" : "HTTP"), events handled as they arrive
                     calls completed:            \(completed) in \(String(format: "%.1f", seconds)) s
                     calls per second:           \(String(format: "%.1f", Double(completed) / seconds))
-                    StasisStart → answer:       p50 \(ms(latencies.percentile(.answer, 50))), p99 \(ms(latencies.percentile(.answer, 99))) (\(latencies.count(.answer)) samples)
+                    StasisStart → answered:     \(latencies.summary(.answer))
                       seen by the simulator:    \(answerWaits) (from raising the event to reading the answer request, its own queues included)
-                    ready → originate:          p50 \(ms(latencies.percentile(.routing, 50))), p99 \(ms(latencies.percentile(.routing, 99))) (\(latencies.count(.routing)) samples)
+                    digit → prompt playing:     \(latencies.summary(.prompt))
+                    ready → originate done:     \(latencies.summary(.routing))
+                    operator answer → bridged:  \(latencies.summary(.bridge))
                     app CPU per 1,000 calls:    \(String(format: "%.2f", cpu / Double(max(1, completed)) * 1000)) s (this process: call flow, journal, ARI client; callers are generated in the simulator)
                     of which in the kernel:     \(String(format: "%.2f", (after.system - before.system) / Double(max(1, completed)) * 1000)) s; thread switches per call: \(perCall(after.voluntarySwitches, before.voluntarySwitches)) waiting, \(perCall(after.involuntarySwitches, before.involuntarySwitches)) preempted
                       by thread:                \(Self.threadBreakdown(before: threadsBefore, after: threadsAfter, calls: completed))

@@ -20,7 +20,8 @@ extension MurojaatCommand.Prompts {
 
     /// espeak-ng speaks each prompt (voices uz and ru) and sox makes it 8 kHz 16-bit mono WAV,
     /// written as `<sounds>/<lang>/murojaat/<name>.wav`. A file with a `.uploaded` mark beside it is a
-    /// recording made by people and is left alone.
+    /// recording made by people and is left alone. Beside every WAV (spoken or uploaded) go its A-law and µ-law
+    /// copies (`.alaw`, `.ulaw`): Asterisk plays the file in the call's own codec and transcodes nothing.
     struct Synthesize: AsyncCommand {
         static let configuration = CommandConfiguration(abstract: "Turn every prompt text into WAV files with espeak-ng and sox.")
         @OptionGroup var options: ConfigOptions
@@ -39,10 +40,11 @@ extension MurojaatCommand.Prompts {
                     let file = root.appendingPathComponent("\(language.rawValue)/murojaat/\(prompt.name).wav")
                     if FileManager.default.fileExists(atPath: file.path + ".uploaded") || (!force && FileManager.default.fileExists(atPath: file.path)) {
                         kept += 1
-                        continue
+                    } else {
+                        try PromptSynthesizer.synthesize(prompt.text(language), voice: language.rawValue, to: file)
+                        made += 1
                     }
-                    try PromptSynthesizer.synthesize(prompt.text(language), voice: language.rawValue, to: file)
-                    made += 1
+                    try PromptSynthesizer.telephoneCopies(of: file)
                 }
             }
             print("prompts: \(made) synthesized, \(kept) kept, in \(root.path)")
@@ -67,6 +69,17 @@ enum PromptSynthesizer {
         defer { try? FileManager.default.removeItem(at: raw) }
         try run(which("espeak-ng")!, ["-v", voice, "-s", "150", "-w", raw.path, text])
         try run(which("sox")!, [raw.path, "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", file.path])
+    }
+
+    /// `<name>.alaw` and `<name>.ulaw` from `<name>.wav`, unless they are already newer than it.
+    static func telephoneCopies(of wav: URL) throws {
+        let modified = { (url: URL) in (try? FileManager.default.attributesOfItem(atPath: url.path)[.modificationDate] as? Date) ?? nil }
+        guard let source = modified(wav) else { return }
+        for (type, suffix) in [("al", "alaw"), ("ul", "ulaw")] {
+            let copy = wav.deletingPathExtension().appendingPathExtension(suffix)
+            if let made = modified(copy), made >= source { continue }
+            try run(which("sox")!, [wav.path, "-r", "8000", "-c", "1", "-t", type, copy.path])
+        }
     }
 
     static func run(_ tool: String, _ arguments: [String]) throws {

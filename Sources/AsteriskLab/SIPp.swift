@@ -86,7 +86,10 @@ public enum SIPp {
 
     /// A citizen calling `to` through the trunk from `from`, doing `steps` once answered. Unless the steps hang up, the
     /// call waits (up to `holdSeconds`) for the far end to hang up. Exit status 0: the call was answered and ended.
-    public static func call(sipPort: Int, from: String, to: String = "1000", steps: [CallerStep], holdSeconds: Int = 60) throws -> Running {
+    /// With `load`, one sipp places many such calls (`from` followed by the call's number as the caller) and keeps
+    /// every INVITE → 200 OK time in a file (`rttFile`).
+    public static func call(sipPort: Int, from: String, to: String = "1000", steps: [CallerStep], holdSeconds: Int = 60,
+                            load: Load? = nil) throws -> Running {
         let files = folder("caller")
         try FileManager.default.createDirectory(at: files, withIntermediateDirectories: true)
         var body = ""
@@ -120,7 +123,7 @@ public enum SIPp {
           <send retrans="500" start_rtd="1"><![CDATA[
         INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
         Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-        From: <sip:\(from)@[local_ip]:[local_port]>;tag=[pid]c[call_number]
+        From: <sip:\(from)\(load == nil ? "" : "[call_number]")@[local_ip]:[local_port]>;tag=[pid]c[call_number]
         To: <sip:[service]@[remote_ip]:[remote_port]>
         Call-ID: [call_id]
         CSeq: 1 INVITE
@@ -164,9 +167,42 @@ public enum SIPp {
           <label id="end"/>
         </scenario>
         """
-        return try launch(["127.0.0.1:\(sipPort)", "-s", to, "-m", "1", "-l", "1", "-p", String(try FreePort.udp()),
-                           "-mi", "127.0.0.1", "-mp", String(try FreePort.udpRange(count: 4)), "-timeout", "\(holdSeconds + 60)s",
+        let volume = load.map { ["-m", String($0.total), "-l", String($0.concurrency), "-r", String($0.rate), "-trace_rtt", "-rtt_freq", "1",
+                                 "-max_socket", "10000"] } ?? ["-m", "1", "-l", "1"]
+        let timeout = load.map { $0.total / max(1, $0.rate) + holdSeconds * 4 + 120 } ?? holdSeconds + 60
+        return try launch(["127.0.0.1:\(sipPort)", "-s", to] + volume + ["-p", String(try FreePort.udp()),
+                           "-mi", "127.0.0.1", "-mp", String(try FreePort.udpRange(count: 4)), "-timeout", "\(timeout)s",
                            "-timeout_error"], scenario: scenario, name: "caller", files: files)
+    }
+
+    /// Many callers from one sipp: `total` calls, `concurrency` at most at once, `rate` new calls a second.
+    public struct Load: Sendable {
+        public var total: Int
+        public var concurrency: Int
+        public var rate: Int
+        public init(total: Int, concurrency: Int, rate: Int) {
+            self.total = total
+            self.concurrency = concurrency
+            self.rate = rate
+        }
+    }
+
+    /// The INVITE → 200 OK times (ms) sipp kept for `running` (started with a `Load`), from its `_rtt.csv`.
+    public static func responseTimes(_ running: Running) -> [Double] {
+        let folders = [running.files, URL(fileURLWithPath: FileManager.default.currentDirectoryPath)]
+        for folder in folders {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+            guard let name = names.first(where: { $0.hasSuffix("_\(running.pid)_rtt.csv") }) else { continue }
+            let path = folder.appendingPathComponent(name)
+            defer { if folder != running.files { try? FileManager.default.removeItem(at: path) } }
+            let text = (try? String(contentsOf: path, encoding: .utf8)) ?? ""
+            // date_ms;response_time_ms;rtd_no
+            return text.split(separator: "\n").dropFirst().compactMap { line in
+                let fields = line.split(separator: ";")
+                return fields.count >= 2 ? Double(fields[1]) : nil
+            }
+        }
+        return []
     }
 
     static let byeAndEnd = """
@@ -237,7 +273,7 @@ public enum SIPp {
     }
 
     /// Phone `ext` answering calls on `port` (where it registered from) as `mode` says, any number of calls.
-    public static func phone(_ ext: String, port: Int, mode: PhoneMode) throws -> Running {
+    public static func phone(_ ext: String, port: Int, mode: PhoneMode, limit: Int = 50) throws -> Running {
         func response(_ status: String, sdp: Bool = false, tag: Bool = true) -> String {
             """
               <send><![CDATA[
@@ -334,7 +370,7 @@ public enum SIPp {
         </scenario>
         """
         return try launch(["-p", String(port), "-s", ext, "-mi", "127.0.0.1", "-mp", String(try FreePort.udpRange(count: 4)),
-                           "-l", "50"], scenario: scenario, name: "phone-\(ext)", files: folder("phone-\(ext)"))
+                           "-l", String(limit)] + (limit > 50 ? ["-max_socket", "10000"] : []), scenario: scenario, name: "phone-\(ext)", files: folder("phone-\(ext)"))
     }
 
     /// The RFC 4733 pcap of `key` with its RTP timestamps and sequence numbers moved to `position`'s own range.

@@ -73,7 +73,9 @@ public final class RealAsterisk: Sendable {
 
     /// Unpacks (once per folder), configures and starts Asterisk in a new folder, with `sounds` (a tree of
     /// `<lang>/murojaat/<name>.wav`) as its prompts. Throws with Asterisk's own output when it does not come up.
-    public static func start(sounds: URL? = nil) throws -> RealAsterisk {
+    /// `phones`: operator phones 101… answered by one SIP agent at `127.0.0.1:contactPort` (a static contact each,
+    /// no registration: the benchmark's many phones); `rtpPorts`: the size of Asterisk's RTP range (two per channel).
+    public static func start(sounds: URL? = nil, phones: (count: Int, contactPort: Int)? = nil, rtpPorts: Int = 200) throws -> RealAsterisk {
         guard let install else { throw TestProcessError(unavailableReason ?? "no Asterisk") }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("murojaat-asterisk-\(UUID().uuidString.prefix(8))")
         let conf = directory.appendingPathComponent("conf")
@@ -81,9 +83,10 @@ public final class RealAsterisk: Sendable {
         let httpPort = try FreePort.tcp()
         let sipPort = try FreePort.udp()
         let trunkPort = try FreePort.udp()
-        let rtpStart = try FreePort.udpRange(count: 200)
-        let derived = try deriveConfiguration(sipPort: sipPort, httpPort: httpPort, trunkPort: trunkPort, rtpStart: rtpStart,
+        let rtpStart = try FreePort.udpRange(count: rtpPorts)
+        var derived = try deriveConfiguration(sipPort: sipPort, httpPort: httpPort, trunkPort: trunkPort, rtpStart: rtpStart, rtpPorts: rtpPorts,
                                               mohDirectory: directory.appendingPathComponent("moh"), password: "murojaat-test-secret")
+        if let phones { derived["pjsip.conf"] = staticPhones(derived["pjsip.conf"]!, count: phones.count, contactPort: phones.contactPort) }
         for (name, text) in derived { try text.write(to: conf.appendingPathComponent(name), atomically: true, encoding: .utf8) }
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("moh"), withIntermediateDirectories: true)
         let run = directory.appendingPathComponent("run")
@@ -103,7 +106,7 @@ public final class RealAsterisk: Sendable {
 
     /// The project's configuration with the test's changes. Every change is a line replaced or added, so that the
     /// rest — dialplan, modules, endpoint templates, codecs, timeouts — is exactly what production runs.
-    public static func deriveConfiguration(sipPort: Int, httpPort: Int, trunkPort: Int, rtpStart: Int, mohDirectory: URL,
+    public static func deriveConfiguration(sipPort: Int, httpPort: Int, trunkPort: Int, rtpStart: Int, rtpPorts: Int = 200, mohDirectory: URL,
                                            password: String) throws -> [String: String] {
         let source = projectRoot.appendingPathComponent("asterisk")
         var files: [String: String] = [:]
@@ -122,7 +125,7 @@ public final class RealAsterisk: Sendable {
         try edit("ari.conf") { $0.hasPrefix("password=") ? "password=\(password)" : $0 }
         try edit("rtp.conf") { line in
             if line.hasPrefix("rtpstart=") { return "rtpstart=\(rtpStart)" }
-            if line.hasPrefix("rtpend=") { return "rtpend=\(rtpStart + 199)" }
+            if line.hasPrefix("rtpend=") { return "rtpend=\(rtpStart + rtpPorts - 1)" }
             return line
         }
         try edit("musiconhold.conf") { $0.hasPrefix("directory=") ? "directory=\(mohDirectory.path)" : $0 }
@@ -171,6 +174,33 @@ public final class RealAsterisk: Sendable {
         // what a caller heard.
         files["logger.conf"] = "[general]\n[logfiles]\nmessages.log => notice,warning,error,verbose(3)\n"
         return files
+    }
+
+    /// Phones 101…(100 + count) as the README says to add one, each with a static contact at `contactPort` instead
+    /// of a registration (one SIP agent plays every phone).
+    static func staticPhones(_ pjsip: String, count: Int, contactPort: Int) -> String {
+        var text = pjsip
+        for number in 101..<(101 + count) {
+            let ext = String(number)
+            if text.contains("[\(ext)](operator-aor)") {
+                text = text.replacingOccurrences(of: "[\(ext)](operator-aor)", with: "[\(ext)](operator-aor)\ncontact=sip:\(ext)@127.0.0.1:\(contactPort)")
+            } else {
+                text += """
+
+                [\(ext)](operator-endpoint)
+                auth=\(ext)-auth
+                aors=\(ext)
+                callerid="Operator \(ext)" <\(ext)>
+                [\(ext)-auth](operator-auth)
+                username=\(ext)
+                password=\(phonePassword(ext))
+                [\(ext)](operator-aor)
+                contact=sip:\(ext)@127.0.0.1:\(contactPort)
+
+                """
+            }
+        }
+        return text
     }
 
     /// Runs a CLI command (`asterisk -rx`) and returns its output.
@@ -227,18 +257,46 @@ public final class RealAsterisk: Sendable {
         return log.split(separator: "\n").suffix(lines).joined(separator: "\n")
     }
 
-    /// Writes a prompt tree (`<lang>/murojaat/<name>.wav`, 8 kHz mono 16-bit) with a short tone for each name, so that
-    /// both peers play prompts of the same, known length.
+    /// Writes a prompt tree (`<lang>/murojaat/<name>.wav`, 8 kHz mono 16-bit, with its `.alaw` and `.ulaw` copies as
+    /// `prompts synthesize` lays them out) with a short tone for each name, so that both peers play prompts of the
+    /// same, known length.
     public static func writePrompts(_ names: [String], languages: [String] = ["uz", "ru"], seconds: Double = 0.4) throws -> URL {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("murojaat-prompts-\(UUID().uuidString.prefix(8))")
         for language in languages {
             let folder = root.appendingPathComponent("\(language)/murojaat")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             for (index, name) in names.enumerated() {
-                try WAV.tone(seconds: seconds, hertz: 300 + Double(index % 20) * 40).write(to: folder.appendingPathComponent("\(name).wav"))
+                let wav = WAV.tone(seconds: seconds, hertz: 300 + Double(index % 20) * 40)
+                try wav.write(to: folder.appendingPathComponent("\(name).wav"))
+                let samples = WAV.samples(wav)
+                try Data(samples.map(G711.alaw)).write(to: folder.appendingPathComponent("\(name).alaw"))
+                try Data(samples.map(G711.ulaw)).write(to: folder.appendingPathComponent("\(name).ulaw"))
             }
         }
         return root
+    }
+}
+
+/// ITU-T G.711 A-law and µ-law, for the test prompts' telephone copies (production's come from sox).
+public enum G711 {
+    public static func alaw(_ sample: Int16) -> UInt8 {
+        var value = Int(sample) >> 3
+        let mask: Int
+        if value >= 0 { mask = 0xD5 } else { mask = 0x55; value = -value - 1 }
+        let ends = [0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF]
+        guard let segment = ends.firstIndex(where: { value <= $0 }) else { return UInt8(0x7F ^ mask) }
+        let code = segment << 4 | (segment < 2 ? (value >> 1) & 0x0F : (value >> segment) & 0x0F)
+        return UInt8(code ^ mask)
+    }
+
+    public static func ulaw(_ sample: Int16) -> UInt8 {
+        var value = Int(sample)
+        let sign = value < 0 ? 0x80 : 0
+        value = min(abs(value), 32635) + 0x84
+        var exponent = 7
+        while exponent > 0, value & (0x80 << exponent) == 0 { exponent -= 1 }
+        let mantissa = (value >> (exponent + 3)) & 0x0F
+        return UInt8(~(sign | exponent << 4 | mantissa) & 0xFF)
     }
 }
 
