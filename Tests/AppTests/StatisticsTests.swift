@@ -174,6 +174,23 @@ struct StatisticsTests {
             let tashkent = try await StatsReport.build(world.database, filter: StatsFilter(from: "2026-10-01", to: "2026-10-31", region: "TK"), timeZone: Self.zone, logger: logger)
             #expect(tashkent.summary["calls_received"] == 2, "October calls behind appeals from Tashkent: c1 and c5 (whose appeal was written on 1 November)")
 
+            // A pause across midnight counts on each day for its part of it, from the daily roll-up and from the state log
+            // alike (a region reads the log).
+            let second = try #require(world.operators["operator2"])
+            try await world.database.query("""
+                INSERT INTO agent_state_log (operator_id, state, reason, started_at, ended_at)
+                VALUES (\(second), 'paused', 'break', '2026-10-06 23:50:00+05', '2026-10-07 00:20:00+05')
+                """)
+            try await StatsRollup.rebuild(world.database, from: "2026-10-01", to: "2026-10-31", timeZone: Self.zone, thresholdSeconds: 20, logger: logger)
+            func pause(_ filter: StatsFilter) async throws -> String? {
+                let report = try await StatsReport.build(world.database, filter: filter, timeZone: Self.zone, logger: logger)
+                return report.table("operators")?.rows.first { $0[0].description.hasPrefix("102") }?[5].description
+            }
+            #expect(try await pause(StatsFilter(from: "2026-10-06", to: "2026-10-06")) == "720")
+            #expect(try await pause(StatsFilter(from: "2026-10-07", to: "2026-10-07")) == "1200")
+            #expect(try await pause(StatsFilter(from: "2026-10-06", to: "2026-10-07")) == "1920")
+            #expect(try await pause(StatsFilter(from: "2026-10-06", to: "2026-10-07", region: "TK")) == "1920")
+
             // The page, the print view, the exports.
             let dtm = Visitor(client)
             try await dtm.signIn("dtm")
@@ -345,6 +362,13 @@ struct StatisticsTests {
             let list = try await supervisor.request(.get, "/calls?from=2020-01-01&to=2030-12-31&number=901234567")
             #expect(list.status == .ok)
             #expect(String(buffer: list.body).contains("/recordings/\(ids[0])/audio"))
+            // Whole numbers in any form a person types, a fragment, and a number that differs in its last digit.
+            for (query, found) in [("998901234567", true), ("%2B998%2090%20123-45-67", true), ("1234567", true), ("0123", true),
+                                   ("901234568", false), ("998901234568", false)] {
+                let page = try await supervisor.request(.get, "/calls?from=2020-01-01&to=2030-12-31&number=\(query)")
+                #expect(page.status == .ok)
+                #expect(String(buffer: page.body).contains("/recordings/\(ids[0])/audio") == found, "\(query)")
+            }
             #expect(try await supervisor.request(.get, "/calls?number=12").status == .unprocessableContent)
             #expect(try await supervisor.request(.get, "/calls?outcome=%3Cscript%3E").status == .unprocessableContent)
 

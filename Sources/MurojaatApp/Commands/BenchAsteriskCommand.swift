@@ -129,8 +129,8 @@ extension MurojaatCommand.Bench {
                     digit → prompt playing:      \(latencies.summary(.prompt))
                     operator free → originated:  \(latencies.summary(.routing))
                     operator answer → bridged:   \(latencies.summary(.bridge))
-                    Asterisk CPU:                \(perCall(asteriskCPU)) s per 1,000 calls, peak \(Int(peakAsterisk * 100)) % of one core
-                    murojaat CPU:                \(perCall(appCPU)) s per 1,000 calls, peak \(Int(peakApp * 100)) % of one core
+                    Asterisk CPU:                \(perCall(asteriskCPU)) s per 1,000 calls; \(Int(asteriskCPU * 100 / Double(max(1, seconds)))) % of one core on average, \(Int(peakAsterisk * 100)) % in the busiest second
+                    murojaat CPU:                \(perCall(appCPU)) s per 1,000 calls; \(String(format: "%.1f", appCPU * 100 / Double(max(1, seconds)))) % of one core on average, \(Int(peakApp * 100)) % in the busiest second (this process: call flow, journal, recording copies, and the benchmark's own sampling)
                     recordings:                  \(recordings)
                     journal backlog at the end:  \(journal.backlog)
                     """)

@@ -10,7 +10,7 @@ extension MurojaatCommand.Bench {
     /// Times the back office's list pages against whatever the database holds (`murojaat seed` makes a
     /// year of data): the web app runs in this process on a free port and is asked over HTTP.
     struct Pages: AsyncCommand {
-        static let configuration = CommandConfiguration(abstract: "Time the appeals list pages (50 rows) and the statistics report of last month; print p50/p99 per page.")
+        static let configuration = CommandConfiguration(abstract: "Time the appeals list pages (50 rows), the statistics report of last month and of the whole year, and the calls search; print p50/p99 per page.")
         @OptionGroup var options: ConfigOptions
         @Option(help: "Requests per page.") var repeats = 50
 
@@ -21,8 +21,10 @@ extension MurojaatCommand.Bench {
             calendar.timeZone = zone
             let lastMonth = StatsFilter.month(of: calendar.date(byAdding: .month, value: -1, to: Date())!, timeZone: zone)
             let period = "from=\(lastMonth.from)&to=\(lastMonth.to)"
+            let year = "from=\(StatsRollup.day(Date().addingTimeInterval(-365 * 86400), zone))&to=\(StatsRollup.day(Date(), zone))"
             return ["/stats?\(period)", "/stats?\(period)&language=ru", "/stats?\(period)&topic=results", "/stats?\(period)&operator=1",
-                    "/stats?\(period)&region=TK", "/calls?\(period)", "/calls?\(period)&number=901234567", "/stats/forecast"]
+                    "/stats?\(period)&region=TK", "/stats?\(year)", "/calls?\(period)", "/calls?\(period)&number=901234567",
+                    "/calls?\(period)&number=1234", "/stats/forecast"]
         }
 
         func runAsync() async throws {

@@ -136,6 +136,23 @@ extension MurojaatCommand {
                     done += counts.reduce(0, +)
                     print("calls: \(done) (\(Int(Date().timeIntervalSince(started))) s)")
                 }
+                // The operators' own time: a wrap-up of 10 to 60 s after every call they answered, and each day a
+                // 15-minute break near 11:00, lunch near 13:00 and a 10-minute break near 16:00.
+                try await client.query("""
+                    INSERT INTO agent_state_log (operator_id, state, call_id, started_at, ended_at)
+                    SELECT operator_id, 'wrap_up', id, ended_at, ended_at + make_interval(secs => 10 + random() * 50)
+                    FROM calls WHERE asterisk_node = 'seed' AND outcome IN ('answered', 'callback_done') AND operator_id IS NOT NULL
+                    """, logger: logger)
+                let zoneName = config.timeZone.identifier, span = days
+                try await client.query("""
+                    INSERT INTO agent_state_log (operator_id, state, reason, started_at, ended_at)
+                    SELECT o.id, 'paused', p.reason, x.at, x.at + make_interval(mins => p.minutes)
+                    FROM operators o
+                    CROSS JOIN generate_series(current_date - \(span)::int, current_date - 1, interval '1 day') d
+                    CROSS JOIN (VALUES ('break', 11, 15), ('lunch', 13, 45), ('break', 16, 10)) AS p(reason, hour, minutes)
+                    CROSS JOIN LATERAL (SELECT (d::date + make_interval(hours => p.hour) + random() * interval '40 minutes')::timestamp
+                                               AT TIME ZONE \(zoneName) AS at) x
+                    """, logger: logger)
                 // A call is repeated when its number called in the 24 hours before it (as the call flow marks it).
                 try await client.query("""
                     UPDATE calls c SET repeated = true FROM (
@@ -147,14 +164,15 @@ extension MurojaatCommand {
                     INSERT INTO appeal_counters (year, last_seq) SELECT year, max(seq) FROM appeals GROUP BY year
                     ON CONFLICT (year) DO UPDATE SET last_seq = greatest(appeal_counters.last_seq, EXCLUDED.last_seq)
                     """, logger: logger)
-                try await client.query("ANALYZE calls", logger: logger)
-                try await client.query("ANALYZE appeals", logger: logger)
+                // As autovacuum would leave them: statistics, and the visibility map that lets index-only scans skip the table.
+                for table in ["calls", "appeals", "agent_state_log"] { try await client.query(PostgresQuery(unsafeSQL: "VACUUM ANALYZE \(table)"), logger: logger) }
                 // The statistics read the daily roll-up: build it for the whole seeded period.
                 let zone = config.timeZone
                 let from = StatsRollup.day(Date().addingTimeInterval(-Double(days + 2) * 86400), zone), to = StatsRollup.day(Date(), zone)
                 let rows = try await StatsRollup.rebuild(client, from: from, to: to, timeZone: zone, thresholdSeconds: 20, logger: logger)
-                try await client.query("ANALYZE call_stats_daily", logger: logger)
-                try await client.query("ANALYZE call_stats_hourly", logger: logger)
+                for table in ["call_stats_daily", "call_stats_hourly", "agent_stats_daily"] {
+                    try await client.query(PostgresQuery(unsafeSQL: "VACUUM ANALYZE \(table)"), logger: logger)
+                }
                 print("statistics roll-up: \(rows) rows for \(from) … \(to)")
                 print("done in \(Int(Date().timeIntervalSince(started))) s")
             }

@@ -280,36 +280,57 @@ public struct StatsReport: Sendable {
         source(filter, &b, zone: zone, threshold: threshold, raw: false)
         var totals = Totals()
         for try await row in try await database.query(b.query, logger: logger).decode(TotalsRow.self) { totals = Self.totals(row) }
-        // Wrap-up time from the agents' state log, clipped to the period.
+        // Wrap-up time in the period.
         var w = SQLBuilder()
-        let z = w.bind(zone)
-        let from = w.bind(filter.from), to = w.bind(filter.to)
-        w.append("""
-            SELECT coalesce(sum(extract(epoch FROM least(coalesce(l.ended_at, now()), ((\(to)::date + 1)::timestamp AT TIME ZONE \(z)))
-                                          - greatest(l.started_at, (\(from)::date::timestamp AT TIME ZONE \(z))))), 0)::bigint
-            FROM agent_state_log l
-            WHERE l.state = 'wrap_up' AND l.started_at < ((\(to)::date + 1)::timestamp AT TIME ZONE \(z))
-              AND coalesce(l.ended_at, now()) > (\(from)::date::timestamp AT TIME ZONE \(z))
-            """)
-        if let id = filter.operatorID { w.append(" AND l.operator_id = \(w.bind(id))") }
-        if let team = filter.teamID { w.append(" AND l.operator_id IN (SELECT o.id FROM operators o JOIN users u ON u.id = o.user_id WHERE u.team_id = \(w.bind(team)))") }
-        wrapUpCalls(filter, &w)
+        w.append("SELECT coalesce(sum(t.seconds), 0)::bigint FROM (")
+        agentTime(filter, &w, zone: zone)
+        w.append(") t WHERE t.state = 'wrap_up'")
         var wrapUp: Int64 = 0
         for try await value in try await database.query(w.query, logger: logger).decode(Int64.self) { wrapUp = value }
         return (totals, wrapUp)
     }
 
-    /// With a language, topic or region chosen, wrap-up counts only after the calls of that choice (each wrap-up row
-    /// names its call), in the summary and the operators' table alike, so the two always agree.
-    static func wrapUpCalls(_ filter: StatsFilter, _ b: inout SQLBuilder) {
-        guard filter.language != nil || filter.topic != nil || filter.region != nil else { return }
-        b.append(" AND l.call_id IN (SELECT c.id FROM calls c WHERE true")
+    /// Wrap-up and pause time in the period as rows `(operator_id, state, reason, seconds)`: from the daily roll-up,
+    /// or with a region (known from appeals only) from the state log, clipped to the period. With a language, topic
+    /// or region chosen, wrap-up counts only after the calls of that choice (each wrap-up row names its call), in the
+    /// summary and the operators' table alike, so the two always agree; pauses count whatever the choice.
+    static func agentTime(_ filter: StatsFilter, _ b: inout SQLBuilder, zone: String) {
+        if filter.region == nil {
+            b.append("""
+                SELECT s.operator_id, s.state, s.reason, sum(s.seconds)::bigint AS seconds FROM agent_stats_daily s
+                WHERE s.day BETWEEN \(b.bind(filter.from))::date AND \(b.bind(filter.to))::date
+                """)
+            dimensions(StatsFilter(from: filter.from, to: filter.to, operatorID: filter.operatorID, teamID: filter.teamID), &b, "s")
+            if filter.language != nil || filter.topic != nil {
+                b.append(" AND (s.state = 'paused' OR (true")
+                dimensions(StatsFilter(from: filter.from, to: filter.to, language: filter.language, topic: filter.topic), &b, "s", operators: false)
+                b.append("))")
+            }
+            b.append(" GROUP BY 1, 2, 3")
+            return
+        }
+        let z = b.bind(zone)
+        let from = b.bind(filter.from), to = b.bind(filter.to)
+        b.append("""
+            SELECT l.operator_id, l.state, coalesce(l.reason, '') AS reason,
+                   sum(extract(epoch FROM least(coalesce(l.ended_at, now()), ((\(to)::date + 1)::timestamp AT TIME ZONE \(z)))
+                                        - greatest(l.started_at, (\(from)::date::timestamp AT TIME ZONE \(z)))))::bigint AS seconds
+            FROM agent_state_log l
+            WHERE l.state IN ('wrap_up', 'paused') AND l.started_at < ((\(to)::date + 1)::timestamp AT TIME ZONE \(z))
+              AND coalesce(l.ended_at, now()) > (\(from)::date::timestamp AT TIME ZONE \(z))
+            """)
+        if let id = filter.operatorID { b.append(" AND l.operator_id = \(b.bind(id))") }
+        if let team = filter.teamID { b.append(" AND l.operator_id IN (SELECT o.id FROM operators o JOIN users u ON u.id = o.user_id WHERE u.team_id = \(b.bind(team)))") }
+        b.append(" AND (l.state = 'paused' OR l.call_id IN (SELECT c.id FROM calls c WHERE true")
         if let language = filter.language { b.append(" AND c.language = \(b.bind(language))") }
-        if let topic = filter.topic { b.append(" AND (c.topic_code = \(b.bind(topic)) OR c.topic_code LIKE \(b.bind(topic + ".%")))") }
+        if let topic = filter.topic {
+            let code = b.bind(topic)
+            b.append(" AND (c.topic_code = \(code) OR c.topic_code IN (SELECT code FROM topics WHERE parent_code = \(code)))")
+        }
         if let region = filter.region {
             b.append(" AND c.id IN (SELECT a.call_id FROM appeals a WHERE a.region_code = \(b.bind(region)) AND a.call_id IS NOT NULL)")
         }
-        b.append(")")
+        b.append(")) GROUP BY 1, 2, 3")
     }
 
     static func measures(_ t: Totals) -> [StatsCell] {
@@ -378,23 +399,12 @@ public struct StatsReport: Sendable {
             WITH calls_by AS (SELECT operator_id, sum(answered)::int AS answered, sum(talk_seconds_sum)::bigint AS talk FROM
             """)
         source(filter, &b, zone: zone, threshold: threshold, raw: false)
+        b.append(" GROUP BY operator_id), states AS (")
+        agentTime(filter, &b, zone: zone)
         let z = b.bind(zone)
         let from = b.bind(filter.from), to = b.bind(filter.to)
         b.append("""
-             GROUP BY operator_id),
-            states AS (SELECT l.operator_id, l.state, coalesce(l.reason, '') AS reason,
-                              sum(extract(epoch FROM least(coalesce(l.ended_at, now()), ((\(to)::date + 1)::timestamp AT TIME ZONE \(z)))
-                                                   - greatest(l.started_at, (\(from)::date::timestamp AT TIME ZONE \(z)))))::bigint AS seconds
-                       FROM agent_state_log l
-                       WHERE l.state IN ('wrap_up', 'paused') AND l.started_at < ((\(to)::date + 1)::timestamp AT TIME ZONE \(z))
-                         AND coalesce(l.ended_at, now()) > (\(from)::date::timestamp AT TIME ZONE \(z))
-                         AND (l.state = 'paused'
-            """)
-        b.append(" OR true")
-        wrapUpCalls(filter, &b)
-        b.append("""
-            )
-                       GROUP BY 1, 2, 3),
+            ),
             quality AS (SELECT operator_id, avg(total_score)::float8 AS score FROM qa_evaluations
                         WHERE status = 'final' AND finalized_at >= (\(from)::date::timestamp AT TIME ZONE \(z))
                           AND finalized_at < ((\(to)::date + 1)::timestamp AT TIME ZONE \(z)) GROUP BY 1)

@@ -2,9 +2,10 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// The daily roll-up of calls (`call_stats_daily`): one row per day (in the report time zone), language,
-/// topic and operator. Rebuilt idempotently for whole days: the rows of those days are replaced in one
-/// transaction, so a rebuild can run any time, as often as wanted.
+/// The daily roll-ups of calls (`call_stats_daily`: one row per day in the report time zone, language, topic and
+/// operator; `call_stats_hourly` by hour of the day) and of operators' wrap-up and pause time (`agent_stats_daily`).
+/// Rebuilt idempotently for whole days: the rows of those days are replaced in one transaction, so a rebuild can
+/// run any time, as often as wanted.
 public enum StatsRollup {
     /// Rebuilds the days from `from` to `to` (inclusive, `yyyy-MM-dd`). Returns the number of rows written.
     @discardableResult
@@ -22,13 +23,37 @@ public enum StatsRollup {
         hourly.append("SELECT day, hour, language, topic_code, \(StatsReport.measureSums) FROM (")
         StatsReport.callRows(&hourly, from: from, to: to, zone: zone, threshold: thresholdSeconds)
         hourly.append(") x GROUP BY 1, 2, 3, 4")
-        let (dailyQuery, hourlyQuery) = (daily.query, hourly.query)
+        // Wrap-up and pause time per day: each row of the days' span spread over the days it touches and clipped to
+        // each (an open row counts until now). Rows are found by their end (or as still open), so today's rebuild
+        // reads today's rows only.
+        var agents = SQLBuilder()
+        let z = agents.bind(zone)
+        let first = agents.bind(from), last = agents.bind(to)
+        agents.append("""
+            INSERT INTO agent_stats_daily (day, operator_id, state, reason, language, topic_code, seconds)
+            SELECT g.day::date, l.operator_id, l.state, coalesce(l.reason, ''), coalesce(c.language, ''), coalesce(c.topic_code, ''),
+                   sum(extract(epoch FROM least(coalesce(l.ended_at, now()), (g.day::date + 1)::timestamp AT TIME ZONE \(z))
+                                        - greatest(l.started_at, g.day::date::timestamp AT TIME ZONE \(z))))::bigint
+            FROM agent_state_log l
+            LEFT JOIN calls c ON c.id = l.call_id
+            CROSS JOIN LATERAL generate_series(greatest((l.started_at AT TIME ZONE \(z))::date, \(first)::date),
+                                               least((coalesce(l.ended_at, now()) AT TIME ZONE \(z))::date, \(last)::date), interval '1 day') AS g(day)
+            WHERE l.state IN ('wrap_up', 'paused')
+              AND (l.ended_at > \(first)::date::timestamp AT TIME ZONE \(z) OR l.ended_at IS NULL)
+              AND l.started_at < (\(last)::date + 1)::timestamp AT TIME ZONE \(z)
+            GROUP BY 1, 2, 3, 4, 5, 6
+            HAVING sum(extract(epoch FROM least(coalesce(l.ended_at, now()), (g.day::date + 1)::timestamp AT TIME ZONE \(z))
+                                        - greatest(l.started_at, g.day::date::timestamp AT TIME ZONE \(z)))) > 0
+            """)
+        let (dailyQuery, hourlyQuery, agentsQuery) = (daily.query, hourly.query, agents.query)
         return try await database.transaction(logger: logger) { connection -> Int in
             try await connection.query("DELETE FROM call_stats_daily WHERE day BETWEEN \(from)::date AND \(to)::date", logger: logger)
             var written = 0
             for try await count in try await connection.query(dailyQuery, logger: logger).decode(Int.self) { written = count }
             try await connection.query("DELETE FROM call_stats_hourly WHERE day BETWEEN \(from)::date AND \(to)::date", logger: logger)
             try await connection.query(hourlyQuery, logger: logger)
+            try await connection.query("DELETE FROM agent_stats_daily WHERE day BETWEEN \(from)::date AND \(to)::date", logger: logger)
+            try await connection.query(agentsQuery, logger: logger)
             return written
         }
     }

@@ -95,8 +95,14 @@ struct RecordingsController: Sendable {
               AND c.started_at < ((\(b.bind(search.to))::date + 1)::timestamp AT TIME ZONE \(zone))
             """)
         if let number = search.number {
-            // Whole numbers use the index; a fragment searches by its digits.
-            if number.count == 12 { b.append(" AND c.caller_number = \(b.bind("+" + number))") } else { b.append(" AND c.caller_number LIKE \(b.bind("%" + number + "%"))") }
+            // A whole Uzbek number (9 digits, or 12 with 998) in each form a provider may send it, from the number's index;
+            // a fragment by its digits, from the trigram index.
+            let national = number.count == 9 ? number : number.count == 12 && number.hasPrefix("998") ? String(number.dropFirst(3)) : nil
+            if let national {
+                b.append(" AND c.caller_number IN (\(b.bind("+998" + national)), \(b.bind("998" + national)), \(b.bind(national)))")
+            } else {
+                b.append(" AND c.caller_number LIKE \(b.bind("%" + number + "%"))")
+            }
         }
         if let id = search.operatorID { b.append(" AND c.operator_id = \(b.bind(id))") }
         if let topic = search.topic {
