@@ -173,6 +173,8 @@ struct StatisticsTests {
             #expect(team.summary["calls_answered"] == 2 && team.summary["wrap_up_seconds_total"] == 50)
             let tashkent = try await StatsReport.build(world.database, filter: StatsFilter(from: "2026-10-01", to: "2026-10-31", region: "TK"), timeZone: Self.zone, logger: logger)
             #expect(tashkent.summary["calls_received"] == 2, "October calls behind appeals from Tashkent: c1 and c5 (whose appeal was written on 1 November)")
+            #expect(tashkent.summary["wrap_up_seconds_total"] == 40, "the wrap-ups after c1 (30 s) and c5 (10 s)")
+            #expect(tashkent.table("operators")?.rows.map { $0[4].description } == ["30", "10"])
 
             // A pause across midnight counts on each day for its part of it, from the daily roll-up and from the state log
             // alike (a region reads the log).

@@ -137,11 +137,12 @@ public struct StatsReport: Sendable {
         let z = callRows(&b, from: filter.from, to: filter.to, zone: zone, threshold: threshold)
         dimensions(filter, &b, "c")
         if let region = filter.region {
-            // The calls behind the region's appeals (an appeal is written during or right after its call).
+            // The calls behind the region's appeals (an appeal is written during or right after its call), each call
+            // read by its key (a hash of the ids against a month of calls read every call of the month).
             b.append("""
-                 AND c.id IN (SELECT a.call_id FROM appeals a WHERE a.region_code = \(b.bind(region)) AND a.call_id IS NOT NULL
+                 AND c.id = ANY (ARRAY(SELECT DISTINCT a.call_id FROM appeals a WHERE a.region_code = \(b.bind(region)) AND a.call_id IS NOT NULL
                               AND a.created_at >= (\(b.bind(filter.from))::date::timestamp AT TIME ZONE \(z))
-                              AND a.created_at < ((\(b.bind(filter.to))::date + 2)::timestamp AT TIME ZONE \(z)))
+                              AND a.created_at < ((\(b.bind(filter.to))::date + 2)::timestamp AT TIME ZONE \(z))))
                 """)
         }
         b.append(") src")
@@ -309,28 +310,36 @@ public struct StatsReport: Sendable {
             b.append(" GROUP BY 1, 2, 3")
             return
         }
+        // With a region: pauses from the roll-up; wrap-ups from the log, found by the calls behind the region's appeals
+        // (written during the period or the next day, as the calls' source takes them).
+        b.append("""
+            SELECT s.operator_id, s.state, s.reason, sum(s.seconds)::bigint AS seconds FROM agent_stats_daily s
+            WHERE s.state = 'paused' AND s.day BETWEEN \(b.bind(filter.from))::date AND \(b.bind(filter.to))::date
+            """)
+        dimensions(StatsFilter(from: filter.from, to: filter.to, operatorID: filter.operatorID, teamID: filter.teamID), &b, "s")
+        b.append(" GROUP BY 1, 2, 3 UNION ALL ")
         let z = b.bind(zone)
         let from = b.bind(filter.from), to = b.bind(filter.to)
         b.append("""
-            SELECT l.operator_id, l.state, coalesce(l.reason, '') AS reason,
+            SELECT l.operator_id, 'wrap_up', '',
                    sum(extract(epoch FROM least(coalesce(l.ended_at, now()), ((\(to)::date + 1)::timestamp AT TIME ZONE \(z)))
-                                        - greatest(l.started_at, (\(from)::date::timestamp AT TIME ZONE \(z)))))::bigint AS seconds
+                                        - greatest(l.started_at, (\(from)::date::timestamp AT TIME ZONE \(z)))))::bigint
             FROM agent_state_log l
-            WHERE l.state IN ('wrap_up', 'paused') AND l.started_at < ((\(to)::date + 1)::timestamp AT TIME ZONE \(z))
+            WHERE l.state = 'wrap_up' AND l.started_at < ((\(to)::date + 1)::timestamp AT TIME ZONE \(z))
               AND coalesce(l.ended_at, now()) > (\(from)::date::timestamp AT TIME ZONE \(z))
+              AND l.call_id = ANY (ARRAY(SELECT DISTINCT a.call_id FROM appeals a
+                                         WHERE a.region_code = \(b.bind(filter.region ?? "")) AND a.call_id IS NOT NULL
+                                           AND a.created_at >= (\(from)::date::timestamp AT TIME ZONE \(z))
+                                           AND a.created_at < ((\(to)::date + 2)::timestamp AT TIME ZONE \(z))))
             """)
         if let id = filter.operatorID { b.append(" AND l.operator_id = \(b.bind(id))") }
         if let team = filter.teamID { b.append(" AND l.operator_id IN (SELECT o.id FROM operators o JOIN users u ON u.id = o.user_id WHERE u.team_id = \(b.bind(team)))") }
-        b.append(" AND (l.state = 'paused' OR l.call_id IN (SELECT c.id FROM calls c WHERE true")
-        if let language = filter.language { b.append(" AND c.language = \(b.bind(language))") }
-        if let topic = filter.topic {
-            let code = b.bind(topic)
-            b.append(" AND (c.topic_code = \(code) OR c.topic_code IN (SELECT code FROM topics WHERE parent_code = \(code)))")
+        if filter.language != nil || filter.topic != nil {
+            b.append(" AND EXISTS (SELECT 1 FROM calls c WHERE c.id = l.call_id")
+            dimensions(StatsFilter(from: filter.from, to: filter.to, language: filter.language, topic: filter.topic), &b, "c", operators: false)
+            b.append(")")
         }
-        if let region = filter.region {
-            b.append(" AND c.id IN (SELECT a.call_id FROM appeals a WHERE a.region_code = \(b.bind(region)) AND a.call_id IS NOT NULL)")
-        }
-        b.append(")) GROUP BY 1, 2, 3")
+        b.append(" GROUP BY 1")
     }
 
     static func measures(_ t: Totals) -> [StatsCell] {
