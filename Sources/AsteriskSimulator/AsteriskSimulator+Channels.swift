@@ -85,8 +85,9 @@ extension AsteriskSimulator {
                                                         channel: sim.channel)), to: apps)
         failMedia(of: id)
         let finishing = sim.bridgeId.flatMap { leaveBridge(channel: id, bridge: $0) }
-        // Snoop channels of this channel end with StasisEnd only.
+        // Snoop channels of this channel end with StasisEnd only; a recording on one ends with it (RecordingFinished).
         for (snoopId, snoop) in channels where snoop.snoopedChannelId == id {
+            failMedia(of: snoopId)
             endStasis(snoopId)
             channels[snoopId] = nil
             channelGone(snoopId)

@@ -66,8 +66,15 @@ extension CallCenter {
                 session.recordingName = bridgeId
                 channels[Self.key(server, leg)] = id
                 claimed.insert(leg)
+                // The conversation's recorder goes on; its recording's end reaches the app through the channel.
+                let recorderPrefix = "rec-\(id.uuidString.prefix(8).lowercased())-"
+                if let recorder = live.first(where: { $0.id.hasPrefix(recorderPrefix) }) {
+                    session.recorder = recorder.id
+                    claimed.insert(recorder.id)
+                    ops.send("subscribe recorder", client.subscribeRequest(eventSource: "channel:\(recorder.id)"), ignoringErrors: true)
+                }
                 sessions[id] = session
-                // The bridge's events (its recording's end among them) reach an app subscribed to it.
+                // The bridge's events reach an app subscribed to it.
                 ops.send("subscribe bridge", client.subscribeRequest(eventSource: "bridge:\(bridgeId)"), ignoringErrors: true)
                 pendingRecordings[bridgeId] = PendingRecording(callId: id, server: server)
                 note(id, "resumed", ["phase": "bridged", "operator": "\(operatorId)"])
@@ -93,7 +100,7 @@ extension CallCenter {
         // Operators' legs of no resumed conversation (a phone still ringing for a caller the old process offered, or
         // left alone in its bridge when the caller hung up meanwhile) are hung up, and the calls' bridges of the old
         // process that no call goes on in are destroyed.
-        var orphans = live.filter { $0.id.hasPrefix("op-") && !claimed.contains($0.id) && channels[Self.key(server, $0.id)] == nil }
+        var orphans = live.filter { ($0.id.hasPrefix("op-") || $0.id.hasPrefix("rec-")) && !claimed.contains($0.id) && channels[Self.key(server, $0.id)] == nil }
             .map { ARIClient.hangupRequest($0.id) }
         orphans += bridges.filter { UUID(uuidString: $0.id) != nil && sessions[UUID(uuidString: $0.id)!] == nil }
             .map { ARIClient.destroyBridgeRequest($0.id) }
@@ -155,7 +162,8 @@ extension CallCenter {
     func adopt(_ live: [Channel], server: String) {
         for channel in live where channels[Self.key(server, channel.id)] == nil && !recentlyEnded.contains(Self.key(server, channel.id))
             && channel.dialplan.appName == "Stasis"
-            && !channel.id.hasPrefix("op-") && !channel.id.hasPrefix("cb-") && !channel.id.hasPrefix("snp-") && !channel.id.hasPrefix("sup-") {
+            && !channel.id.hasPrefix("op-") && !channel.id.hasPrefix("cb-") && !channel.id.hasPrefix("snp-") && !channel.id.hasPrefix("sup-")
+            && !channel.id.hasPrefix("rec-") {
             let args = channel.dialplan.appData.split(separator: ",").map(String.init)
             let dialled = args.count > 2 && args[1] == "inbound" ? args[2] : channel.dialplan.exten
             newInboundCall(channel, dialled: dialled, server: server, adopted: true)

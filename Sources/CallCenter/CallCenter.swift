@@ -252,6 +252,8 @@ public actor CallCenter {
             supervisorAnswered(channel: channel.id, monitor: reference, server: server)
         case "snoop":
             break // held by its monitor
+        case "recorder":
+            recorderStarted(channel.id, call: UUID(uuidString: reference), server: server)
         default:
             guard channels[Self.key(server, channel.id)] == nil else { return } // duplicate StasisStart
             let dialled = role == "inbound" && start.args.count > 1 ? start.args[1] : channel.dialplan.exten
@@ -428,6 +430,10 @@ public actor CallCenter {
         session.phase = .ended
         session.record.endedAt = Date()
         if session.record.ivrEndedAt == nil { session.record.ivrEndedAt = session.record.endedAt }
+        if let recorder = session.recorder {
+            // Its recording ends with it (RecordingFinished follows).
+            session.ops.send("hang up recorder", ARIClient.hangupRequest(recorder), ignoringErrors: true)
+        }
         if let bridge = session.bridgeId {
             session.ops.send("destroy bridge", ARIClient.destroyBridgeRequest(bridge), ignoringErrors: true)
         }
@@ -484,7 +490,7 @@ public actor CallCenter {
     }
 
     func operationFailed(call id: UUID, server: String, label: String, error: any Error) {
-        if label == "record bridge" {
+        if label == "record" {
             // Whether the call is still up or not (a 404: it ended first), the row written when the recording was
             // asked for must not stay "recording".
             recordingFailed(id, name: id.uuidString.lowercased(), server: server, error: "\(error)")

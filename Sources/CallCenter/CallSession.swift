@@ -41,6 +41,8 @@ struct CallSession {
     /// The caller's place in the waiting lines, kept while an operator is rung (`WaitingLines`).
     var ticket: UInt64?
     var recordingName: String?
+    /// The snoop channel recording the conversation (`connect`), hung up when the call ends.
+    var recorder: String?
     var bridgeId: String?
     var musicOn = false
     var monitors: [String] = []

@@ -188,10 +188,21 @@ extension ARIClient {
     /// Creates a snoop channel on `id` in this app (`spy`: what the supervisor hears, `whisper`: who hears them).
     public func snoop(channel id: String, spy: MediaDirection = .none, whisper: MediaDirection = .none,
                       snoopId: String? = nil, appArgs: String? = nil) async throws -> Channel {
-        try await call(ARIRequest(.POST, "/channels/{channelId}/snoop", path: ["channelId": id], query: [
+        try await call(snoopRequest(channel: id, spy: spy, whisper: whisper, snoopId: snoopId, appArgs: appArgs))
+    }
+
+    public func snoopRequest(channel id: String, spy: MediaDirection = .none, whisper: MediaDirection = .none,
+                             snoopId: String? = nil, appArgs: String? = nil) -> ARIRequest {
+        ARIRequest(.POST, "/channels/{channelId}/snoop", path: ["channelId": id], query: [
             ("spy", spy.rawValue), ("whisper", whisper.rawValue), ("app", application), ("appArgs", appArgs),
             ("snoopId", snoopId),
-        ]))
+        ])
+    }
+
+    public static func recordChannelRequest(channel id: String, name: String, format: String, ifExists: RecordingIfExists?) -> ARIRequest {
+        ARIRequest(.POST, "/channels/{channelId}/record", path: ["channelId": id], query: [
+            ("name", name), ("format", format), ("ifExists", ifExists?.rawValue),
+        ])
     }
 
     public func sendDTMF(channel id: String, dtmf: String, before: Int? = nil, between: Int? = nil,
