@@ -62,12 +62,20 @@ extension CallCenter {
     /// The conversation's snoop entered the app: its recording starts, named by the call. A recorder of a call that
     /// is over (or of no call) is hung up.
     func recorderStarted(_ channel: String, call: UUID?, server: String) {
-        guard let id = call, let session = sessions[id], session.phase != .ended, session.recorder == channel,
-              let name = session.recordingName else {
+        guard let id = call, let session = sessions[id], session.phase != .ended, session.recorder == channel else {
             clients[server].map { client in Task { try? await client.hangup(channel) } }
             return
         }
-        session.ops.send("record", ARIClient.recordChannelRequest(channel: channel, name: name, format: settings.recordingFormat, ifExists: .overwrite))
+        askRecording(id)
+    }
+
+    /// Starts the conversation's recording on its recorder, once (a duplicate StasisStart, or a recorder found again
+    /// after a gap in the events, asks nothing more).
+    func askRecording(_ id: UUID) {
+        guard var session = sessions[id], !session.recordingAsked, let recorder = session.recorder, let name = session.recordingName else { return }
+        session.recordingAsked = true
+        sessions[id] = session
+        session.ops.send("record", ARIClient.recordChannelRequest(channel: recorder, name: name, format: settings.recordingFormat, ifExists: .overwrite))
     }
 
     // MARK: callbacks

@@ -70,8 +70,17 @@ extension CallCenter {
                 let recorderPrefix = "rec-\(id.uuidString.prefix(8).lowercased())-"
                 if let recorder = live.first(where: { $0.id.hasPrefix(recorderPrefix) }) {
                     session.recorder = recorder.id
+                    session.recordingAsked = true
                     claimed.insert(recorder.id)
                     ops.send("subscribe recorder", client.subscribeRequest(eventSource: "channel:\(recorder.id)"), ignoringErrors: true)
+                    // The old process may have gone between making the recorder and asking it to record: a recording
+                    // that is not live is started (appending, never overwriting what was stored).
+                    let format = settings.recordingFormat, recorderId = recorder.id
+                    ops.enqueue("record") { client in
+                        if (try? await client.liveRecording(bridgeId)) == nil {
+                            _ = try await client.record(channel: recorderId, name: bridgeId, format: format, ifExists: .append)
+                        }
+                    }
                 }
                 sessions[id] = session
                 // The bridge's events reach an app subscribed to it.
@@ -131,6 +140,9 @@ extension CallCenter {
             && ((asteriskStartups[server] != nil && startup != asteriskStartups[server]) || startedAfterDrop)
         if let startup { asteriskStartups[server] = startup }
         let up = Set(live.map(\.id))
+        // A recorder whose StasisStart was lost in the gap: its recording is asked for now.
+        for (id, session) in sessions where session.server == server && !session.recordingAsked
+            && session.recorder.map(up.contains) == true { askRecording(id) }
         for (id, session) in sessions where session.server == server {
             if !up.contains(session.callerChannel) && session.phase != .callbackWaiting {
                 // The list can be newer than events still queued behind this re-read (a hang-up right after

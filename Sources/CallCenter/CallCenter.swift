@@ -496,12 +496,7 @@ public actor CallCenter {
             recordingFailed(id, name: id.uuidString.lowercased(), server: server, error: "\(error)")
             return
         }
-        if label == "add channels" {
-            // The two sides were not bridged (a side hung up in the meantime; its StasisEnd may already have
-            // ended the call): the recording of the empty bridge brings no events, as an app is subscribed to
-            // a bridge only by adding a channel to it. The recording is named by the call (`connect`).
-            recordingFailed(id, name: id.uuidString.lowercased(), server: server, error: "the call could not be bridged: \(error)")
-        }
+        // "add channels" refused (a side hung up meanwhile): the recorder's own requests tell whether it records.
         // A channel that is already gone answers 404; the events tell the rest. Except for a call adopted from
         // a channel listing: if its channel is gone before the answer, no event will ever end it.
         if case ARIError.notFound = error {

@@ -43,6 +43,8 @@ struct CallSession {
     var recordingName: String?
     /// The snoop channel recording the conversation (`connect`), hung up when the call ends.
     var recorder: String?
+    /// Whether its recording was asked for (once: a second request would be refused and fail a working recording).
+    var recordingAsked = false
     var bridgeId: String?
     var musicOn = false
     var monitors: [String] = []

@@ -70,6 +70,13 @@ struct RecordingDownloadTests {
                     respond(context, .notFound, ["Content-Length": "\(json.readableBytes)", "Content-Type": "application/json"], [json])
                 case "drop":
                     context.close(promise: nil)
+                case "truncated":
+                    // The head promises the whole file; a part of it arrives and the connection closes.
+                    var head = HTTPResponseHead(version: .http1_1, status: .ok)
+                    head.headers.add(name: "Content-Length", value: "\(RecordingDownloadTests.body.readableBytes)")
+                    context.write(Self.wrapOutboundOut(.head(head)), promise: nil)
+                    context.writeAndFlush(Self.wrapOutboundOut(.body(.byteBuffer(RecordingDownloadTests.body.getSlice(at: 0, length: 20_000)!))))
+                        .whenComplete { [channel = context.channel] _ in channel.close(promise: nil) }
                 default:
                     break // "silent": never answers
                 }
@@ -151,6 +158,12 @@ struct RecordingDownloadTests {
             let dropped = await Self.copy(transport, "drop", to: "\(folder)/c.wav")
             guard case .failure(ARIError.transport) = dropped else {
                 Issue.record("expected a transport error, got \(dropped)")
+                return
+            }
+            // A 2xx whose body stops short: the file begun is removed.
+            let truncated = await Self.copy(transport, "truncated", to: "\(folder)/t.wav")
+            guard case .failure = truncated else {
+                Issue.record("a truncated answer was taken: \(truncated)")
                 return
             }
             do {

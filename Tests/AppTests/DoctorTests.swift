@@ -137,7 +137,9 @@ struct DoctorTests {
         }
         asterisk.stop()
         // A prompt missing and a module gone: each named.
-        try FileManager.default.removeItem(at: prompts.appendingPathComponent("ru/murojaat/main-menu.wav"))
+        for format in ["wav", "alaw", "ulaw"] {
+            try FileManager.default.removeItem(at: prompts.appendingPathComponent("ru/murojaat/main-menu.\(format)"))
+        }
         let faulty = try RealAsterisk.start(sounds: prompts)
         defer { faulty.stop() }
         try faulty.cli("module unload bridge_softmix.so")

@@ -38,6 +38,27 @@ struct SeedAndBenchTests {
                 let rolledAnswered = try await rowCount(client, "SELECT coalesce(sum(answered), 0)::int FROM call_stats_daily")
                 let answered = try await rowCount(client, "SELECT count(*) FROM calls WHERE outcome IN ('answered', 'callback_done')")
                 #expect(rolledAnswered == answered && answered > 0)
+                // A hotline's shape: the admission campaign's months (July, August) carry several times the calls of a
+                // quiet month (October), callers come back, operators wrap up after every call and pause every day.
+                let summer = try await rowCount(client, "SELECT count(*)::int FROM calls WHERE extract(month FROM started_at AT TIME ZONE 'Asia/Tashkent') IN (7, 8)")
+                let october = try await rowCount(client, "SELECT count(*)::int FROM calls WHERE extract(month FROM started_at AT TIME ZONE 'Asia/Tashkent') = 10")
+                #expect(summer > october * 6, "July and August \(summer), October \(october)")
+                #expect(try await rowCount(client, "SELECT count(*)::int FROM calls WHERE repeated") > 0)
+                #expect(try await rowCount(client, "SELECT count(*)::int FROM agent_state_log WHERE state = 'wrap_up'") == answered)
+                #expect(try await rowCount(client, "SELECT count(*)::int FROM agent_state_log WHERE state = 'paused'") > 0)
+                #expect(try await rowCount(client, "SELECT count(*)::int FROM agent_stats_daily") > 0)
+            }
+            // Seeding again adds calls, and each call and each day still has one wrap-up and one set of pauses.
+            let (again, againOutput) = try Self.run(["seed", "--calls", "500"], database: url)
+            #expect(again == 0, "seed: \(againOutput)")
+            try await withPostgres(database) { client in
+                #expect(try await rowCount(client, "SELECT count(*) FROM calls") == 3500)
+                let answered = try await rowCount(client, "SELECT count(*)::int FROM calls WHERE outcome IN ('answered', 'callback_done')")
+                #expect(try await rowCount(client, "SELECT count(*)::int FROM agent_state_log WHERE state = 'wrap_up'") == answered)
+                #expect(try await rowCount(client, """
+                    SELECT count(*)::int FROM (SELECT operator_id, reason, (started_at AT TIME ZONE 'Asia/Tashkent')::date, extract(hour FROM started_at AT TIME ZONE 'Asia/Tashkent')
+                                               FROM agent_state_log WHERE state = 'paused' GROUP BY 1, 2, 3, 4 HAVING count(*) > 1) twice
+                    """) == 0)
             }
             let (benched, benchOutput) = try Self.run(["bench", "pages", "--repeats", "2"], database: url)
             #expect(benched == 0, "bench: \(benchOutput)")

@@ -340,6 +340,29 @@ struct StatisticsTests {
         return data
     }
 
+    /// After the upgrade that brought the operators' daily time, the maintenance service rolls up every day since the
+    /// first wrap-up or pause once, so that older months keep their wrap-up and pause time; then it leaves it be.
+    @Test func operatorsTimeOfEarlierMonthsIsRolledUpOnceAfterTheUpgrade() async throws {
+        try await BackOffice.run { world, _ in
+            try await Self.seedKnownMonth(world.database, world)
+            try await world.database.query("DELETE FROM agent_stats_daily")
+            let logger = Logger(label: "t")
+            let service = MaintenanceService(database: world.database, timeZone: Self.zone, logger: logger)
+            try await service.backfillAgentTime()
+            let october = try await StatsReport.build(world.database, filter: StatsFilter(from: "2026-10-01", to: "2026-10-31"), timeZone: Self.zone, logger: logger)
+            #expect(october.summary["wrap_up_seconds_total"] == 60)
+            #expect(october.table("operators")?.rows.map { $0[5].description } == ["600", "120"])
+            // Rolled up already: a second start does nothing (a row removed by hand stays removed).
+            try await world.database.query("DELETE FROM agent_stats_daily WHERE state = 'paused'")
+            try await service.backfillAgentTime()
+            var paused = -1
+            for try await count in try await world.database.query("SELECT count(*)::int FROM agent_stats_daily WHERE state = 'paused'").decode(Int.self) {
+                paused = count
+            }
+            #expect(paused == 0)
+        }
+    }
+
     @Test func recordingsPlayWithRangesDownloadAsZipAreAuditedAndExpire() async throws {
         try await BackOffice.run { world, client in
             let db = world.database

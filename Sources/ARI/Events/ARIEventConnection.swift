@@ -275,11 +275,12 @@ public final class ARIEventConnection: Service, Sendable {
 
     /// A frame's `type`, read first: answers go to their requests, unwanted events are dropped undecoded.
     struct FrameType: Decodable { let type: String }
+    static let frameDecoder = JSONDecoder()
 
     func handle(_ text: String) {
         framesReceived.add(1, ordering: .relaxed)
         let data = Data(text.utf8)
-        guard let type = try? JSONDecoder().decode(FrameType.self, from: data).type else {
+        guard let type = try? Self.frameDecoder.decode(FrameType.self, from: data).type else {
             logger.warning("malformed ARI event skipped", metadata: ["text": "\(text.prefix(200))"])
             return
         }

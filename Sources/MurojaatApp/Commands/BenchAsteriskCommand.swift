@@ -53,7 +53,8 @@ extension MurojaatCommand.Bench {
                 try await DemoData.seed(database, operators: operators, logger: quiet)
                 // Operators of an earlier, larger run have no phone on this Asterisk: they are not at work.
                 try await database.query("""
-                    UPDATE operators SET state = 'offline' WHERE extension !~ '^[0-9]+$' OR extension::int NOT BETWEEN 101 AND \(100 + operators)
+                    UPDATE operators SET state = 'offline'
+                    WHERE CASE WHEN extension ~ '^[0-9]{1,6}$' THEN extension::int NOT BETWEEN 101 AND \(100 + operators) ELSE true END
                     """, logger: quiet)
                 let store = PostgresCallStore(client: database, logger: quiet)
                 let journal = CallJournal(store: store, logger: quiet)

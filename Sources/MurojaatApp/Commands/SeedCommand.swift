@@ -11,7 +11,7 @@ extension MurojaatCommand {
     struct Seed: AsyncCommand {
         static let configuration = CommandConfiguration(abstract: "Generate a year of calls and appeals for measurements (not for production).")
         @OptionGroup var options: ConfigOptions
-        @Option(help: "Calls to generate (about; each hour's count is drawn around its share).") var calls = 1_800_000
+        @Option(help: "Calls to generate.") var calls = 1_800_000
         @Option(help: "Share of answered calls that leave an appeal.") var appealShare = 0.8
         @Option(help: "Days back the calls are spread over.") var days = 365
         @Option(help: "Operators the calls are answered by.") var operators = 60
@@ -60,6 +60,14 @@ extension MurojaatCommand {
                 }
             }
             let total = slots.reduce(0) { $0 + $1.weight }
+            // Each hour's share of the calls, whole: the remainders go to the hours with the largest fractions, so the
+            // total is exactly what was asked for.
+            let shares = slots.map { Double(calls) * $0.weight / total }
+            var counts = shares.map { Int($0) }
+            let rest = calls - counts.reduce(0, +)
+            for index in shares.indices.sorted(by: { shares[$0] - Double(counts[$0]) > shares[$1] - Double(counts[$1]) }).prefix(max(0, rest)) {
+                counts[index] += 1
+            }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await client.run() }
                 defer { group.cancelAll() }
@@ -72,27 +80,23 @@ extension MurojaatCommand {
                 for week in stride(from: 0, to: slots.count, by: 24 * 7) {
                     let part = slots[week..<min(slots.count, week + 24 * 7)]
                     let starts = part.map { $0.start }
-                    // Each hour's count drawn around its share (the fraction decides one call more or not).
-                    let counts = part.map { slot -> Int in
-                        let expected = Double(calls) * slot.weight / total
-                        return Int(expected) + (Double.random(in: 0..<1) < expected - expected.rounded(.down) ? 1 : 0)
-                    }
+                    let weekCounts = Array(counts[week..<min(slots.count, week + 24 * 7)])
                     let surges = part.map { $0.surge }
-                    let share = appealShare
+                    let share = appealShare, pool = max(20, calls / 45)
                     let rows = try await client.query("""
                         WITH ops AS (SELECT array_agg(id ORDER BY id) AS ids FROM operators),
                              tops AS (SELECT array_agg(code ORDER BY code) AS codes FROM topics WHERE parent_code IS NULL),
                              regs AS (SELECT array_agg(code ORDER BY sort, code) AS codes FROM regions),
                              base AS (SELECT coalesce(max(seq), 0) AS s FROM appeals),
-                             slot AS (SELECT * FROM unnest(\(starts)::timestamptz[], \(counts)::int[], \(surges)::float8[]) AS s(at, n, surge)),
+                             slot AS (SELECT * FROM unnest(\(starts)::timestamptz[], \(weekCounts)::int[], \(surges)::float8[]) AS s(at, n, surge)),
                              generated AS (
                                SELECT gen_random_uuid() AS id, row_number() OVER () AS g, s.surge,
                                       s.at + random() * interval '1 hour' AS started, random() AS r, random() AS q,
                                       -- Waits grow with the surge; a busy line loses more callers in the queue.
                                       (random() * random() * 40 * s.surge)::int AS wait, (40 + random() * random() * 500)::int AS talk,
-                                      -- Three callers in ten come back (a pool of 40,000 numbers, some far more often than
-                                      -- others); the rest call once from anywhere in the country.
-                                      CASE WHEN random() < 0.3 THEN '+99890' || lpad((floor(random() * random() * 40000))::int::text, 7, '0')
+                                      -- Three callers in ten come back (a pool of one number per 45 calls, 40,000 for a year
+                                      -- of 1.8 million, some far more often than others); the rest call once from anywhere.
+                                      CASE WHEN random() < 0.3 THEN '+99890' || lpad((floor(random() * random() * \(pool)))::int::text, 7, '0')
                                            ELSE '+9989' || (1 + floor(random() * 9))::int::text || lpad((floor(random() * 9999999))::int::text, 7, '0') END AS number
                                FROM slot s, generate_series(1, s.n)),
                              shaped AS (
@@ -133,7 +137,7 @@ extension MurojaatCommand {
                         FROM chosen c, base, regs
                         """, logger: logger)
                     for try await _ in rows {}
-                    done += counts.reduce(0, +)
+                    done += weekCounts.reduce(0, +)
                     print("calls: \(done) (\(Int(Date().timeIntervalSince(started))) s)")
                 }
                 // The operators' own time: a wrap-up of 10 to 60 s after every call they answered, and each day a
@@ -141,7 +145,8 @@ extension MurojaatCommand {
                 try await client.query("""
                     INSERT INTO agent_state_log (operator_id, state, call_id, started_at, ended_at)
                     SELECT operator_id, 'wrap_up', id, ended_at, ended_at + make_interval(secs => 10 + random() * 50)
-                    FROM calls WHERE asterisk_node = 'seed' AND outcome IN ('answered', 'callback_done') AND operator_id IS NOT NULL
+                    FROM calls c WHERE asterisk_node = 'seed' AND outcome IN ('answered', 'callback_done') AND operator_id IS NOT NULL
+                      AND NOT EXISTS (SELECT 1 FROM agent_state_log l WHERE l.call_id = c.id)
                     """, logger: logger)
                 let zoneName = config.timeZone.identifier, span = days
                 try await client.query("""
@@ -152,6 +157,9 @@ extension MurojaatCommand {
                     CROSS JOIN (VALUES ('break', 11, 15), ('lunch', 13, 45), ('break', 16, 10)) AS p(reason, hour, minutes)
                     CROSS JOIN LATERAL (SELECT (d::date + make_interval(hours => p.hour) + random() * interval '40 minutes')::timestamp
                                                AT TIME ZONE \(zoneName) AS at) x
+                    WHERE NOT EXISTS (SELECT 1 FROM agent_state_log l WHERE l.operator_id = o.id AND l.state = 'paused'
+                                        AND l.started_at >= x.at - interval '12 hours' AND l.started_at < x.at + interval '12 hours'
+                                        AND l.reason = p.reason AND extract(hour FROM l.started_at AT TIME ZONE \(zoneName)) = p.hour)
                     """, logger: logger)
                 // A call is repeated when its number called in the 24 hours before it (as the call flow marks it).
                 try await client.query("""

@@ -22,7 +22,12 @@ public final class MaintenanceService: Service, Sendable {
         await cancelWhenGracefulShutdown {
             // At start, the last 35 days (this month and the last, which the monthly report needs) are
             // rebuilt, in case calls were written while no process was rolling them up.
-            do { try await self.rollUp(days: 35) } catch { self.logger.warning("statistics roll-up at start failed", metadata: ["error": "\(String(reflecting: error))"]) }
+            do {
+                try await self.backfillAgentTime()
+                try await self.rollUp(days: 35)
+            } catch {
+                self.logger.warning("statistics roll-up at start failed", metadata: ["error": "\(String(reflecting: error))"])
+            }
             var ticks = 0
             while !Task.isCancelled {
                 do {
@@ -41,6 +46,21 @@ public final class MaintenanceService: Service, Sendable {
                 try? await Task.sleep(nanoseconds: UInt64(self.interval * 1e9))
             }
         }
+    }
+
+    /// Once, after the upgrade that brought the operators' daily time (`agent_stats_daily`): every day since the first
+    /// wrap-up or pause is rolled up, so that older reports keep their wrap-up and pause time.
+    func backfillAgentTime() async throws {
+        var first: Date?
+        for try await value in try await database.query("""
+            SELECT min(started_at) FROM agent_state_log WHERE state IN ('wrap_up', 'paused')
+              AND NOT EXISTS (SELECT 1 FROM agent_stats_daily)
+            """, logger: logger).decode(Date?.self) { first = value }
+        guard let first else { return }
+        let from = StatsRollup.day(first, timeZone), to = StatsRollup.day(Date(), timeZone)
+        let threshold = try await NotificationSettings.load(database, logger: logger).answerThresholdSeconds
+        try await StatsRollup.rebuild(database, from: from, to: to, timeZone: timeZone, thresholdSeconds: threshold, logger: logger)
+        logger.notice("operators' wrap-up and pause time rolled up", metadata: ["from": "\(from)", "to": "\(to)"])
     }
 
     func rollUp(days: Int = 2) async throws {
