@@ -155,25 +155,30 @@ public final class RealAsterisk: Sendable {
         files["pjsip.conf"] = files["pjsip.conf"]!.replacingOccurrences(of: "[trunk]\n\n[trunk]", with: "[trunk]")
         // Phones 104 and 105 as the README says to add one: 103's three sections with another number.
         var pjsip = files["pjsip.conf"]!
-        for ext in ["104", "105"] where !pjsip.contains("[\(ext)](operator-endpoint)") {
-            pjsip += """
-
-            [\(ext)](operator-endpoint)
-            auth=\(ext)-auth
-            aors=\(ext)
-            callerid="Operator \(ext)" <\(ext)>
-            [\(ext)-auth](operator-auth)
-            username=\(ext)
-            password=\(phonePassword(ext))
-            [\(ext)](operator-aor)
-
-            """
-        }
+        for ext in ["104", "105"] where !pjsip.contains("[\(ext)](operator-endpoint)") { pjsip += phoneSections(ext) }
         files["pjsip.conf"] = pjsip
         // The log keeps verbose level 3 ("Playing '<file>.<format>'" for every prompt), so that a test can tell
         // what a caller heard.
         files["logger.conf"] = "[general]\n[logfiles]\nmessages.log => notice,warning,error,verbose(3)\n"
         return files
+    }
+
+    /// A phone's three sections (endpoint, `-auth`, aor) as the README says to add one: 103's with another number,
+    /// `aor` lines added to its aor.
+    static func phoneSections(_ ext: String, aor: String = "") -> String {
+        """
+
+        [\(ext)](operator-endpoint)
+        auth=\(ext)-auth
+        aors=\(ext)
+        callerid="Operator \(ext)" <\(ext)>
+        [\(ext)-auth](operator-auth)
+        username=\(ext)
+        password=\(phonePassword(ext))
+        [\(ext)](operator-aor)
+        \(aor)
+
+        """
     }
 
     /// Phones 101…(100 + count) as the README says to add one, each with a static contact at `contactPort` instead
@@ -182,22 +187,11 @@ public final class RealAsterisk: Sendable {
         var text = pjsip
         for number in 101..<(101 + count) {
             let ext = String(number)
+            let contact = "contact=sip:\(ext)@127.0.0.1:\(contactPort)"
             if text.contains("[\(ext)](operator-aor)") {
-                text = text.replacingOccurrences(of: "[\(ext)](operator-aor)", with: "[\(ext)](operator-aor)\ncontact=sip:\(ext)@127.0.0.1:\(contactPort)")
+                text = text.replacingOccurrences(of: "[\(ext)](operator-aor)", with: "[\(ext)](operator-aor)\n\(contact)")
             } else {
-                text += """
-
-                [\(ext)](operator-endpoint)
-                auth=\(ext)-auth
-                aors=\(ext)
-                callerid="Operator \(ext)" <\(ext)>
-                [\(ext)-auth](operator-auth)
-                username=\(ext)
-                password=\(phonePassword(ext))
-                [\(ext)](operator-aor)
-                contact=sip:\(ext)@127.0.0.1:\(contactPort)
-
-                """
+                text += phoneSections(ext, aor: contact)
             }
         }
         return text

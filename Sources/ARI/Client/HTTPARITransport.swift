@@ -226,9 +226,11 @@ public struct HTTPARITransport: ARITransport {
     }
 }
 
-/// A download's answer as it arrives: a 2xx body goes into a new file at `path`; any other answer becomes the
-/// `ARIError` with ARI's message (from the first 64 KiB of its body), and no file is left.
-struct DownloadAnswer {
+/// Writes a 2xx answer's body into a new file at `path` as it arrives (on the client's loop); any other answer
+/// becomes the `ARIError` with ARI's message (from the first 64 KiB of its body), and no file is left.
+final class FileDownload: HTTPClientResponseDelegate, @unchecked Sendable {
+    typealias Response = Int
+
     let path: String
     private var status = 0
     private var file: DownloadFile?
@@ -236,31 +238,39 @@ struct DownloadAnswer {
 
     init(path: String) { self.path = path }
 
-    /// The answer's status: a 2xx opens the file.
-    mutating func head(status: Int) throws {
-        self.status = status
-        guard (200..<300).contains(status) else { return }
-        file = try DownloadFile(path: path)
+    func didReceiveHead(task: HTTPClient.Task<Int>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
+        status = Int(head.status.code)
+        guard (200..<300).contains(status) else { return task.eventLoop.makeSucceededVoidFuture() }
+        do {
+            file = try DownloadFile(path: path)
+            return task.eventLoop.makeSucceededVoidFuture()
+        } catch {
+            return task.eventLoop.makeFailedFuture(error)
+        }
     }
 
-    /// A part of the body: into the file, or kept for the error's message. A failed write removes the file.
-    mutating func body(_ buffer: ByteBuffer) throws {
+    /// A part of the body: into the file (a failed write removes it), or kept for the error's message.
+    func didReceiveBodyPart(task: HTTPClient.Task<Int>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
         if let file {
             do {
                 try buffer.withUnsafeReadableBytes { try file.write($0) }
             } catch {
-                file.discard()
-                self.file = nil
-                throw error
+                discard()
+                return task.eventLoop.makeFailedFuture(error)
             }
         } else if !(200..<300).contains(status), errorBody.readableBytes < 64 << 10 {
             var copy = buffer
             errorBody.writeBuffer(&copy)
         }
+        return task.eventLoop.makeSucceededVoidFuture()
+    }
+
+    func didReceiveError(task: HTTPClient.Task<Int>, _ error: any Error) {
+        discard()
     }
 
     /// The file's size once it is closed, or the answer's `ARIError`.
-    mutating func finish() throws -> Int {
+    func didFinishRequest(task: HTTPClient.Task<Int>) throws -> Int {
         guard let file else {
             throw ARIError(status: status, message: HTTPARITransport.message(from: Data(errorBody.readableBytesView)))
         }
@@ -269,44 +279,8 @@ struct DownloadAnswer {
     }
 
     /// Closes and removes the file, if one was begun.
-    mutating func discard() {
+    private func discard() {
         file?.discard()
         file = nil
-    }
-}
-
-/// Writes a 2xx answer's body into a file as it arrives (on the client's loop); any other answer becomes
-/// the `ARIError` with ARI's message, and no file is left.
-final class FileDownload: HTTPClientResponseDelegate, @unchecked Sendable {
-    typealias Response = Int
-
-    private var answer: DownloadAnswer
-
-    init(path: String) { answer = DownloadAnswer(path: path) }
-
-    func didReceiveHead(task: HTTPClient.Task<Int>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
-        do {
-            try answer.head(status: Int(head.status.code))
-            return task.eventLoop.makeSucceededVoidFuture()
-        } catch {
-            return task.eventLoop.makeFailedFuture(error)
-        }
-    }
-
-    func didReceiveBodyPart(task: HTTPClient.Task<Int>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
-        do {
-            try answer.body(buffer)
-            return task.eventLoop.makeSucceededVoidFuture()
-        } catch {
-            return task.eventLoop.makeFailedFuture(error)
-        }
-    }
-
-    func didReceiveError(task: HTTPClient.Task<Int>, _ error: any Error) {
-        answer.discard()
-    }
-
-    func didFinishRequest(task: HTTPClient.Task<Int>) throws -> Int {
-        try answer.finish()
     }
 }

@@ -273,24 +273,17 @@ public final class ARIEventConnection: Service, Sendable {
         }
     }
 
-    /// A frame's `type`, read first: answers go to their requests, unwanted events are dropped undecoded.
-    struct FrameType: Decodable { let type: String }
-    static let frameDecoder = JSONDecoder()
-
+    /// Each frame is decoded once: answers (a type the event model does not know) go to their requests, events of
+    /// types not asked for are dropped, malformed frames are skipped.
     func handle(_ text: String) {
         framesReceived.add(1, ordering: .relaxed)
-        let data = Data(text.utf8)
-        guard let type = try? Self.frameDecoder.decode(FrameType.self, from: data).type else {
-            logger.warning("malformed ARI event skipped", metadata: ["text": "\(text.prefix(200))"])
-            return
-        }
-        if type == "RESTResponse" { return handleResponse(text) }
-        if let eventTypes, !eventTypes.contains(type) { return }
         do {
-            let message = try ARIEventMessage.decode(data)
+            let message = try ARIEventMessage.decode(Data(text.utf8))
             if case .unknown(let type, _) = message.event {
+                if type == "RESTResponse" { return handleResponse(text) }
                 logger.debug("ARI event of a type not modelled", metadata: ["type": "\(type)"])
             }
+            if let eventTypes, !eventTypes.contains(message.event.type) { return }
             eventsDelivered.add(1, ordering: .relaxed)
             emit(.event(server: configuration.name, message))
         } catch {

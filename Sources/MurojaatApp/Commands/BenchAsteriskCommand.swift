@@ -48,9 +48,7 @@ extension MurojaatCommand.Bench {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await database.run() }
                 defer { group.cancelAll() }
-                try await Migrator(client: database, migrations: try Migration.bundled(), logger: quiet).migrate()
-                try await ReferenceData.bundled().seed(database, logger: quiet)
-                try await DemoData.seed(database, operators: operators, logger: quiet)
+                try await DemoData.prepareForMeasurement(database, operators: operators, logger: quiet)
                 // Operators of an earlier, larger run have no phone on this Asterisk: they are not at work.
                 try await database.query("""
                     UPDATE operators SET state = 'offline'

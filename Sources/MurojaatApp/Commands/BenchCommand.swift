@@ -95,9 +95,7 @@ extension MurojaatCommand.Bench {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await database.run() }
                 defer { group.cancelAll() }
-                try await Migrator(client: database, migrations: try Migration.bundled(), logger: quiet).migrate()
-                try await ReferenceData.bundled().seed(database, logger: quiet)
-                try await DemoData.seed(database, operators: operators, logger: quiet)
+                try await DemoData.prepareForMeasurement(database, operators: operators, logger: quiet)
                 let store = PostgresCallStore(client: database, logger: quiet)
                 let journal = CallJournal(store: store, logger: logger)
                 var settings = config.callFlow

@@ -71,9 +71,7 @@ extension MurojaatCommand {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await client.run() }
                 defer { group.cancelAll() }
-                try await Migrator(client: client, migrations: try Migration.bundled(), logger: logger).migrate()
-                try await ReferenceData.bundled().seed(client, logger: logger)
-                try await DemoData.seed(client, operators: operators, logger: logger)
+                try await DemoData.prepareForMeasurement(client, operators: operators, logger: logger)
                 let started = Date()
                 var done = 0
                 // A week at a time: at most a few hundred thousand rows per statement.

@@ -2,12 +2,20 @@ import Foundation
 import HummingbirdBcrypt
 import Logging
 import PostgresNIO
+import Storage
 
 /// Operators for the demo: ten phones 101–110 with Uzbek, Russian or both.
 /// Their accounts are locked (no password) until an admin sets one.
 enum DemoData {
     static let names = ["Dilnoza Karimova", "Sergey Pak", "Aziz Rahimov", "Malika Yusupova", "Olga Kim",
                         "Jasur Toshmatov", "Nodira Aliyeva", "Timur Nazarov", "Gulnora Saidova", "Rustam Ergashev"]
+
+    /// The schema, the reference data and `operators` ready demo operators: what `seed` and the benchmarks start from.
+    static func prepareForMeasurement(_ client: PostgresClient, operators: Int, logger: Logger) async throws {
+        try await Migrator(client: client, migrations: try Migration.bundled(), logger: logger).migrate()
+        try await ReferenceData.bundled().seed(client, logger: logger)
+        try await seed(client, operators: operators, logger: logger)
+    }
 
     /// `ready`: with the built-in simulator every demo phone exists, so the operators take calls at once. With a real
     /// Asterisk (`ready: false`) they start offline and each chooses "ready" in the panel once their phone is up: a
