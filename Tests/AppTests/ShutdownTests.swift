@@ -3,6 +3,7 @@ import PostgresNIO
 import Synchronization
 import Foundation
 import Testing
+import TestSupport
 
 /// The README's run command keeps running until Ctrl-C: the whole process (web, Stasis app, journal,
 /// simulator, generated callers) must stop promptly on SIGTERM and SIGINT.
@@ -17,7 +18,8 @@ struct ShutdownTests {
         try await withMigratedDatabase { database in
             let process = Process()
             process.executableURL = Self.binary
-            let asteriskPort = Int.random(in: 20_000...30_000), httpPort = Int.random(in: 30_001...40_000)
+            // Ports the system reports free (a random one in 30001–40000 fell in the ephemeral range and was once taken).
+            let asteriskPort = try FreePort.tcp(), httpPort = try FreePort.tcp()
             process.arguments = ["demo", "--asterisk-port", "\(asteriskPort)", "--call-interval", "0.5"]
             var environment = ProcessInfo.processInfo.environment
             environment["MUROJAAT_DATABASE_URL"] = "postgres://\(database.username):\(database.password ?? "")@\(database.host):\(database.port)/\(database.database)"
