@@ -77,6 +77,12 @@ public struct Server {
     func prepareDatabase(_ database: PostgresClient, migrate: Bool) async throws {
         let migrator = Migrator(client: database, migrations: try Migration.bundled(), logger: logger)
         try await migrator.ensureCurrent(migrateIfNeeded: migrate)
+        do {
+            try await StatsRollup.alignAppealCounts(database, timeZone: configuration.timeZone, logger: logger)
+        } catch {
+            // The reports then count appeals one by one (they read the monthly counts only in the zone they were kept in).
+            logger.warning("appeals could not be recounted in the report time zone", metadata: ["error": "\(String(reflecting: error))"])
+        }
         if migrate {
             try await ReferenceData.bundled().seed(database, logger: logger)
             try await IVRRepository(client: database, logger: logger).seed()

@@ -58,6 +58,31 @@ public enum StatsRollup {
         }
     }
 
+    /// Keeps the appeals' monthly counts (`appeal_stats_monthly`, kept by triggers) in the report time zone: when they
+    /// were counted in another zone, they are recounted in this one while writers of appeals wait. Returns whether
+    /// they were recounted.
+    @discardableResult
+    public static func alignAppealCounts(_ database: PostgresClient, timeZone: TimeZone, logger: Logger) async throws -> Bool {
+        let zone = timeZone.identifier
+        return try await database.transaction(logger: logger) { connection -> Bool in
+            var counted: String?
+            for try await value in try await connection.query("SELECT time_zone FROM stats_settings", logger: logger).decode(String.self) {
+                counted = value
+            }
+            guard counted != zone else { return false }
+            try await connection.query("LOCK TABLE appeals IN SHARE MODE", logger: logger)
+            try await connection.query("UPDATE stats_settings SET time_zone = \(zone)", logger: logger)
+            try await connection.query("DELETE FROM appeal_stats_monthly", logger: logger)
+            try await connection.query("""
+                INSERT INTO appeal_stats_monthly (month, language, topic_code, category_code, region_code, status, appeals)
+                SELECT appeal_stats_month(created_at), language, coalesce(topic_code, ''), category_code, coalesce(region_code, ''), status, count(*)
+                FROM appeals GROUP BY 1, 2, 3, 4, 5, 6
+                """, logger: logger)
+            logger.notice("appeals recounted by month in the report time zone", metadata: ["from": "\(counted ?? "")", "to": "\(zone)"])
+            return true
+        }
+    }
+
     static func day(_ date: Date, _ timeZone: TimeZone) -> String {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
