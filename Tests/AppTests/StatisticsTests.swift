@@ -176,6 +176,33 @@ struct StatisticsTests {
             #expect(tashkent.summary["wrap_up_seconds_total"] == 40, "the wrap-ups after c1 (30 s) and c5 (10 s)")
             #expect(tashkent.table("operators")?.rows.map { $0[4].description } == ["30", "10"])
 
+            // Periods made of whole months (monthly roll-ups), of partial months (daily ones) and of both agree with the calls:
+            // 15 September – 30 November adds c7 (30 Sep) and c8 (1 Nov), both abandoned in the IVR, to October.
+            let wide = try await StatsReport.build(world.database, filter: StatsFilter(from: "2026-09-15", to: "2026-11-30"), timeZone: Self.zone, logger: logger)
+            #expect(wide.summary["calls_received"] == 8 && wide.summary["abandoned_ivr"] == 3 && wide.summary["calls_answered"] == 3)
+            #expect(wide.summary["wrap_up_seconds_total"] == 60 && wide.summary["wait_seconds_longest"] == 40)
+            #expect(wide.table("operators")?.rows.map { $0.map(\.description) } == ops.rows.map { $0.map(\.description) })
+            #expect(Self.cell(wide, "by_hour", row: 0, column: "received") == "1", "c8 at 00:00 on 1 November")
+            #expect(wide.table("by_day")?.rows.map { $0[0].description } == ["2026-09-30", "2026-10-05", "2026-10-06", "2026-11-01"])
+            let fifth = try await StatsReport.build(world.database, filter: StatsFilter(from: "2026-10-05", to: "2026-10-05"), timeZone: Self.zone, logger: logger)
+            #expect(fifth.summary["calls_received"] == 4 && fifth.summary["wrap_up_seconds_total"] == 50)
+            #expect(fifth.table("operators")?.rows.map { $0[1].description } == ["2"])
+            let quarter = try await StatsReport.build(world.database, filter: StatsFilter(from: "2026-09-01", to: "2026-11-30", operatorID: world.operators["operator"]),
+                                                      timeZone: Self.zone, logger: logger)
+            #expect(quarter.summary["calls_answered"] == 2 && quarter.summary["wrap_up_seconds_total"] == 50 && quarter.summary["talk_seconds_total"] == 300)
+
+            // A day rebuilt rebuilds its month: a call added on 6 October shows in October's whole-month figures.
+            try await world.database.query("""
+                INSERT INTO calls (asterisk_node, channel_id, caller_number, language, started_at, ended_at, outcome, repeated)
+                VALUES ('ast1', 'c9', '+998909999999', 'uz', '2026-10-06 18:00:00+05', '2026-10-06 18:00:10+05', 'abandoned_ivr', false)
+                """)
+            try await StatsRollup.rebuild(world.database, from: "2026-10-06", to: "2026-10-06", timeZone: Self.zone, thresholdSeconds: 20, logger: logger)
+            let rebuilt = try await StatsReport.build(world.database, filter: month, timeZone: Self.zone, logger: logger)
+            #expect(rebuilt.summary["calls_received"] == 7 && rebuilt.summary["abandoned_ivr"] == 2)
+            #expect(Self.cell(rebuilt, "by_hour", row: 18, column: "received") == "1")
+            #expect(rebuilt.table("operators")?.rows.map { $0[1].description } == ["2", "1"])
+            try await world.database.query("DELETE FROM calls WHERE channel_id = 'c9'")
+
             // A pause across midnight counts on each day for its part of it, from the daily roll-up and from the state log
             // alike (a region reads the log).
             let second = try #require(world.operators["operator2"])

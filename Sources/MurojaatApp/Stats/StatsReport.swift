@@ -101,6 +101,12 @@ public struct StatsReport: Sendable {
         var calls = 0, answered = 0, ivr = 0, queue = 0, noAnswer = 0, callbacks = 0, callbackDone = 0, lost = 0, repeated = 0
         var within = 0, queued = 0
         var talk: Int64 = 0, wait: Int64 = 0, waitMax = 0, answeredWait: Int64 = 0
+
+        mutating func add(_ t: Totals) {
+            calls += t.calls; answered += t.answered; ivr += t.ivr; queue += t.queue; noAnswer += t.noAnswer; callbacks += t.callbacks
+            callbackDone += t.callbackDone; lost += t.lost; repeated += t.repeated; within += t.within; queued += t.queued
+            talk += t.talk; wait += t.wait; waitMax = max(waitMax, t.waitMax); answeredWait += t.answeredWait
+        }
     }
 
     static let totalsColumns = """
@@ -117,21 +123,40 @@ public struct StatsReport: Sendable {
                repeated: row.8, within: row.9, queued: row.10, talk: row.11, wait: row.12, waitMax: row.13, answeredWait: row.14)
     }
 
-    /// The calls of the filter in the roll-up's shape: from the roll-up itself, or (with a region, which only
-    /// appeals carry, or for hours of the day) from the raw calls, row by row.
-    static func source(_ filter: StatsFilter, _ b: inout SQLBuilder, zone: String, threshold: Int, raw: Bool) {
-        if raw && filter.region == nil && filter.operatorID == nil && filter.teamID == nil {
-            // Hours of the day without operator dimensions: the hourly roll-up.
-            b.append("(SELECT * FROM call_stats_hourly s WHERE s.day BETWEEN \(b.bind(filter.from))::date AND \(b.bind(filter.to))::date")
-            dimensions(filter, &b, "s", operators: false)
-            b.append(") src")
-            return
-        }
-        if !raw && filter.region == nil {
-            b.append("(SELECT * FROM call_stats_daily s WHERE s.day BETWEEN \(b.bind(filter.from))::date AND \(b.bind(filter.to))::date")
-            dimensions(filter, &b, "s")
-            b.append(") src")
-            return
+    /// What a query groups calls by: the roll-up that answers it is the coarsest one that has that column.
+    enum Grain { case day, hour, byOperator }
+
+    /// The calls of the filter in the roll-ups' shape (the measures, and the column of `grain`): whole months from the
+    /// monthly roll-ups and other days from the daily ones; with a region (which only appeals carry), or hours of the
+    /// day of an operator or team, from the raw calls, row by row.
+    static func source(_ filter: StatsFilter, _ b: inout SQLBuilder, zone: String, threshold: Int, grain: Grain) {
+        let operators = filter.operatorID != nil || filter.teamID != nil
+        if filter.region == nil, let parts = PeriodParts(filter) {
+            switch grain {
+            case .hour where !operators:
+                b.append("(")
+                rollup(&b, parts, columns: "hour, \(measureNames)", monthly: "call_stats_hourly_monthly", daily: "call_stats_hourly") {
+                    dimensions(filter, &$0, "s", operators: false)
+                }
+                b.append(") src")
+                return
+            case .day:
+                // Without an operator or team, the days without operators (a twentieth of the rows).
+                b.append("(SELECT day, \(measureNames) FROM \(operators ? "call_stats_daily" : "call_stats_days") s ")
+                b.append("WHERE s.day BETWEEN \(b.bind(filter.from))::date AND \(b.bind(filter.to))::date")
+                dimensions(filter, &b, "s", operators: operators)
+                b.append(") src")
+                return
+            case .byOperator:
+                b.append("(")
+                rollup(&b, parts, columns: "operator_id, \(measureNames)", monthly: "call_stats_monthly", daily: "call_stats_daily") {
+                    dimensions(filter, &$0, "s")
+                }
+                b.append(") src")
+                return
+            case .hour:
+                break
+            }
         }
         b.append("(")
         let z = callRows(&b, from: filter.from, to: filter.to, zone: zone, threshold: threshold)
@@ -146,6 +171,42 @@ public struct StatsReport: Sendable {
                 """)
         }
         b.append(") src")
+    }
+
+    /// A report's period as whole months (read from the monthly roll-ups) and the days of partial months (read from
+    /// the daily ones), each as a first day and the day after the last.
+    struct PeriodParts {
+        var months: (first: String, end: String)?
+        var days: [(from: String, until: String)] = []
+
+        init?(_ filter: StatsFilter) {
+            guard let end = StatsReport.nextDay(filter.to) else { return nil }
+            guard let months = StatsReport.wholeMonths(from: filter.from, to: filter.to) else {
+                days = [(filter.from, end)]
+                return
+            }
+            self.months = months
+            if filter.from < months.first { days.append((filter.from, months.first)) }
+            if months.end < end { days.append((months.end, end)) }
+        }
+    }
+
+    /// `columns` of a monthly roll-up (alias `s`) for the whole months and of its daily one for the other days, each
+    /// part with the conditions `where` appends.
+    static func rollup(_ b: inout SQLBuilder, _ parts: PeriodParts, columns: String, monthly: String, daily: String,
+                       where conditions: (inout SQLBuilder) -> Void) {
+        var first = true
+        if let months = parts.months {
+            b.append("SELECT \(columns) FROM \(monthly) s WHERE s.month >= \(b.bind(months.first))::date AND s.month < \(b.bind(months.end))::date")
+            conditions(&b)
+            first = false
+        }
+        for range in parts.days {
+            if !first { b.append(" UNION ALL ") }
+            b.append("SELECT \(columns) FROM \(daily) s WHERE s.day >= \(b.bind(range.from))::date AND s.day < \(b.bind(range.until))::date")
+            conditions(&b)
+            first = false
+        }
     }
 
     /// One row per finished inbound call of the period (whole days in `zone`), in the roll-ups' shape: the
@@ -230,17 +291,16 @@ public struct StatsReport: Sendable {
         let price = settings["billing.price_per_call"].flatMap(Double.init) ?? 0
         let limit = threshold
         // The queries are independent: run them side by side on the pool.
-        async let totalsTask = timed("totals") { try await queryTotals(database, filter, zone: zone, threshold: limit, logger: logger) }
         async let daysTask = timed("days") { try await queryDays(database, filter, zone: zone, threshold: limit, logger: logger) }
         async let hoursTask = timed("hours") { try await queryHours(database, filter, zone: zone, threshold: limit, logger: logger) }
         async let repeatedTask = timed("repeated") { try await queryRepeatedNumbers(database, filter, zone: zone, logger: logger) }
         async let operatorsTask = timed("operators") { try await queryOperators(database, filter, zone: zone, threshold: limit, logger: logger) }
         async let appealsTask = timed("appeals") { try await queryAppeals(database, filter, zone: zone, logger: logger) }
-        let (totals, wrapUp) = try await totalsTask
-        let days = try await daysTask
+        // The period's totals are the sum of its days, its wrap-up time the sum of the operators'.
+        let (days, totals) = try await daysTask
         let hours = try await hoursTask
         let repeated = try await repeatedTask
-        let operators = try await operatorsTask
+        let (operators, wrapUp) = try await operatorsTask
         let appeals = try await appealsTask
 
         let offered = totals.calls - totals.ivr
@@ -275,39 +335,22 @@ public struct StatsReport: Sendable {
         return report
     }
 
-    static func queryTotals(_ database: PostgresClient, _ filter: StatsFilter, zone: String, threshold: Int, logger: Logger) async throws -> (Totals, Int64) {
-        var b = SQLBuilder()
-        b.append("SELECT \(totalsColumns) FROM ")
-        source(filter, &b, zone: zone, threshold: threshold, raw: false)
-        var totals = Totals()
-        for try await row in try await database.query(b.query, logger: logger).decode(TotalsRow.self) { totals = Self.totals(row) }
-        // Wrap-up time in the period.
-        var w = SQLBuilder()
-        w.append("SELECT coalesce(sum(t.seconds), 0)::bigint FROM (")
-        agentTime(filter, &w, zone: zone)
-        w.append(") t WHERE t.state = 'wrap_up'")
-        var wrapUp: Int64 = 0
-        for try await value in try await database.query(w.query, logger: logger).decode(Int64.self) { wrapUp = value }
-        return (totals, wrapUp)
-    }
-
     /// Wrap-up and pause time in the period as rows `(operator_id, state, reason, seconds)`: from the daily roll-up,
     /// or with a region (known from appeals only) from the state log, clipped to the period. With a language, topic
     /// or region chosen, wrap-up counts only after the calls of that choice (each wrap-up row names its call), in the
     /// summary and the operators' table alike, so the two always agree; pauses count whatever the choice.
     static func agentTime(_ filter: StatsFilter, _ b: inout SQLBuilder, zone: String) {
-        if filter.region == nil {
-            b.append("""
-                SELECT s.operator_id, s.state, s.reason, sum(s.seconds)::bigint AS seconds FROM agent_stats_daily s
-                WHERE s.day BETWEEN \(b.bind(filter.from))::date AND \(b.bind(filter.to))::date
-                """)
-            dimensions(StatsFilter(from: filter.from, to: filter.to, operatorID: filter.operatorID, teamID: filter.teamID), &b, "s")
-            if filter.language != nil || filter.topic != nil {
-                b.append(" AND (s.state = 'paused' OR (true")
-                dimensions(StatsFilter(from: filter.from, to: filter.to, language: filter.language, topic: filter.topic), &b, "s", operators: false)
-                b.append("))")
+        if filter.region == nil, let parts = PeriodParts(filter) {
+            b.append("SELECT s.operator_id, s.state, s.reason, sum(s.seconds)::bigint AS seconds FROM (")
+            rollup(&b, parts, columns: "operator_id, state, reason, seconds", monthly: "agent_stats_monthly", daily: "agent_stats_daily") { b in
+                dimensions(StatsFilter(from: filter.from, to: filter.to, operatorID: filter.operatorID, teamID: filter.teamID), &b, "s")
+                if filter.language != nil || filter.topic != nil {
+                    b.append(" AND (s.state = 'paused' OR (true")
+                    dimensions(StatsFilter(from: filter.from, to: filter.to, language: filter.language, topic: filter.topic), &b, "s", operators: false)
+                    b.append("))")
+                }
             }
-            b.append(" GROUP BY 1, 2, 3")
+            b.append(") s GROUP BY 1, 2, 3")
             return
         }
         // With a region: pauses from the roll-up; wrap-ups from the log, found by the calls behind the region's appeals
@@ -350,24 +393,27 @@ public struct StatsReport: Sendable {
     }
     static let measureColumns = ["received", "answered", "missed", "service_level_percent", "abandonment_percent", "asa_seconds", "talk_average_seconds"]
 
-    static func queryDays(_ database: PostgresClient, _ filter: StatsFilter, zone: String, threshold: Int, logger: Logger) async throws -> StatsTable {
+    /// The days' table and the period's totals (the sum of its days).
+    static func queryDays(_ database: PostgresClient, _ filter: StatsFilter, zone: String, threshold: Int, logger: Logger) async throws -> (StatsTable, Totals) {
         var b = SQLBuilder()
         b.append("SELECT day::text, \(totalsColumns) FROM ")
-        source(filter, &b, zone: zone, threshold: threshold, raw: false)
+        source(filter, &b, zone: zone, threshold: threshold, grain: .day)
         b.append(" GROUP BY day ORDER BY day")
         var rows: [[StatsCell]] = [], links: [String?] = []
+        var sum = Totals()
         for try await row in try await database.query(b.query, logger: logger).decode((String, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int64, Int64, Int, Int64).self) {
             let t = totals((row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9, row.10, row.11, row.12, row.13, row.14, row.15))
+            sum.add(t)
             rows.append([.text(row.0)] + measures(t))
             links.append("/calls?from=\(row.0)&to=\(row.0)")
         }
-        return StatsTable(id: "by_day", columns: ["day"] + measureColumns, rows: rows, links: links)
+        return (StatsTable(id: "by_day", columns: ["day"] + measureColumns, rows: rows, links: links), sum)
     }
 
     static func queryHours(_ database: PostgresClient, _ filter: StatsFilter, zone: String, threshold: Int, logger: Logger) async throws -> StatsTable {
         var b = SQLBuilder()
         b.append("SELECT hour, \(totalsColumns) FROM ")
-        source(filter, &b, zone: zone, threshold: threshold, raw: true)
+        source(filter, &b, zone: zone, threshold: threshold, grain: .hour)
         b.append(" GROUP BY hour ORDER BY hour")
         var byHour: [Int: Totals] = [:]
         for try await row in try await database.query(b.query, logger: logger).decode((Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int64, Int64, Int, Int64).self) {
@@ -402,12 +448,13 @@ public struct StatsReport: Sendable {
         return StatsTable(id: "repeated_numbers", columns: ["number", "calls", "repeated"], rows: rows, links: links)
     }
 
-    static func queryOperators(_ database: PostgresClient, _ filter: StatsFilter, zone: String, threshold: Int, logger: Logger) async throws -> StatsTable {
+    /// The operators' table and the period's wrap-up time (the sum of theirs: every operator with time is in the table).
+    static func queryOperators(_ database: PostgresClient, _ filter: StatsFilter, zone: String, threshold: Int, logger: Logger) async throws -> (StatsTable, Int64) {
         var b = SQLBuilder()
         b.append("""
             WITH calls_by AS (SELECT operator_id, sum(answered)::int AS answered, sum(talk_seconds_sum)::bigint AS talk FROM
             """)
-        source(filter, &b, zone: zone, threshold: threshold, raw: false)
+        source(filter, &b, zone: zone, threshold: threshold, grain: .byOperator)
         b.append(" GROUP BY operator_id), states AS (")
         agentTime(filter, &b, zone: zone)
         let z = b.bind(zone)
@@ -430,14 +477,16 @@ public struct StatsReport: Sendable {
         if let team = filter.teamID { b.append(" AND u.team_id = \(b.bind(team))") }
         b.append(" ORDER BY coalesce(cb.answered, 0) DESC, o.extension")
         var rows: [[StatsCell]] = [], links: [String?] = []
+        var wrapUp: Int64 = 0
         for try await (id, name, ext, answered, talk, wrap, pause, reasons, score) in try await database.query(b.query, logger: logger)
             .decode((Int64, String, String, Int, Int64, Int64, Int64, String, Double?).self) {
+            wrapUp += wrap
             rows.append([.text("\(ext) \(name)"), .int(Int64(answered)), .int(talk), .number(average(talk, answered), decimals: 1), .int(wrap), .int(pause),
                          .text(reasons), score.map { .number($0, decimals: 1) } ?? .text("—")])
             links.append("/calls?operator=\(id)&from=\(filter.from)&to=\(filter.to)")
         }
-        return StatsTable(id: "operators", columns: ["operator", "answered", "talk_seconds", "talk_average_seconds", "wrap_up_seconds", "pause_seconds",
-                                                     "pause_by_reason", "quality_score"], rows: rows, links: links)
+        return (StatsTable(id: "operators", columns: ["operator", "answered", "talk_seconds", "talk_average_seconds", "wrap_up_seconds", "pause_seconds",
+                                                      "pause_by_reason", "quality_score"], rows: rows, links: links), wrapUp)
     }
 
     /// The months wholly inside the period, as the first day of the first one and of the month after the last one.

@@ -54,6 +54,30 @@ public enum StatsRollup {
             try await connection.query(hourlyQuery, logger: logger)
             try await connection.query("DELETE FROM agent_stats_daily WHERE day BETWEEN \(from)::date AND \(to)::date", logger: logger)
             try await connection.query(agentsQuery, logger: logger)
+            // The coarser roll-ups, from the daily rows just written: the same days without operators, and the whole
+            // months these days belong to.
+            let names = StatsReport.measureNames, sums = Self.measureRollupSums
+            try await connection.query("DELETE FROM call_stats_days WHERE day BETWEEN \(from)::date AND \(to)::date", logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: """
+                INSERT INTO call_stats_days (day, language, topic_code, \(names))
+                SELECT day, language, topic_code, \(sums) FROM call_stats_daily WHERE day BETWEEN $1::date AND $2::date GROUP BY 1, 2, 3
+                """, binds: Self.binds(from, to)), logger: logger)
+            for (table, source, keys, measures) in [
+                ("call_stats_monthly", "call_stats_daily", "language, topic_code, operator_id", (names, sums)),
+                ("call_stats_hourly_monthly", "call_stats_hourly", "hour, language, topic_code", (names, sums)),
+                ("agent_stats_monthly", "agent_stats_daily", "operator_id, state, reason, language, topic_code", ("seconds", "sum(seconds)")),
+            ] {
+                let count = keys.split(separator: ",").count
+                try await connection.query(PostgresQuery(unsafeSQL: """
+                    DELETE FROM \(table) WHERE month >= date_trunc('month', $1::date)::date AND month < (date_trunc('month', $2::date) + interval '1 month')::date
+                    """, binds: Self.binds(from, to)), logger: logger)
+                try await connection.query(PostgresQuery(unsafeSQL: """
+                    INSERT INTO \(table) (month, \(keys), \(measures.0))
+                    SELECT date_trunc('month', day)::date, \(keys), \(measures.1) FROM \(source)
+                    WHERE day >= date_trunc('month', $1::date)::date AND day < (date_trunc('month', $2::date) + interval '1 month')::date
+                    GROUP BY \((1...count + 1).map(String.init).joined(separator: ", "))
+                    """, binds: Self.binds(from, to)), logger: logger)
+            }
             return written
         }
     }
@@ -81,6 +105,19 @@ public enum StatsRollup {
             logger.notice("appeals recounted by month in the report time zone", metadata: ["from": "\(counted ?? "")", "to": "\(zone)"])
             return true
         }
+    }
+
+    /// How rows of a roll-up add up to a coarser one: sums, and the longest wait.
+    static let measureRollupSums = """
+        sum(calls), sum(answered), sum(abandoned_ivr), sum(abandoned_queue), sum(operator_no_answer), sum(callback_requested),
+        sum(callback_done), sum(lost), sum(repeated), sum(answered_within_threshold), sum(talk_seconds_sum), sum(wait_seconds_sum),
+        max(wait_seconds_max), sum(queued), sum(answered_wait_seconds_sum)
+        """
+
+    static func binds(_ values: String...) -> PostgresBindings {
+        var binds = PostgresBindings()
+        for value in values { binds.append(value) }
+        return binds
     }
 
     static func day(_ date: Date, _ timeZone: TimeZone) -> String {
