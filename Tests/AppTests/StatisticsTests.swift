@@ -260,6 +260,20 @@ struct StatisticsTests {
             let python = try Self.openpyxl(Data(buffer: xlsx.body))
             #expect(python.contains("Qabul qilingan qo'ng'iroqlar 6"), "openpyxl read: \(python.prefix(300))")
             #expect(try await dtm.request(.get, "/stats/export/nothing?format=csv").status == .notFound)
+            // A long list of complaints: the page shows the first 100 and says where the rest are; the export carries them.
+            try await world.database.query("""
+                INSERT INTO appeals (year, seq, source, language, category_code, text, due_date, created_at)
+                SELECT 2026, 100 + n, 'web', 'uz', 'complaint', 'shikoyat', '2026-10-30', '2026-10-10 09:00:00+05'::timestamptz + n * interval '1 minute'
+                FROM generate_series(1, 130) n
+                """)
+            let long = String(buffer: try await dtm.request(.get, "/stats?from=2026-10-01&to=2026-10-31").body)
+            let listSection = long.components(separatedBy: "id=\"t-complaints_applications\"").last?.components(separatedBy: "</section>").first ?? ""
+            #expect(listSection.components(separatedBy: "<tr>").count - 2 == 100, "100 rows under the header")
+            #expect(listSection.contains("Birinchi 100 tasi ko&#39;rsatilgan") && listSection.contains("/appeals?from=2026-10-01&amp;to=2026-10-31"))
+            #expect(!long.components(separatedBy: "id=\"t-operators\"").last!.components(separatedBy: "</section>").first!.contains("Birinchi"))
+            let fullList = String(buffer: try await dtm.request(.get, "/stats/export/complaints_applications?from=2026-10-01&to=2026-10-31&format=csv&lang=uz").body)
+            #expect(fullList.split(separator: "\r\n").count == 2 + 132, "title, header, the two complaints and applications and 130 more")
+            try await world.database.query("DELETE FROM appeals WHERE seq > 100")
             #expect(try await dtm.request(.get, "/stats/export/summary?format=pdf").status == .badRequest)
             // The same figure agrees across files: the summary's wrap-up total is the operators' wrap-up summed, with and
             // without a filter (read back by openpyxl).
@@ -276,7 +290,7 @@ struct StatisticsTests {
                 let perOperator = operators.dropFirst(2).map { seconds($0[column]) }.reduce(0, +)
                 #expect(total == expected && perOperator == expected, "\(filter): summary \(total ?? -1) s, operators \(perOperator) s")
             }
-            #expect(try await rowCount(world.database, "SELECT count(*) FROM audit_log WHERE action = 'stats.export'") == 8)
+            #expect(try await rowCount(world.database, "SELECT count(*) FROM audit_log WHERE action = 'stats.export'") == 9, "eight above and the list")
 
             // The month at a glance for the official: October's figures in words, the service level red against 80 %.
             let overview = String(buffer: try await dtm.request(.get, "/overview?month=2026-10&lang=uz").body)

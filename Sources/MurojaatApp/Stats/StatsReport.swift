@@ -71,6 +71,8 @@ public struct StatsTable: Sendable {
     public var rows: [[StatsCell]]
     /// A link per row (to the calls or the appeal behind it), if any.
     public var links: [String?]
+    /// Whether rows were left out (a list longer than the report's limit).
+    public var more = false
 }
 
 public enum StatsCell: Sendable, Equatable, CustomStringConvertible {
@@ -284,7 +286,9 @@ public struct StatsReport: Sendable {
         return value
     }
 
-    public static func build(_ database: PostgresClient, filter: StatsFilter, timeZone: TimeZone, logger: Logger) async throws -> StatsReport {
+    /// `listLimit`: rows of the complaints and applications list (the page shows fewer than an export).
+    public static func build(_ database: PostgresClient, filter: StatsFilter, timeZone: TimeZone, listLimit: Int = 500,
+                             logger: Logger) async throws -> StatsReport {
         let zone = timeZone.identifier
         let settings = try await NotificationSettings.load(database, logger: logger)
         let threshold = settings.answerThresholdSeconds
@@ -295,7 +299,7 @@ public struct StatsReport: Sendable {
         async let hoursTask = timed("hours") { try await queryHours(database, filter, zone: zone, threshold: limit, logger: logger) }
         async let repeatedTask = timed("repeated") { try await queryRepeatedNumbers(database, filter, zone: zone, logger: logger) }
         async let operatorsTask = timed("operators") { try await queryOperators(database, filter, zone: zone, threshold: limit, logger: logger) }
-        async let appealsTask = timed("appeals") { try await queryAppeals(database, filter, zone: zone, logger: logger) }
+        async let appealsTask = timed("appeals") { try await queryAppeals(database, filter, zone: zone, listLimit: listLimit, logger: logger) }
         // The period's totals are the sum of its days, its wrap-up time the sum of the operators'.
         let (days, totals) = try await daysTask
         let hours = try await hoursTask
@@ -561,7 +565,7 @@ public struct StatsReport: Sendable {
         return String(format: "%04d-%02d-%02d", n.year!, n.month!, n.day!)
     }
 
-    static func queryAppeals(_ database: PostgresClient, _ filter: StatsFilter, zone: String, logger: Logger) async throws -> [StatsTable] {
+    static func queryAppeals(_ database: PostgresClient, _ filter: StatsFilter, zone: String, listLimit: Int, logger: Logger) async throws -> [StatsTable] {
         // One pass over the covering index, four groupings.
         var b = SQLBuilder()
         b.append("WITH src AS (")
@@ -602,16 +606,21 @@ public struct StatsReport: Sendable {
             if index > 0 { l.append(" UNION ALL ") }
             l.append("(SELECT a.id, a.number, a.category_code, a.status, a.due_date, a.created_at FROM appeals a")
             appealsWhere(filter, &l, zone: zone)
-            l.append(" AND a.category_code = \(l.bind(category)) ORDER BY a.created_at, a.id LIMIT 500)")
+            l.append(" AND a.category_code = \(l.bind(category)) ORDER BY a.created_at, a.id LIMIT \(l.bind(listLimit + 1)))")
         }
-        l.append(") x ORDER BY x.created_at, x.id LIMIT 500")
+        l.append(") x ORDER BY x.created_at, x.id LIMIT \(l.bind(listLimit + 1))")
         var rows: [[StatsCell]] = [], links: [String?] = []
         for try await (id, number, category, status, due, overdue) in try await database.query(l.query, logger: logger)
             .decode((Int64, String, String, String, String, Bool).self) {
             rows.append([.text(number), .text(category), .text(status), .text(due), .text(overdue ? "overdue" : "")])
             links.append("/appeals/\(id)")
         }
-        let list = StatsTable(id: "complaints_applications", columns: ["number", "category", "status", "due_date", "overdue"], rows: rows, links: links)
+        var list = StatsTable(id: "complaints_applications", columns: ["number", "category", "status", "due_date", "overdue"], rows: rows, links: links)
+        if rows.count > listLimit {
+            list.rows.removeLast()
+            list.links.removeLast()
+            list.more = true
+        }
         return [table("appeals_by_topic", 11, "topic", parameter: "topic"), table("appeals_by_category", 7, "category", parameter: "category"),
                 table("appeals_by_region", 13, "region", parameter: "region"), table("appeals_by_status", 14, "status", parameter: "status"), list]
     }

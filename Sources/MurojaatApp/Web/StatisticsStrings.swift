@@ -55,6 +55,8 @@ extension Strings {
         "stats_appeals_by_region": [.uz: "Murojaatlar hududlar bo'yicha", .ru: "Обращения по регионам"],
         "stats_appeals_by_status": [.uz: "Murojaatlar natijalari bo'yicha", .ru: "Обращения по итогам"],
         "stats_complaints_applications": [.uz: "Shikoyat va arizalar muddatlari", .ru: "Жалобы и заявления со сроками"],
+        "stats_list_more": [.uz: "Birinchi {count} tasi ko'rsatilgan. Davomi — CSV va XLSX faylida (500 tagacha) va murojaatlar ro'yxatida.",
+                            .ru: "Показаны первые {count}. Остальные — в файлах CSV и XLSX (до 500) и в списке обращений."],
         "col_measure": [.uz: "Ko'rsatkich", .ru: "Показатель"], "col_value": [.uz: "Qiymat", .ru: "Значение"],
         "col_day": [.uz: "Kun", .ru: "День"], "col_hour": [.uz: "Soat", .ru: "Час"],
         "col_received": [.uz: "Qabul qilingan", .ru: "Поступило"], "col_answered": [.uz: "Javob berilgan", .ru: "Отвечено"],

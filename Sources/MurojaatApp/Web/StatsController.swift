@@ -87,7 +87,9 @@ struct StatsController: Sendable {
             return pages.render("stats", request, context, title: "nav_stats", values, status: .unprocessableContent)
         }
         let started = ContinuousClock.now
-        let report = try await StatsReport.build(web.database, filter: filter, timeZone: web.configuration.timeZone, logger: web.logger)
+        // The page lists the first 100 complaints and applications (a page of 500 rows took longer to render than the
+        // report to compute); the exports carry up to 500, the appeals list all of them.
+        let report = try await StatsReport.build(web.database, filter: filter, timeZone: web.configuration.timeZone, listLimit: 100, logger: web.logger)
         let elapsed = ContinuousClock.now - started
         let classifier = try await Classifier.load(web.database, logger: web.logger)
         values["tables"] = report.tables.map { raw in
@@ -99,13 +101,15 @@ struct StatsController: Sendable {
                     ["cells": row.enumerated().map { column, cell -> [String: Any] in
                         // Figures right-aligned: numbers, and durations (h:mm:ss) too.
                         let numeric: Bool = switch cell {
-                        case .text(let text): column > 0 && text.range(of: #"^\d+:\d{2}:\d{2}$"#, options: .regularExpression) != nil
+                        case .text(let text): column > 0 && StatsPresentation.isDuration(text)
                         default: true
                         }
                         return ["text": cell.description, "numeric": numeric]
                     }, "link": table.links[index] ?? ""] as [String: Any]
                 },
                 "empty": table.rows.isEmpty,
+                "more": raw.more ? Strings.text("stats_list_more", language).replacingOccurrences(of: "{count}", with: String(table.rows.count)) : "",
+                "moreLink": "/appeals?from=\(filter.from)&to=\(filter.to)",
             ] as [String: Any]
         }
         if let days = report.table("by_day") {

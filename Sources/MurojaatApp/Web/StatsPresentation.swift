@@ -17,6 +17,14 @@ enum StatsPresentation {
         return String(format: "%d:%02d:%02d", total / 3600, total % 3600 / 60, total % 60)
     }
 
+    /// Whether a text is a duration as `duration` writes it (h:mm:ss); a check per cell of a 500-row table, so no
+    /// regular expression (Foundation's took 20 ms a page).
+    static func isDuration(_ text: String) -> Bool {
+        let parts = text.utf8.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[1].count == 2, parts[2].count == 2 else { return false }
+        return parts.allSatisfy { !$0.isEmpty && $0.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } }
+    }
+
     static func seconds(_ cell: StatsCell) -> Double? {
         switch cell {
         case .int(let value): return Double(value)
