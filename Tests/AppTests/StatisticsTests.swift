@@ -309,6 +309,18 @@ struct StatisticsTests {
         }
     }
 
+    /// The report's rows are written as HTML by the page itself: every text escaped, links too, figures right-aligned.
+    @Test func reportRowsAreEscapedHTML() {
+        let table = StatsTable(id: "operators", columns: ["operator", "answered", "talk_seconds"],
+                               rows: [[.text("<script>alert('x')</script> & \"Ko'p\""), .int(3), .text("0:05:00")], [.text("—"), .number(.nan, decimals: 1), .text("5:00")]],
+                               links: ["/calls?operator=1&from=2026-10-01\"><script>", nil])
+        let html = StatsController.rowsHTML(table)
+        #expect(html == "<tr><td>&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;Ko&#39;p&quot;</td><td class=\"num\">3</td><td class=\"num\">0:05:00</td>"
+                + "<td><a href=\"/calls?operator=1&amp;from=2026-10-01&quot;&gt;&lt;script&gt;\">→</a></td></tr>\n"
+                + "<tr><td>—</td><td class=\"num\">—</td><td>5:00</td></tr>\n")
+        #expect(!StatsController.rowsHTML(table, links: false).contains("<a "), "no links in the print view")
+    }
+
     /// The report's appeals tables (key → count) for a period, in a time zone.
     static func appealTables(_ db: PostgresClient, _ filter: StatsFilter, zone: TimeZone = zone) async throws -> [String: [String: String]] {
         let report = try await StatsReport.build(db, filter: filter, timeZone: zone, logger: Logger(label: "t"))

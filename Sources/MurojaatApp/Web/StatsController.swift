@@ -97,16 +97,7 @@ struct StatsController: Sendable {
             return [
                 "id": table.id, "title": Strings.text("stats_\(table.id)", language),
                 "columns": table.columns,
-                "rows": table.rows.enumerated().map { index, row in
-                    ["cells": row.enumerated().map { column, cell -> [String: Any] in
-                        // Figures right-aligned: numbers, and durations (h:mm:ss) too.
-                        let numeric: Bool = switch cell {
-                        case .text(let text): column > 0 && StatsPresentation.isDuration(text)
-                        default: true
-                        }
-                        return ["text": cell.description, "numeric": numeric]
-                    }, "link": table.links[index] ?? ""] as [String: Any]
-                },
+                "rows": Self.rowsHTML(table, links: !print),
                 "empty": table.rows.isEmpty,
                 "more": raw.more ? Strings.text("stats_list_more", language).replacingOccurrences(of: "{count}", with: String(table.rows.count)) : "",
                 "moreLink": "/appeals?from=\(filter.from)&to=\(filter.to)",
@@ -128,6 +119,50 @@ struct StatsController: Sendable {
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         response.headers[HTTPField.Name("Server-Timing")!] = String(format: "report;dur=%.1f", milliseconds)
         return response
+    }
+
+    /// A table's rows as HTML, escaped: figures right-aligned (numbers, and durations too), a link per row if any (not
+    /// in the print view).
+    /// Written here rather than cell by cell in the template: a page of 300 rows spent 20 ms in the template engine's
+    /// lookups, twice the report's queries.
+    static func rowsHTML(_ table: StatsTable, links: Bool = true) -> String {
+        var html = ""
+        html.reserveCapacity(table.rows.count * 160)
+        for (index, row) in table.rows.enumerated() {
+            html += "<tr>"
+            for (column, cell) in row.enumerated() {
+                let numeric: Bool = switch cell {
+                case .text(let text): column > 0 && StatsPresentation.isDuration(text)
+                default: true
+                }
+                html += numeric ? "<td class=\"num\">" : "<td>"
+                html += escapeHTML(cell.description)
+                html += "</td>"
+            }
+            if links, let link = table.links[index] { html += "<td><a href=\"\(escapeHTML(link))\">→</a></td>" }
+            html += "</tr>\n"
+        }
+        return html
+    }
+
+    /// `<`, `>`, `&`, `"` and `'` as entities, like the templates' `{{…}}`.
+    static func escapeHTML(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">") || $0 == UInt8(ascii: "&") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "'") }) else {
+            return text
+        }
+        var out = ""
+        out.reserveCapacity(text.utf8.count + 16)
+        for character in text {
+            switch character {
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "&": out += "&amp;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(character)
+            }
+        }
+        return out
     }
 
     func export(_ request: Request, _ context: AppRequestContext) async throws -> Response {
