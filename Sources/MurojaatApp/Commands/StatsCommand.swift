@@ -13,7 +13,7 @@ extension MurojaatCommand {
 extension MurojaatCommand.Stats {
     /// Rebuilds the daily roll-up for a period, e.g. after the answer threshold setting changed.
     struct Rebuild: AsyncCommand {
-        static let configuration = CommandConfiguration(abstract: "Rebuild the daily statistics roll-up (default: the last 400 days).")
+        static let configuration = CommandConfiguration(abstract: "Rebuild the statistics roll-ups: daily, monthly and by region (default: the last 400 days).")
         @OptionGroup var options: ConfigOptions
         @Option(help: "First day, yyyy-MM-dd.") var from: String?
         @Option(help: "Last day, yyyy-MM-dd.") var to: String?

@@ -24,6 +24,9 @@ public final class MaintenanceService: Service, Sendable {
             // rebuilt, in case calls were written while no process was rolling them up.
             do {
                 try await self.backfillAgentTime()
+                try await StatsRollup.fillRegions(self.database, timeZone: self.timeZone,
+                                                  thresholdSeconds: try await NotificationSettings.load(self.database, logger: self.logger).answerThresholdSeconds,
+                                                  logger: self.logger)
                 try await self.rollUp(days: 35)
             } catch {
                 self.logger.warning("statistics roll-up at start failed", metadata: ["error": "\(String(reflecting: error))"])

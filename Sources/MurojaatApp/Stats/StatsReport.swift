@@ -129,11 +129,19 @@ public struct StatsReport: Sendable {
     enum Grain { case day, hour, byOperator }
 
     /// The calls of the filter in the roll-ups' shape (the measures, and the column of `grain`): whole months from the
-    /// monthly roll-ups and other days from the daily ones; with a region (which only appeals carry), or hours of the
-    /// day of an operator or team, from the raw calls, row by row.
+    /// monthly roll-ups and other days from the daily ones; a region (which only appeals carry) from the region roll-up;
+    /// hours of the day of an operator or team from the raw calls, row by row.
     static func source(_ filter: StatsFilter, _ b: inout SQLBuilder, zone: String, threshold: Int, grain: Grain) {
         let operators = filter.operatorID != nil || filter.teamID != nil
-        if filter.region == nil, let parts = PeriodParts(filter) {
+        if let region = filter.region {
+            // The calls behind the region's appeals, by day, hour, language, topic and operator.
+            b.append("(SELECT * FROM call_stats_region_daily s WHERE s.region_code = \(b.bind(region))")
+            b.append(" AND s.day BETWEEN \(b.bind(filter.from))::date AND \(b.bind(filter.to))::date")
+            dimensions(filter, &b, "s")
+            b.append(") src")
+            return
+        }
+        if let parts = PeriodParts(filter) {
             switch grain {
             case .hour where !operators:
                 b.append("(")
@@ -161,17 +169,8 @@ public struct StatsReport: Sendable {
             }
         }
         b.append("(")
-        let z = callRows(&b, from: filter.from, to: filter.to, zone: zone, threshold: threshold)
+        callRows(&b, from: filter.from, to: filter.to, zone: zone, threshold: threshold)
         dimensions(filter, &b, "c")
-        if let region = filter.region {
-            // The calls behind the region's appeals (an appeal is written during or right after its call), each call
-            // read by its key (a hash of the ids against a month of calls read every call of the month).
-            b.append("""
-                 AND c.id = ANY (ARRAY(SELECT DISTINCT a.call_id FROM appeals a WHERE a.region_code = \(b.bind(region)) AND a.call_id IS NOT NULL
-                              AND a.created_at >= (\(b.bind(filter.from))::date::timestamp AT TIME ZONE \(z))
-                              AND a.created_at < ((\(b.bind(filter.to))::date + 2)::timestamp AT TIME ZONE \(z))))
-                """)
-        }
         b.append(") src")
     }
 
@@ -219,7 +218,7 @@ public struct StatsReport: Sendable {
         let z = b.bind(zone)
         let th = b.bind(threshold)
         b.append("""
-            SELECT (c.started_at AT TIME ZONE \(z))::date AS day, extract(hour FROM c.started_at AT TIME ZONE \(z))::int AS hour,
+            SELECT c.id AS call_id, (c.started_at AT TIME ZONE \(z))::date AS day, extract(hour FROM c.started_at AT TIME ZONE \(z))::int AS hour,
                    coalesce(c.language, '') AS language, coalesce(c.topic_code, '') AS topic_code, coalesce(c.operator_id, 0) AS operator_id,
                    1 AS calls, (c.outcome IN ('answered', 'callback_done'))::int AS answered, (c.outcome = 'abandoned_ivr')::int AS abandoned_ivr,
                    (c.outcome = 'abandoned_queue')::int AS abandoned_queue, (c.outcome = 'operator_no_answer')::int AS operator_no_answer,
@@ -339,54 +338,37 @@ public struct StatsReport: Sendable {
         return report
     }
 
-    /// Wrap-up and pause time in the period as rows `(operator_id, state, reason, seconds)`: from the daily roll-up,
-    /// or with a region (known from appeals only) from the state log, clipped to the period. With a language, topic
-    /// or region chosen, wrap-up counts only after the calls of that choice (each wrap-up row names its call), in the
-    /// summary and the operators' table alike, so the two always agree; pauses count whatever the choice.
+    /// Wrap-up and pause time in the period as rows `(operator_id, state, reason, seconds)`, from the roll-ups (whole months
+    /// from the monthly one). With a language, topic or region chosen, wrap-up counts only after the calls of that
+    /// choice (each wrap-up row names its call), in the summary and the operators' table alike, so the two always
+    /// agree; pauses count whatever the choice.
     static func agentTime(_ filter: StatsFilter, _ b: inout SQLBuilder, zone: String) {
-        if filter.region == nil, let parts = PeriodParts(filter) {
-            b.append("SELECT s.operator_id, s.state, s.reason, sum(s.seconds)::bigint AS seconds FROM (")
-            rollup(&b, parts, columns: "operator_id, state, reason, seconds", monthly: "agent_stats_monthly", daily: "agent_stats_daily") { b in
-                dimensions(StatsFilter(from: filter.from, to: filter.to, operatorID: filter.operatorID, teamID: filter.teamID), &b, "s")
-                if filter.language != nil || filter.topic != nil {
-                    b.append(" AND (s.state = 'paused' OR (true")
-                    dimensions(StatsFilter(from: filter.from, to: filter.to, language: filter.language, topic: filter.topic), &b, "s", operators: false)
-                    b.append("))")
-                }
-            }
-            b.append(") s GROUP BY 1, 2, 3")
+        let operators = StatsFilter(from: filter.from, to: filter.to, operatorID: filter.operatorID, teamID: filter.teamID)
+        let choice = StatsFilter(from: filter.from, to: filter.to, language: filter.language, topic: filter.topic)
+        guard let parts = PeriodParts(filter) else {
+            b.append("SELECT 0::bigint AS operator_id, ''::text AS state, ''::text AS reason, 0::bigint AS seconds WHERE false")
             return
         }
-        // With a region: pauses from the roll-up; wrap-ups from the log, found by the calls behind the region's appeals
-        // (written during the period or the next day, as the calls' source takes them).
-        b.append("""
-            SELECT s.operator_id, s.state, s.reason, sum(s.seconds)::bigint AS seconds FROM agent_stats_daily s
-            WHERE s.state = 'paused' AND s.day BETWEEN \(b.bind(filter.from))::date AND \(b.bind(filter.to))::date
-            """)
-        dimensions(StatsFilter(from: filter.from, to: filter.to, operatorID: filter.operatorID, teamID: filter.teamID), &b, "s")
-        b.append(" GROUP BY 1, 2, 3 UNION ALL ")
-        let z = b.bind(zone)
-        let from = b.bind(filter.from), to = b.bind(filter.to)
-        b.append("""
-            SELECT l.operator_id, 'wrap_up', '',
-                   sum(extract(epoch FROM least(coalesce(l.ended_at, now()), ((\(to)::date + 1)::timestamp AT TIME ZONE \(z)))
-                                        - greatest(l.started_at, (\(from)::date::timestamp AT TIME ZONE \(z)))))::bigint
-            FROM agent_state_log l
-            WHERE l.state = 'wrap_up' AND l.started_at < ((\(to)::date + 1)::timestamp AT TIME ZONE \(z))
-              AND coalesce(l.ended_at, now()) > (\(from)::date::timestamp AT TIME ZONE \(z))
-              AND l.call_id = ANY (ARRAY(SELECT DISTINCT a.call_id FROM appeals a
-                                         WHERE a.region_code = \(b.bind(filter.region ?? "")) AND a.call_id IS NOT NULL
-                                           AND a.created_at >= (\(from)::date::timestamp AT TIME ZONE \(z))
-                                           AND a.created_at < ((\(to)::date + 2)::timestamp AT TIME ZONE \(z))))
-            """)
-        if let id = filter.operatorID { b.append(" AND l.operator_id = \(b.bind(id))") }
-        if let team = filter.teamID { b.append(" AND l.operator_id IN (SELECT o.id FROM operators o JOIN users u ON u.id = o.user_id WHERE u.team_id = \(b.bind(team)))") }
-        if filter.language != nil || filter.topic != nil {
-            b.append(" AND EXISTS (SELECT 1 FROM calls c WHERE c.id = l.call_id")
-            dimensions(StatsFilter(from: filter.from, to: filter.to, language: filter.language, topic: filter.topic), &b, "c", operators: false)
-            b.append(")")
+        b.append("SELECT s.operator_id, s.state, s.reason, sum(s.seconds)::bigint AS seconds FROM (")
+        rollup(&b, parts, columns: "operator_id, state, reason, seconds", monthly: "agent_stats_monthly", daily: "agent_stats_daily") { b in
+            dimensions(operators, &b, "s")
+            if filter.region != nil {
+                b.append(" AND s.state = 'paused'")
+            } else if filter.language != nil || filter.topic != nil {
+                b.append(" AND (s.state = 'paused' OR (true")
+                dimensions(choice, &b, "s", operators: false)
+                b.append("))")
+            }
         }
-        b.append(" GROUP BY 1")
+        if let region = filter.region {
+            b.append("""
+                 UNION ALL SELECT s.operator_id, 'wrap_up', '', s.seconds FROM agent_stats_region_daily s
+                WHERE s.region_code = \(b.bind(region)) AND s.day BETWEEN \(b.bind(filter.from))::date AND \(b.bind(filter.to))::date
+                """)
+            dimensions(operators, &b, "s")
+            dimensions(choice, &b, "s", operators: false)
+        }
+        b.append(") s GROUP BY 1, 2, 3")
     }
 
     static func measures(_ t: Totals) -> [StatsCell] {

@@ -46,7 +46,9 @@ public enum StatsRollup {
                                         - greatest(l.started_at, g.day::date::timestamp AT TIME ZONE \(z)))) > 0
             """)
         let (dailyQuery, hourlyQuery, agentsQuery) = (daily.query, hourly.query, agents.query)
+        let regionQueries = regionRollups(from: from, to: to, zone: zone, threshold: thresholdSeconds)
         return try await database.transaction(logger: logger) { connection -> Int in
+            for query in regionQueries { try await connection.query(query, logger: logger) }
             try await connection.query("DELETE FROM call_stats_daily WHERE day BETWEEN \(from)::date AND \(to)::date", logger: logger)
             var written = 0
             for try await count in try await connection.query(dailyQuery, logger: logger).decode(Int.self) { written = count }
@@ -80,6 +82,64 @@ public enum StatsRollup {
             }
             return written
         }
+    }
+
+    /// The statements that rebuild the region roll-ups of the days from `from` to `to`: the calls behind each region's
+    /// appeals (a call counts in every region its appeals name) and the wrap-ups after them, clipped to each day.
+    static func regionRollups(from: String, to: String, zone: String, threshold: Int) -> [PostgresQuery] {
+        var calls = SQLBuilder()
+        calls.append("""
+            INSERT INTO call_stats_region_daily (day, region_code, hour, language, topic_code, operator_id, \(StatsReport.measureNames))
+            SELECT x.day, r.region_code, x.hour, x.language, x.topic_code, x.operator_id, \(StatsReport.measureSums) FROM (
+            """)
+        StatsReport.callRows(&calls, from: from, to: to, zone: zone, threshold: threshold)
+        calls.append("""
+            ) x JOIN LATERAL (SELECT DISTINCT a.region_code FROM appeals a WHERE a.call_id = x.call_id AND a.region_code IS NOT NULL) r ON true
+            GROUP BY 1, 2, 3, 4, 5, 6
+            """)
+        var wraps = SQLBuilder()
+        let z = wraps.bind(zone)
+        let first = wraps.bind(from), last = wraps.bind(to)
+        wraps.append("""
+            INSERT INTO agent_stats_region_daily (day, region_code, operator_id, language, topic_code, seconds)
+            SELECT g.day::date, r.region_code, l.operator_id, coalesce(c.language, ''), coalesce(c.topic_code, ''),
+                   sum(extract(epoch FROM least(coalesce(l.ended_at, now()), (g.day::date + 1)::timestamp AT TIME ZONE \(z))
+                                        - greatest(l.started_at, g.day::date::timestamp AT TIME ZONE \(z))))::bigint
+            FROM agent_state_log l
+            JOIN calls c ON c.id = l.call_id
+            JOIN LATERAL (SELECT DISTINCT a.region_code FROM appeals a WHERE a.call_id = l.call_id AND a.region_code IS NOT NULL) r ON true
+            CROSS JOIN LATERAL generate_series(greatest((l.started_at AT TIME ZONE \(z))::date, \(first)::date),
+                                               least((coalesce(l.ended_at, now()) AT TIME ZONE \(z))::date, \(last)::date), interval '1 day') AS g(day)
+            WHERE l.state = 'wrap_up' AND l.call_id IS NOT NULL
+              AND (l.ended_at > \(first)::date::timestamp AT TIME ZONE \(z) OR l.ended_at IS NULL)
+              AND l.started_at < (\(last)::date + 1)::timestamp AT TIME ZONE \(z)
+            GROUP BY 1, 2, 3, 4, 5
+            HAVING sum(extract(epoch FROM least(coalesce(l.ended_at, now()), (g.day::date + 1)::timestamp AT TIME ZONE \(z))
+                                        - greatest(l.started_at, g.day::date::timestamp AT TIME ZONE \(z)))) > 0
+            """)
+        return [PostgresQuery(unsafeSQL: "DELETE FROM call_stats_region_daily WHERE day BETWEEN $1::date AND $2::date", binds: binds(from, to)),
+                calls.query,
+                PostgresQuery(unsafeSQL: "DELETE FROM agent_stats_region_daily WHERE day BETWEEN $1::date AND $2::date", binds: binds(from, to)),
+                wraps.query]
+    }
+
+    /// Once, after the upgrade that brought the region roll-ups: every day since the first call is rolled up by region.
+    /// Returns whether it ran.
+    @discardableResult
+    public static func fillRegions(_ database: PostgresClient, timeZone: TimeZone, thresholdSeconds: Int, logger: Logger) async throws -> Bool {
+        var first: Date?, filled = true
+        for try await (done, earliest) in try await database.query("""
+            SELECT regions_filled, (SELECT min(started_at) FROM calls) FROM stats_settings
+            """, logger: logger).decode((Bool, Date?).self) { (filled, first) = (done, earliest) }
+        guard !filled else { return false }
+        let from = day(first ?? Date(), timeZone), to = day(Date(), timeZone)
+        let queries = regionRollups(from: from, to: to, zone: timeZone.identifier, threshold: thresholdSeconds)
+        try await database.transaction(logger: logger) { connection in
+            for query in queries { try await connection.query(query, logger: logger) }
+            try await connection.query("UPDATE stats_settings SET regions_filled = true", logger: logger)
+        }
+        logger.notice("calls and wrap-ups rolled up by region", metadata: ["from": "\(from)", "to": "\(to)"])
+        return true
     }
 
     /// Keeps the appeals' monthly counts (`appeal_stats_monthly`, kept by triggers) in the report time zone: when they
