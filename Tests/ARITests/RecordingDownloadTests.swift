@@ -1,4 +1,5 @@
 @testable import ARI
+import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -77,10 +78,27 @@ struct RecordingDownloadTests {
                     context.write(Self.wrapOutboundOut(.head(head)), promise: nil)
                     context.writeAndFlush(Self.wrapOutboundOut(.body(.byteBuffer(RecordingDownloadTests.body.getSlice(at: 0, length: 20_000)!))))
                         .whenComplete { [channel = context.channel] _ in channel.close(promise: nil) }
+                case "trickle":
+                    // As Asterisk sends a file: a few hundred bytes per write, each its own segment, as fast as it reads them.
+                    var head = HTTPResponseHead(version: .http1_1, status: .ok)
+                    head.headers.add(name: "Content-Length", value: "\(RecordingDownloadTests.body.readableBytes)")
+                    context.writeAndFlush(Self.wrapOutboundOut(.head(head)), promise: nil)
+                    trickle(context, from: 0)
                 default:
                     break // "silent": never answers
                 }
             }
+        }
+
+        func trickle(_ context: ChannelHandlerContext, from offset: Int) {
+            let body = RecordingDownloadTests.body
+            guard offset < body.readableBytes else {
+                context.writeAndFlush(Self.wrapOutboundOut(.end(nil)), promise: nil)
+                return
+            }
+            let length = min(256, body.readableBytes - offset)
+            context.writeAndFlush(Self.wrapOutboundOut(.body(.byteBuffer(body.getSlice(at: offset, length: length)!))), promise: nil)
+            context.eventLoop.scheduleTask(in: .microseconds(50)) { self.trickle(context, from: offset + length) }
         }
 
         func respond(_ context: ChannelHandlerContext, _ status: HTTPResponseStatus, _ headers: [String: String], _ parts: [ByteBuffer],
@@ -131,6 +149,23 @@ struct RecordingDownloadTests {
                 #expect(Self.contents("\(folder)/\(index).wav") == Self.body)
             }
             #expect(server.accepted.load(ordering: .relaxed) == 1)
+        }
+    }
+
+    /// A body sent a few hundred bytes at a time (274 writes) is read in a few large parts, not one wake-up per write:
+    /// after a small part the copy waits a moment before reading again.
+    @Test func aTricklingBodyIsReadInFewParts() async throws {
+        try await Self.withTransport { transport, _, folder in
+            let client = HTTPClient(eventLoopGroup: HTTPARITransport.downloadLoop)
+            defer { _ = client.shutdown() }
+            let delegate = FileDownload(path: "\(folder)/trickle.wav")
+            let request = try HTTPClient.Request(url: transport.configuration.baseURL + "/recordings/stored/trickle/file",
+                                                 headers: transport.headers(for: ARIRequest(.GET, "/recordings/stored/trickle/file")))
+            let size = try await client.execute(request: request, delegate: delegate, deadline: .now() + .seconds(10)).futureResult.get()
+            #expect(size == Self.body.readableBytes)
+            #expect(Self.contents("\(folder)/trickle.wav") == Self.body)
+            let parts = try await HTTPARITransport.downloadLoop.submit { delegate.parts }.get()
+            #expect(parts < 100, "\(parts) parts for 274 writes")
         }
     }
 
