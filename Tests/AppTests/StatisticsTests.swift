@@ -207,6 +207,15 @@ struct StatisticsTests {
                                                       timeZone: Self.zone, logger: logger)
             #expect(quarter.summary["calls_answered"] == 2 && quarter.summary["wrap_up_seconds_total"] == 50 && quarter.summary["talk_seconds_total"] == 300)
 
+            // Rebuilds of different days of one month at once (the minute's and `stats rebuild`) all succeed: they take turns.
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for day in ["2026-10-05", "2026-10-06", "2026-10-07", "2026-10-20"] {
+                    group.addTask { try await StatsRollup.rebuild(world.database, from: day, to: day, timeZone: Self.zone, thresholdSeconds: 20, logger: logger) }
+                }
+                for try await _ in group {}
+            }
+            #expect(try await StatsReport.build(world.database, filter: month, timeZone: Self.zone, logger: logger).summary == report.summary)
+
             // A day rebuilt rebuilds its month: a call added on 6 October shows in October's whole-month figures.
             try await world.database.query("""
                 INSERT INTO calls (asterisk_node, channel_id, caller_number, language, started_at, ended_at, outcome, repeated)
@@ -335,6 +344,8 @@ struct StatisticsTests {
                 + "<td><a href=\"/calls?operator=1&amp;from=2026-10-01&quot;&gt;&lt;script&gt;\">→</a></td></tr>\n"
                 + "<tr><td>—</td><td class=\"num\">—</td><td>5:00</td></tr>\n")
         #expect(!StatsController.rowsHTML(table, links: false).contains("<a "), "no links in the print view")
+        let joined = StatsTable(id: "repeated_numbers", columns: ["number"], rows: [[.text("\u{0600}<img src=x onerror=alert(1)>")]], links: [nil])
+        #expect(StatsController.rowsHTML(joined) == "<tr><td>\u{0600}&lt;img src=x onerror=alert(1)&gt;</td></tr>\n")
     }
 
     /// The report's appeals tables (key → count) for a period, in a time zone.

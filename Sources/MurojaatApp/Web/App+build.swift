@@ -28,11 +28,19 @@ public struct WebContext: Sendable {
 
 /// Loads the templates once at start and fails fast if one is missing.
 public func loadTemplates(_ directory: String) async throws -> MustacheLibrary {
+    HTMLText.registered
     let library = try await MustacheLibrary(directory: directory)
     for name in ["layout", "status", "error", "login", "panel", "appeals", "appeal", "admin_users", "audit", "public_form",
                  "public_done", "public_status", "print", "kb", "kb_history", "classifier", "appeal_new", "settings", "outbox",
                  "stats", "stats_print", "forecast", "overview", "calls", "wallboard", "qa", "qa_evaluation", "qa_mine", "qa_answers", "qa_forms"] where library.getTemplate(named: name) == nil {
         throw ConfigurationError(setting: "MUROJAAT_TEMPLATES_DIR", problem: "(\(directory)) has no \(name).mustache")
+    }
+    // Every template escapes by Unicode scalar (see `HTMLText`): one that does not ask for it is refused.
+    for file in try FileManager.default.contentsOfDirectory(atPath: directory) where file.hasSuffix(".mustache") {
+        let text = try String(contentsOfFile: directory + "/" + file, encoding: .utf8)
+        guard text.hasPrefix("{{% CONTENT_TYPE: \(HTMLText.name)}}") else {
+            throw ConfigurationError(setting: "MUROJAAT_TEMPLATES_DIR", problem: "(\(directory)) has \(file) without {{% CONTENT_TYPE: \(HTMLText.name)}} on its first line")
+        }
     }
     return library
 }

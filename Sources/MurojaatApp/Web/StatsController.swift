@@ -88,8 +88,9 @@ struct StatsController: Sendable {
         }
         let started = ContinuousClock.now
         // The page lists the first 100 complaints and applications (a page of 500 rows took longer to render than the
-        // report to compute); the exports carry up to 500, the appeals list all of them.
-        let report = try await StatsReport.build(web.database, filter: filter, timeZone: web.configuration.timeZone, listLimit: 100, logger: web.logger)
+        // report to compute); the print view and the exports carry up to 500, the appeals list all of them.
+        let report = try await StatsReport.build(web.database, filter: filter, timeZone: web.configuration.timeZone, listLimit: print ? 500 : 100,
+                                                 logger: web.logger)
         let elapsed = ContinuousClock.now - started
         let classifier = try await Classifier.load(web.database, logger: web.logger)
         values["tables"] = report.tables.map { raw in
@@ -100,7 +101,7 @@ struct StatsController: Sendable {
                 "rows": Self.rowsHTML(table, links: !print),
                 "empty": table.rows.isEmpty,
                 "more": raw.more ? Strings.text("stats_list_more", language).replacingOccurrences(of: "{count}", with: String(table.rows.count)) : "",
-                "moreLink": "/appeals?from=\(filter.from)&to=\(filter.to)",
+                "moreLink": Self.appealsLink(filter),
             ] as [String: Any]
         }
         if let days = report.table("by_day") {
@@ -121,6 +122,14 @@ struct StatsController: Sendable {
         return response
     }
 
+    /// The appeals list with the report's period and the filters the list knows (topic, region, language).
+    static func appealsLink(_ filter: StatsFilter) -> String {
+        var items = ["from=\(filter.from)", "to=\(filter.to)"]
+        if let topic = filter.topic { items.append("topic=\(topic.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")") }
+        if let region = filter.region { items.append("region=\(region.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")") }
+        return "/appeals?" + items.joined(separator: "&")
+    }
+
     /// A table's rows as HTML, escaped: figures right-aligned (numbers, and durations too), a link per row if any (not
     /// in the print view).
     /// Written here rather than cell by cell in the template: a page of 300 rows spent 20 ms in the template engine's
@@ -136,33 +145,13 @@ struct StatsController: Sendable {
                 default: true
                 }
                 html += numeric ? "<td class=\"num\">" : "<td>"
-                html += escapeHTML(cell.description)
+                html += HTMLText.escape(cell.description)
                 html += "</td>"
             }
-            if links, let link = table.links[index] { html += "<td><a href=\"\(escapeHTML(link))\">→</a></td>" }
+            if links, let link = table.links[index] { html += "<td><a href=\"\(HTMLText.escape(link))\">→</a></td>" }
             html += "</tr>\n"
         }
         return html
-    }
-
-    /// `<`, `>`, `&`, `"` and `'` as entities, like the templates' `{{…}}`.
-    static func escapeHTML(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">") || $0 == UInt8(ascii: "&") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "'") }) else {
-            return text
-        }
-        var out = ""
-        out.reserveCapacity(text.utf8.count + 16)
-        for character in text {
-            switch character {
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "&": out += "&amp;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
     }
 
     func export(_ request: Request, _ context: AppRequestContext) async throws -> Response {
