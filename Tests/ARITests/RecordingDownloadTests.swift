@@ -78,6 +78,11 @@ struct RecordingDownloadTests {
                     context.write(Self.wrapOutboundOut(.head(head)), promise: nil)
                     context.writeAndFlush(Self.wrapOutboundOut(.body(.byteBuffer(RecordingDownloadTests.body.getSlice(at: 0, length: 20_000)!))))
                         .whenComplete { [channel = context.channel] _ in channel.close(promise: nil) }
+                case "chunks":
+                    // Already buffered: the whole body in chunks of 256 bytes, written at once.
+                    let body = RecordingDownloadTests.body
+                    let parts = stride(from: 0, to: body.readableBytes, by: 256).map { body.getSlice(at: $0, length: min(256, body.readableBytes - $0))! }
+                    respond(context, .ok, ["Transfer-Encoding": "chunked"], parts)
                 case "trickle":
                     // As Asterisk sends a file: a few hundred bytes per write, each its own segment, as fast as it reads them.
                     var head = HTTPResponseHead(version: .http1_1, status: .ok)
@@ -166,6 +171,16 @@ struct RecordingDownloadTests {
             #expect(Self.contents("\(folder)/trickle.wav") == Self.body)
             let parts = try await HTTPARITransport.downloadLoop.submit { delegate.parts }.get()
             #expect(parts < 100, "\(parts) parts for 274 writes")
+        }
+    }
+
+    /// Small chunks that are all there already are not each held up by the pause: 274 chunks of 256 bytes arrive well
+    /// inside a deadline that 274 pauses of 2 ms would pass.
+    @Test func smallChunksAlreadyThereAreNotEachPaused() async throws {
+        try await Self.withTransport(copyTimeout: .milliseconds(400)) { transport, _, folder in
+            let size = try await Self.copy(transport, "chunks", to: "\(folder)/chunks.wav").get()
+            #expect(size == Self.body.readableBytes)
+            #expect(Self.contents("\(folder)/chunks.wav") == Self.body)
         }
     }
 

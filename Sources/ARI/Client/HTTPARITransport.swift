@@ -270,11 +270,18 @@ final class FileDownload: HTTPClientResponseDelegate, @unchecked Sendable {
         // for every piece (up to 1,000 parts for 30 s of talk: 8–10 ms of CPU per copy, the app's largest cost at 300
         // calls). After a small part the next read waits a moment (backpressure: AsyncHTTPClient reads again when this
         // future completes), so that it finds the socket's buffer full. A copy is not an event anyone waits on.
-        if buffer.readableBytes < Self.smallPart {
+        // At most one pause per 4 KiB read: an answer already buffered in small chunks (a chunked answer through a
+        // proxy) reads at 2 MB/s or more instead of 128 KB/s, and a long recording stays well inside the copy's deadline.
+        readSincePause += buffer.readableBytes
+        if buffer.readableBytes < Self.smallPart, readSincePause >= Self.readBetweenPauses {
+            readSincePause = 0
             return task.eventLoop.scheduleTask(in: Self.pause) {}.futureResult
         }
         return task.eventLoop.makeSucceededVoidFuture()
     }
+
+    private var readSincePause = FileDownload.readBetweenPauses
+    static let readBetweenPauses = 4 << 10
 
     static let smallPart = 16 << 10
     static let pause = TimeAmount.milliseconds(2)

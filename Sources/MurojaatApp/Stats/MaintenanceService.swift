@@ -22,14 +22,22 @@ public final class MaintenanceService: Service, Sendable {
         await cancelWhenGracefulShutdown {
             // At start, the last 35 days (this month and the last, which the monthly report needs) are
             // rebuilt, in case calls were written while no process was rolling them up.
-            do {
-                try await self.backfillAgentTime()
-                try await StatsRollup.fillRegions(self.database, timeZone: self.timeZone,
-                                                  thresholdSeconds: try await NotificationSettings.load(self.database, logger: self.logger).answerThresholdSeconds,
-                                                  logger: self.logger)
-                try await self.rollUp(days: 35)
-            } catch {
-                self.logger.warning("statistics roll-up at start failed", metadata: ["error": "\(String(reflecting: error))"])
+            // Each step on its own: one that fails does not keep the others from running.
+            let steps: [(String, @Sendable () async throws -> Void)] = [
+                ("operators' time", { try await self.backfillAgentTime() }),
+                ("regions", {
+                    try await StatsRollup.fillRegions(self.database, timeZone: self.timeZone,
+                                                      thresholdSeconds: try await NotificationSettings.load(self.database, logger: self.logger).answerThresholdSeconds,
+                                                      logger: self.logger)
+                }),
+                ("last 35 days", { try await self.rollUp(days: 35) }),
+            ]
+            for (name, step) in steps {
+                do {
+                    try await step()
+                } catch {
+                    self.logger.warning("statistics roll-up at start failed", metadata: ["step": "\(name)", "error": "\(String(reflecting: error))"])
+                }
             }
             var ticks = 0
             while !Task.isCancelled {

@@ -517,7 +517,8 @@ public struct StatsReport: Sendable {
             raw(&b, from: filter.from, until: end, zone: z)
             return
         }
-        let counted = "(SELECT time_zone FROM stats_settings) = \(z)"
+        // (A missing settings row counts as another zone: the appeals are read, never nothing.)
+        let counted = "(SELECT time_zone FROM stats_settings) IS NOT DISTINCT FROM \(z)"
         b.append("""
             SELECT s.category_code, nullif(s.topic_code, '') AS topic_code, nullif(s.region_code, '') AS region_code, s.status, s.appeals AS n FROM appeal_stats_monthly s
             WHERE \(counted) AND s.month >= \(b.bind(months.first))::date AND s.month < \(b.bind(months.end))::date

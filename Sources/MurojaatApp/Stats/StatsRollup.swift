@@ -48,6 +48,9 @@ public enum StatsRollup {
         let (dailyQuery, hourlyQuery, agentsQuery) = (daily.query, hourly.query, agents.query)
         let regionQueries = regionRollups(from: from, to: to, zone: zone, threshold: thresholdSeconds)
         return try await database.transaction(logger: logger) { connection -> Int in
+            // One rebuild at a time: two rebuilds of days of one month (the minute's and `stats rebuild`) would both
+            // replace that month's rows, and the second to commit would fail on the first's.
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
             for query in regionQueries { try await connection.query(query, logger: logger) }
             try await connection.query("DELETE FROM call_stats_daily WHERE day BETWEEN \(from)::date AND \(to)::date", logger: logger)
             var written = 0
@@ -135,6 +138,7 @@ public enum StatsRollup {
         let from = day(first ?? Date(), timeZone), to = day(Date(), timeZone)
         let queries = regionRollups(from: from, to: to, zone: timeZone.identifier, threshold: thresholdSeconds)
         try await database.transaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
             for query in queries { try await connection.query(query, logger: logger) }
             try await connection.query("UPDATE stats_settings SET regions_filled = true", logger: logger)
         }
@@ -166,6 +170,9 @@ public enum StatsRollup {
             return true
         }
     }
+
+    /// The advisory lock that keeps rebuilds of the roll-ups one at a time ("murojaat roll-ups").
+    static let lockKey: Int64 = 0x6D75_726F_726F_6C6C
 
     /// How rows of a roll-up add up to a coarser one: sums, and the longest wait.
     static let measureRollupSums = """
