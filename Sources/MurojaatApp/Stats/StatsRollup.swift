@@ -23,29 +23,11 @@ public enum StatsRollup {
         hourly.append("SELECT day, hour, language, topic_code, \(StatsReport.measureSums) FROM (")
         StatsReport.callRows(&hourly, from: from, to: to, zone: zone, threshold: thresholdSeconds)
         hourly.append(") x GROUP BY 1, 2, 3, 4")
-        // Wrap-up and pause time per day: each row of the days' span spread over the days it touches and clipped to
-        // each (an open row counts until now). Rows are found by their end (or as still open), so today's rebuild
-        // reads today's rows only.
-        var agents = SQLBuilder()
-        let z = agents.bind(zone)
-        let first = agents.bind(from), last = agents.bind(to)
-        agents.append("""
-            INSERT INTO agent_stats_daily (day, operator_id, state, reason, language, topic_code, seconds)
-            SELECT g.day::date, l.operator_id, l.state, coalesce(l.reason, ''), coalesce(c.language, ''), coalesce(c.topic_code, ''),
-                   sum(extract(epoch FROM least(coalesce(l.ended_at, now()), (g.day::date + 1)::timestamp AT TIME ZONE \(z))
-                                        - greatest(l.started_at, g.day::date::timestamp AT TIME ZONE \(z))))::bigint
-            FROM agent_state_log l
-            LEFT JOIN calls c ON c.id = l.call_id
-            CROSS JOIN LATERAL generate_series(greatest((l.started_at AT TIME ZONE \(z))::date, \(first)::date),
-                                               least((coalesce(l.ended_at, now()) AT TIME ZONE \(z))::date, \(last)::date), interval '1 day') AS g(day)
-            WHERE l.state IN ('wrap_up', 'paused')
-              AND (l.ended_at > \(first)::date::timestamp AT TIME ZONE \(z) OR l.ended_at IS NULL)
-              AND l.started_at < (\(last)::date + 1)::timestamp AT TIME ZONE \(z)
-            GROUP BY 1, 2, 3, 4, 5, 6
-            HAVING sum(extract(epoch FROM least(coalesce(l.ended_at, now()), (g.day::date + 1)::timestamp AT TIME ZONE \(z))
-                                        - greatest(l.started_at, g.day::date::timestamp AT TIME ZONE \(z)))) > 0
-            """)
-        let (dailyQuery, hourlyQuery, agentsQuery) = (daily.query, hourly.query, agents.query)
+        let agentsQuery = agentDays(into: "agent_stats_daily", columns: "day, operator_id, state, reason, language, topic_code",
+                                    select: "g.day::date, l.operator_id, l.state, coalesce(l.reason, ''), coalesce(c.language, ''), coalesce(c.topic_code, '')",
+                                    joins: "LEFT JOIN calls c ON c.id = l.call_id", states: "l.state IN ('wrap_up', 'paused')", groups: 6,
+                                    from: from, to: to, zone: zone)
+        let (dailyQuery, hourlyQuery) = (daily.query, hourly.query)
         let regionQueries = regionRollups(from: from, to: to, zone: zone, threshold: thresholdSeconds)
         return try await database.transaction(logger: logger) { connection -> Int in
             // One rebuild at a time: two rebuilds of days of one month (the minute's and `stats rebuild`) would both
@@ -63,25 +45,26 @@ public enum StatsRollup {
             // months these days belong to.
             let names = StatsReport.measureNames, sums = Self.measureRollupSums
             try await connection.query("DELETE FROM call_stats_days WHERE day BETWEEN \(from)::date AND \(to)::date", logger: logger)
-            try await connection.query(PostgresQuery(unsafeSQL: """
-                INSERT INTO call_stats_days (day, language, topic_code, \(names))
-                SELECT day, language, topic_code, \(sums) FROM call_stats_daily WHERE day BETWEEN $1::date AND $2::date GROUP BY 1, 2, 3
-                """, binds: Self.binds(from, to)), logger: logger)
+            try await connection.query("""
+                INSERT INTO call_stats_days (day, language, topic_code, \(unescaped: names))
+                SELECT day, language, topic_code, \(unescaped: sums) FROM call_stats_daily WHERE day BETWEEN \(from)::date AND \(to)::date GROUP BY 1, 2, 3
+                """, logger: logger)
             for (table, source, keys, measures) in [
                 ("call_stats_monthly", "call_stats_daily", "language, topic_code, operator_id", (names, sums)),
                 ("call_stats_hourly_monthly", "call_stats_hourly", "hour, language, topic_code", (names, sums)),
                 ("agent_stats_monthly", "agent_stats_daily", "operator_id, state, reason, language, topic_code", ("seconds", "sum(seconds)")),
             ] {
-                let count = keys.split(separator: ",").count
-                try await connection.query(PostgresQuery(unsafeSQL: """
-                    DELETE FROM \(table) WHERE month >= date_trunc('month', $1::date)::date AND month < (date_trunc('month', $2::date) + interval '1 month')::date
-                    """, binds: Self.binds(from, to)), logger: logger)
-                try await connection.query(PostgresQuery(unsafeSQL: """
-                    INSERT INTO \(table) (month, \(keys), \(measures.0))
-                    SELECT date_trunc('month', day)::date, \(keys), \(measures.1) FROM \(source)
-                    WHERE day >= date_trunc('month', $1::date)::date AND day < (date_trunc('month', $2::date) + interval '1 month')::date
-                    GROUP BY \((1...count + 1).map(String.init).joined(separator: ", "))
-                    """, binds: Self.binds(from, to)), logger: logger)
+                let groups = (1...keys.split(separator: ",").count + 1).map(String.init).joined(separator: ", ")
+                try await connection.query("""
+                    DELETE FROM \(unescaped: table)
+                    WHERE month >= date_trunc('month', \(from)::date)::date AND month < (date_trunc('month', \(to)::date) + interval '1 month')::date
+                    """, logger: logger)
+                try await connection.query("""
+                    INSERT INTO \(unescaped: table) (month, \(unescaped: keys), \(unescaped: measures.0))
+                    SELECT date_trunc('month', day)::date, \(unescaped: keys), \(unescaped: measures.1) FROM \(unescaped: source)
+                    WHERE day >= date_trunc('month', \(from)::date)::date AND day < (date_trunc('month', \(to)::date) + interval '1 month')::date
+                    GROUP BY \(unescaped: groups)
+                    """, logger: logger)
             }
             return written
         }
@@ -100,30 +83,43 @@ public enum StatsRollup {
             ) x JOIN LATERAL (SELECT DISTINCT a.region_code FROM appeals a WHERE a.call_id = x.call_id AND a.region_code IS NOT NULL) r ON true
             GROUP BY 1, 2, 3, 4, 5, 6
             """)
-        var wraps = SQLBuilder()
-        let z = wraps.bind(zone)
-        let first = wraps.bind(from), last = wraps.bind(to)
-        wraps.append("""
-            INSERT INTO agent_stats_region_daily (day, region_code, operator_id, language, topic_code, seconds)
-            SELECT g.day::date, r.region_code, l.operator_id, coalesce(c.language, ''), coalesce(c.topic_code, ''),
-                   sum(extract(epoch FROM least(coalesce(l.ended_at, now()), (g.day::date + 1)::timestamp AT TIME ZONE \(z))
-                                        - greatest(l.started_at, g.day::date::timestamp AT TIME ZONE \(z))))::bigint
+        let wraps = agentDays(into: "agent_stats_region_daily", columns: "day, region_code, operator_id, language, topic_code",
+                              select: "g.day::date, r.region_code, l.operator_id, coalesce(c.language, ''), coalesce(c.topic_code, '')",
+                              joins: """
+                                  JOIN calls c ON c.id = l.call_id
+                                  JOIN LATERAL (SELECT DISTINCT a.region_code FROM appeals a WHERE a.call_id = l.call_id AND a.region_code IS NOT NULL) r ON true
+                                  """,
+                              states: "l.state = 'wrap_up' AND l.call_id IS NOT NULL", groups: 5, from: from, to: to, zone: zone)
+        return ["DELETE FROM call_stats_region_daily WHERE day BETWEEN \(from)::date AND \(to)::date", calls.query,
+                "DELETE FROM agent_stats_region_daily WHERE day BETWEEN \(from)::date AND \(to)::date", wraps]
+    }
+
+    /// Wrap-up and pause time by day: each state row spread over the days from `from` to `to` it touches and clipped to
+    /// each (an open row counts until now), summed into `table`'s `seconds` by the first `groups` columns of `select` (which fill `columns`).
+    /// Rows are found by their end (or as still open), so today's rebuild reads today's rows only.
+    static func agentDays(into table: String, columns: String, select: String, joins: String, states: String, groups: Int,
+                          from: String, to: String, zone: String) -> PostgresQuery {
+        var b = SQLBuilder()
+        let z = b.bind(zone)
+        let first = b.bind(from), last = b.bind(to)
+        let seconds = """
+            extract(epoch FROM least(coalesce(l.ended_at, now()), (g.day::date + 1)::timestamp AT TIME ZONE \(z))
+                               - greatest(l.started_at, g.day::date::timestamp AT TIME ZONE \(z)))
+            """
+        b.append("""
+            INSERT INTO \(table) (\(columns), seconds)
+            SELECT \(select), sum(\(seconds))::bigint
             FROM agent_state_log l
-            JOIN calls c ON c.id = l.call_id
-            JOIN LATERAL (SELECT DISTINCT a.region_code FROM appeals a WHERE a.call_id = l.call_id AND a.region_code IS NOT NULL) r ON true
+            \(joins)
             CROSS JOIN LATERAL generate_series(greatest((l.started_at AT TIME ZONE \(z))::date, \(first)::date),
                                                least((coalesce(l.ended_at, now()) AT TIME ZONE \(z))::date, \(last)::date), interval '1 day') AS g(day)
-            WHERE l.state = 'wrap_up' AND l.call_id IS NOT NULL
+            WHERE \(states)
               AND (l.ended_at > \(first)::date::timestamp AT TIME ZONE \(z) OR l.ended_at IS NULL)
               AND l.started_at < (\(last)::date + 1)::timestamp AT TIME ZONE \(z)
-            GROUP BY 1, 2, 3, 4, 5
-            HAVING sum(extract(epoch FROM least(coalesce(l.ended_at, now()), (g.day::date + 1)::timestamp AT TIME ZONE \(z))
-                                        - greatest(l.started_at, g.day::date::timestamp AT TIME ZONE \(z)))) > 0
+            GROUP BY \((1...groups).map(String.init).joined(separator: ", "))
+            HAVING sum(\(seconds)) > 0
             """)
-        return [PostgresQuery(unsafeSQL: "DELETE FROM call_stats_region_daily WHERE day BETWEEN $1::date AND $2::date", binds: binds(from, to)),
-                calls.query,
-                PostgresQuery(unsafeSQL: "DELETE FROM agent_stats_region_daily WHERE day BETWEEN $1::date AND $2::date", binds: binds(from, to)),
-                wraps.query]
+        return b.query
     }
 
     /// Once, after the upgrade that brought the region roll-ups: every day since the first call is rolled up by region.
@@ -181,11 +177,6 @@ public enum StatsRollup {
         max(wait_seconds_max), sum(queued), sum(answered_wait_seconds_sum)
         """
 
-    static func binds(_ values: String...) -> PostgresBindings {
-        var binds = PostgresBindings()
-        for value in values { binds.append(value) }
-        return binds
-    }
 
     static func day(_ date: Date, _ timeZone: TimeZone) -> String {
         var calendar = Calendar(identifier: .gregorian)
